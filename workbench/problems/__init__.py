@@ -1,0 +1,34 @@
+"""The catalog of PDE problems. Adding one is one file plus one line in ``PROBLEMS``."""
+
+from workbench.problems.allen_cahn1d import AllenCahn1D
+from workbench.problems.base import Condition, PeriodicCondition, Problem, ValueCondition
+from workbench.problems.burgers1d import Burgers1D
+from workbench.problems.convection1d import Convection1D
+from workbench.problems.heat1d import Heat1D
+from workbench.problems.helmholtz2d import Helmholtz2D
+from workbench.problems.poisson1d import Poisson1D
+from workbench.problems.poisson2d import Poisson2D
+from workbench.problems.reaction1d import Reaction1D
+
+PROBLEMS: dict[str, type[Problem]] = {
+    cls.name: cls
+    for cls in (
+        Poisson1D,
+        Poisson2D,
+        Helmholtz2D,
+        Heat1D,
+        Convection1D,
+        Reaction1D,
+        Burgers1D,
+        AllenCahn1D,
+    )
+}
+
+__all__ = [
+    "PROBLEMS",
+    "Problem",
+    "Condition",
+    "ValueCondition",
+    "PeriodicCondition",
+    *(cls.__name__ for cls in PROBLEMS.values()),
+]

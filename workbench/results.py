@@ -1,0 +1,271 @@
+"""Runs: everything a training produced, as an ``xarray.DataTree`` plus safetensors weights.
+
+Layout of a Run's tree (the names every view and the app rely on):
+
+``/history`` (dim ``step``)
+    one variable per unweighted loss term (attr ``role="loss_term"``), ``loss`` (the weighted
+    total, ``role="loss_total"``), ``l2re`` (relative L2 error on the reference grid, NaN
+    where not evaluated), ``lr`` and ``wall_s``.
+``/fields`` (dims = the problem's dims, e.g. ``x``, ``t``)
+    ``u`` (prediction), ``u_ref`` (reference), ``error`` (``u - u_ref``) and ``residual``.
+``/points``
+    per point set ``S`` (``interior``, ``boundary``, ...): a dim ``S`` and variables
+    ``S_x``, ``S_t``, ... holding the last training batch's coordinates.
+root attrs
+    provenance: ``problem``, ``method``, ``problem_params``, ``method_params``,
+    ``regularizers`` (JSON), ``seed``, ``device``, ``dtype``, ``status``, ``message``,
+    ``workbench_version``, ``torch_version``, ``created``, ``steps``, ``wall_s``, ``l2re``.
+
+On disk a Run is a folder with ``run.nc`` (NetCDF4 groups via h5netcdf) and
+``weights.safetensors``. Loading rebuilds the problem, method and model from the JSON
+provenance and the tensors; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import param
+import safetensors.torch
+import torch
+import xarray as xr
+from torch import nn
+
+RUN_FILE = "run.nc"
+WEIGHTS_FILE = "weights.safetensors"
+
+FIELD_ATTRS = {
+    "u": {"long_name": "prediction u", "units": "1"},
+    "u_ref": {"long_name": "reference solution u", "units": "1"},
+    "error": {"long_name": "error u - u_ref", "units": "1"},
+    "residual": {"long_name": "PDE residual", "units": "1"},
+}
+
+
+def knobs(obj: param.Parameterized) -> dict:
+    """The values of an object's Parameters (its knobs), without param's ``name``."""
+    return {k: v for k, v in obj.param.values().items() if k != "name"}
+
+
+def workbench_version() -> str:
+    """The installed package version (``"unknown"`` when running from a bare checkout)."""
+    try:
+        return version("workbench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def relative_l2(u: np.ndarray, u_ref: np.ndarray) -> float:
+    """``||u - u_ref|| / ||u_ref||`` over all grid points."""
+    return float(np.linalg.norm(u - u_ref) / np.linalg.norm(u_ref))
+
+
+def _chunked(fn, points: torch.Tensor, chunk: int = 16384) -> np.ndarray:
+    out = [fn(points[i : i + chunk]).detach() for i in range(0, len(points), chunk)]
+    return torch.cat(out).to("cpu", torch.float64).numpy().reshape(-1)
+
+
+def evaluate_fields(problem, method, model: nn.Module, size: Mapping[str, int] | None = None):
+    """Prediction, reference, error and residual of a model on the problem's grid.
+
+    Parameters
+    ----------
+    problem, method
+        The :class:`~workbench.problems.Problem` and :class:`~workbench.methods.Method`.
+    model : torch.nn.Module
+        A model built by ``method.build(problem, ...)``.
+    size : mapping, optional
+        Points per dim (coarser grids make cheap live snapshots).
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables ``u``, ``u_ref``, ``error``, ``residual`` on the grid, attr ``l2re``.
+    """
+    reference = problem.reference(size)
+    grid = {d: reference[d].values for d in problem.dims}
+    param0 = next(model.parameters())
+    points = problem.grid_points(grid).to(param0.device, param0.dtype)
+    shape = reference.shape
+    with torch.no_grad():
+        u = _chunked(lambda p: method.predict(model, problem, p), points).reshape(shape)
+    # Residuals need derivatives; forward-mode ones would run under no_grad, autograd ones not.
+    r = _chunked(lambda p: method.residual(model, problem, p), points).reshape(shape)
+    data = {
+        "u": u,
+        "u_ref": reference.values,
+        "error": u - reference.values,
+        "residual": r,
+    }
+    ds = xr.Dataset(
+        {k: (problem.dims, v, FIELD_ATTRS[k]) for k, v in data.items()},
+        coords=reference.coords,
+    )
+    ds.attrs["l2re"] = relative_l2(u, reference.values)
+    return ds
+
+
+def history_dataset(records: Sequence[Mapping[str, float]], terms: Sequence[str]) -> xr.Dataset:
+    """Per-step records (dicts with ``step`` and values) as the ``/history`` Dataset."""
+    steps = np.array([r["step"] for r in records], dtype=np.int64)
+
+    def column(key):
+        return np.array([r.get(key, np.nan) for r in records], dtype=np.float64)
+
+    variables = {
+        term: ("step", column(term), {"long_name": f"loss term {term}", "role": "loss_term"})
+        for term in terms
+    }
+    variables["loss"] = ("step", column("loss"), {"long_name": "total loss", "role": "loss_total"})
+    variables["l2re"] = ("step", column("l2re"), {"long_name": "relative L2 error", "units": "1"})
+    variables["lr"] = ("step", column("lr"), {"long_name": "learning rate"})
+    variables["wall_s"] = ("step", column("wall_s"), {"long_name": "wall time", "units": "s"})
+    return xr.Dataset(variables, coords={"step": ("step", steps, {"long_name": "step"})})
+
+
+def points_dataset(batch: Mapping[str, torch.Tensor], dims: Sequence[str]) -> xr.Dataset:
+    """The point sets of a batch as the ``/points`` Dataset (variables ``S_x``, ``S_t``, ...)."""
+    variables = {}
+    for name, pts in batch.items():
+        array = pts.detach().to("cpu", torch.float64).numpy()
+        for i, dim in enumerate(dims):
+            variables[f"{name}_{dim}"] = (name, array[:, i], {"long_name": f"{name} points {dim}"})
+    return xr.Dataset(variables)
+
+
+class Run:
+    """The result of a training: the DataTree plus the objects that made it.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        ``/history``, ``/fields``, ``/points`` and provenance attrs (see the module docs).
+    problem, method, regularizers
+        The specs that were trained.
+    model : torch.nn.Module
+        The trained weights.
+    """
+
+    def __init__(self, tree: xr.DataTree, problem, method, regularizers, model: nn.Module):
+        self.tree = tree
+        self.problem = problem
+        self.method = method
+        self.regularizers = list(regularizers)
+        self.model = model
+
+    # --- quick access -------------------------------------------------------------------
+    @property
+    def history(self) -> xr.Dataset:
+        return self.tree["history"].to_dataset()
+
+    @property
+    def fields(self) -> xr.Dataset:
+        return self.tree["fields"].to_dataset()
+
+    @property
+    def points(self) -> xr.Dataset:
+        return self.tree["points"].to_dataset()
+
+    @property
+    def attrs(self) -> dict:
+        return self.tree.attrs
+
+    @property
+    def status(self) -> str:
+        """``"done"``, ``"diverged"`` or ``"stopped"``."""
+        return self.tree.attrs["status"]
+
+    @property
+    def l2re(self) -> float:
+        """Relative L2 error of the final model on the full reference grid."""
+        return float(self.tree.attrs["l2re"])
+
+    def evaluate(self, size: Mapping[str, int] | None = None) -> xr.Dataset:
+        """Fields of the model on the problem's grid (``size`` points per dim)."""
+        return evaluate_fields(self.problem, self.method, self.model, size)
+
+    def summary(self) -> str:
+        """The one-line result, as printed by ``workbench run``."""
+        a = self.tree.attrs
+        return (
+            f"result problem={a['problem']} method={a['method']} steps={a['steps']} "
+            f"l2re={float(a['l2re']):.4g} wall_s={float(a['wall_s']):.3g}"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Run {self.summary()} status={self.status}>"
+
+    # --- persistence --------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write ``run.nc`` and ``weights.safetensors`` into ``directory`` (created if needed)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.tree.to_netcdf(directory / RUN_FILE, engine="h5netcdf")
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        safetensors.torch.save_file(state, directory / WEIGHTS_FILE)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Run:
+        """Rebuild a Run saved by :meth:`save`: problem, method, regularizers and model.
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``run.nc`` or ``weights.safetensors`` is missing.
+        ValueError
+            When the files are unreadable or name an unknown problem/method/regularizer.
+        """
+        from workbench.methods import METHODS
+        from workbench.problems import PROBLEMS
+        from workbench.regularizers import REGULARIZERS
+
+        directory = Path(directory)
+        for name in (RUN_FILE, WEIGHTS_FILE):
+            if not (directory / name).is_file():
+                raise FileNotFoundError(f"run directory {str(directory)!r} has no {name}")
+        try:
+            with xr.open_datatree(directory / RUN_FILE, engine="h5netcdf") as stored:
+                tree = stored.load().copy()
+            state = safetensors.torch.load_file(directory / WEIGHTS_FILE)
+        except Exception as err:  # corrupt files: say which run, keep the cause
+            raise ValueError(f"cannot read run in {str(directory)!r}: {err}") from err
+        attrs = tree.attrs
+        try:
+            problem = PROBLEMS[attrs["problem"]](**json.loads(attrs["problem_params"]))
+            method = METHODS[attrs["method"]](**json.loads(attrs["method_params"]))
+            regularizers = [
+                REGULARIZERS[r["name"]](**r["params"]) for r in json.loads(attrs["regularizers"])
+            ]
+        except KeyError as err:
+            raise ValueError(f"run in {str(directory)!r} names unknown {err}") from err
+        model = method.build(problem, torch.Generator().manual_seed(int(attrs["seed"])))
+        model = model.to(getattr(torch, attrs["dtype"]))
+        model.load_state_dict(state)
+        return cls(tree, problem, method, regularizers, model)
+
+
+def provenance(problem, method, regularizers, *, seed: int, device: str, dtype: str) -> dict:
+    """Root attrs describing how a Run was made (JSON strings for nested values)."""
+    return {
+        "title": f"{method.name} on {problem.name}",
+        "problem": problem.name,
+        "method": method.name,
+        "problem_params": json.dumps(knobs(problem), sort_keys=True),
+        "method_params": json.dumps(knobs(method), sort_keys=True),
+        "regularizers": json.dumps(
+            [{"name": r.name, "params": knobs(r)} for r in regularizers], sort_keys=True
+        ),
+        "seed": int(seed),
+        "device": device,
+        "dtype": dtype,
+        "workbench_version": workbench_version(),
+        "torch_version": torch.__version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": f"workbench {workbench_version()}; method={method.name}",
+    }

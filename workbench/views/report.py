@@ -1,0 +1,180 @@
+"""Static, self-contained HTML report of a Run."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import holoviews as hv
+import numpy as np
+import xarray as xr
+from bokeh.embed import file_html
+from bokeh.layouts import column
+from bokeh.resources import INLINE
+
+from workbench.views.fields import compare, field, points
+from workbench.views.history import error_history, history
+
+_STYLE = """
+<style>
+  .wb-report { font-family: system-ui, sans-serif; padding: 1em 2em; }
+  .wb-report table { border-collapse: collapse; margin-bottom: 1em; }
+  .wb-report td, .wb-report th { text-align: left; padding: 2px 12px 2px 0; vertical-align: top; }
+  .wb-report pre { margin: 0; font-size: 85%; }
+  .wb-report .status-bad { color: #b00020; font-weight: bold; }
+</style>
+"""
+
+# Bokeh's ``file_html`` template, extended (documented Jinja blocks) with our
+# static header; the report text needs no Bokeh widget models, which would
+# add the widgets bundle to every file.
+_TEMPLATE = """
+{% block postamble %}{{ wb_style }}{% endblock %}
+{% block contents %}
+<div class="wb-report">{{ wb_header }}</div>
+<div class="wb-report">{{ super() }}</div>
+{% endblock %}
+"""
+
+_PARAM_ATTRS = ("problem_params", "method_params", "regularizers")
+_PLAIN_ATTRS = ("seed", "device", "workbench_version", "torch_version", "created")
+
+
+def _dataset(tree: xr.DataTree, group: str) -> xr.Dataset | None:
+    """Group ``group`` as a Dataset, or None if absent or without variables."""
+    if group not in tree.children:
+        return None
+    ds = tree[group].to_dataset()
+    return ds if ds.data_vars else None
+
+
+def _last_finite(ds: xr.Dataset | None, name: str) -> float | None:
+    if ds is None or name not in ds.data_vars:
+        return None
+    values = np.asarray(ds[name].values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(values[-1]) if values.size else None
+
+
+def _pretty_json(text: object) -> str:
+    # Params are stored as JSON strings; re-indent them for reading, but show
+    # anything that does not parse verbatim rather than failing the report.
+    try:
+        return json.dumps(json.loads(str(text)), indent=2, sort_keys=True)
+    except ValueError:
+        return str(text)
+
+
+def _header(tree: xr.DataTree, hist: xr.Dataset | None) -> str:
+    attrs = tree.attrs
+    e = html.escape
+    status = str(attrs.get("status", "unknown"))
+    rows = [
+        (
+            "status",
+            f'<span class="{"" if status == "done" else "status-bad"}">{e(status)}</span>'
+            + (f" &mdash; {e(str(attrs['message']))}" if attrs.get("message") else ""),
+        )
+    ]
+    l2re, loss, wall = (_last_finite(hist, n) for n in ("l2re", "loss", "wall_s"))
+    rows += [
+        ("final l2re", "n/a" if l2re is None else f"{l2re:.3e}"),
+        ("final loss", "n/a" if loss is None else f"{loss:.3e}"),
+        (
+            "steps",
+            str(hist.sizes["step"]) if hist is not None and "step" in hist.sizes else "n/a",
+        ),
+        ("wall time", "n/a" if wall is None else f"{wall:.1f} s"),
+    ]
+    rows += [(k, e(str(attrs[k]))) for k in _PLAIN_ATTRS if k in attrs]
+    rows += [(k, f"<pre>{e(_pretty_json(attrs[k]))}</pre>") for k in _PARAM_ATTRS if k in attrs]
+    table = "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    problem, method = (e(str(attrs.get(k, f"unknown {k}"))) for k in ("problem", "method"))
+    return f"<h1>{problem} &mdash; {method}</h1><table>{table}</table>"
+
+
+def _strip_external(page: str) -> str:
+    """Remove ``<script src>``/``<link>`` tags for class-declared resources.
+
+    Even in INLINE mode Bokeh links the ``__javascript__``/``__css__`` URLs
+    declared by *every imported* model class, used or not; panel (imported by
+    holoviews) declares a relative ``static/extensions/panel/...`` script that
+    would be a dead link in a standalone file. Inline mode resolves no files of
+    its own, so ``INLINE.js_files``/``css_files`` are exactly those URLs.
+    """
+    for url in {*INLINE.js_files, *INLINE.css_files}:
+        u = re.escape(url)
+        page = re.sub(rf'<script src="{u}"></script>\s*', "", page)
+        page = re.sub(rf'<link rel="stylesheet" href="{u}"[^>]*>\s*', "", page)
+    return page
+
+
+def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
+    """The report's HoloViews objects, skipping whatever the Run lacks."""
+    plots = []
+    fields = _dataset(tree, "fields")
+    if fields is not None:
+        plots.append(compare(fields))
+    if hist is not None:
+        # Empty panels (no loss terms, l2re never evaluated) only add warnings.
+        curves = [p for p in (history(hist), error_history(hist)) if len(p)]
+        if curves:
+            plots.append(hv.Layout(curves).cols(2))
+    pts = _dataset(tree, "points")
+    overlay = points(pts) if pts is not None else hv.Overlay([])
+    if len(overlay):
+        base = next(
+            (fields[n] for n in ("residual", "u") if fields is not None and n in fields),
+            None,
+        )
+        if base is not None and base.ndim == len(overlay.get(0).kdims) == 2:
+            overlay = field(base) * overlay
+        plots.append(
+            overlay.opts(title="collocation points", width=480, height=340, backend="bokeh")
+        )
+    return plots
+
+
+def report(tree: xr.DataTree, path: str | Path) -> Path:
+    """Write a static, self-contained HTML report of a Run.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        A Run: root attrs with provenance and optional ``/history``,
+        ``/fields`` and ``/points`` groups. Missing or empty groups are
+        skipped.
+    path : str or pathlib.Path
+        Output file; parent directories are created.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``. The file embeds BokehJS and all plot data inline, so it opens
+        offline and can be archived or mailed as a single file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    hist = _dataset(tree, "history")
+    header = _header(tree, hist)
+    title = f"{tree.attrs.get('problem', 'run')} / {tree.attrs.get('method', '')}"
+    models = [hv.render(p, backend="bokeh") for p in _plots(tree, hist)]
+    if models:
+        page = file_html(
+            column(*models),
+            resources=INLINE,
+            title=title,
+            template=_TEMPLATE,
+            template_variables={"wb_header": header, "wb_style": _STYLE},
+        )
+        page = _strip_external(page)
+    else:
+        page = (
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}"
+            f"</title>{_STYLE}</head><body><div class='wb-report'>{header}</div></body></html>"
+        )
+    path.write_text(page, encoding="utf-8")
+    return path
