@@ -265,7 +265,7 @@ def provenance(problem, method, regularizers, *, seed: int, device: str, dtype: 
         "device": device,
         "dtype": dtype,
         "workbench_version": workbench_version(),
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": f"workbench {workbench_version()}; method={method.name}",
     }

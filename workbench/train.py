@@ -37,15 +37,20 @@ from workbench.results import (
 class Training(param.Parameterized):
     """Knobs of the optimisation itself (the same Parameters drive widgets and CLI flags)."""
 
-    steps = param.Integer(1000, bounds=(0, 10_000_000), doc="Adam steps.")
-    lr = param.Number(1e-3, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Adam LR.")
+    steps = param.Integer(2000, bounds=(0, 10_000_000), doc="Adam steps.")
+    lr = param.Number(
+        1e-2, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Adam learning rate."
+    )
     schedule = param.Selector(
         objects=["constant", "exponential", "cosine"],
         default="exponential",
         doc="Learning-rate schedule over the Adam steps.",
     )
     lr_final = param.Number(
-        0.1, bounds=(0.0, 1.0), doc="Final LR as a fraction of lr (exponential/cosine)."
+        0.1,
+        bounds=(0.0, 1.0),
+        inclusive_bounds=(False, True),
+        doc="Final LR as a fraction of lr (exponential/cosine).",
     )
     lbfgs_steps = param.Integer(0, bounds=(0, 1_000_000), doc="L-BFGS iterations after Adam.")
     seed = param.Integer(0, bounds=(0, 2**31 - 1), doc="Seed of every random draw.")
@@ -239,8 +244,18 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
                 total = total + reg.weight * value
         return total, (total, terms)
 
+    def gradients(params, batch):
+        if cfg.compile:
+            # One functional graph that torch.compile can fuse with the update below.
+            return torch.func.grad(loss_fn, has_aux=True)(params, batch)
+        # Eager: plain reverse-mode autograd has far less per-op overhead than torch.func.
+        leaves = {k: p.detach().requires_grad_(True) for k, p in params.items()}
+        total, (_, terms) = loss_fn(leaves, batch)
+        grads = torch.autograd.grad(total, list(leaves.values()))
+        return dict(zip(leaves, grads)), (total.detach(), {k: t.detach() for k, t in terms.items()})
+
     def adam_step(params, m, v, batch, lr, t):
-        grads, (total, terms) = torch.func.grad(loss_fn, has_aux=True)(params, batch)
+        grads, (total, terms) = gradients(params, batch)
         b1, b2, eps = 0.9, 0.999, 1e-8
         new_p, new_m, new_v = {}, {}, {}
         for k, p in params.items():
@@ -300,7 +315,7 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
             row["l2re"] = l2re
         return row, Progress(step, losses, lr, l2re, wall, snapshot, phase=phase)
 
-    def finish() -> Progress:
+    def finish(steps_done: int) -> Progress:
         _load_params(model, params)
         fields = evaluate_fields(problem, method, model)
         terms = [k for k in records[-1] if k not in ("step", "loss", "lr", "wall_s", "l2re")]
@@ -318,7 +333,7 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
         tree.attrs.update(
             status=status,
             message=message,
-            steps=int(records[-1]["step"]) if records else 0,
+            steps=steps_done,
             wall_s=wall,
             l2re=fields.attrs["l2re"],
             training=str(cfg.param.values()),
@@ -415,7 +430,7 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
         _, (total, terms) = loss_fn(params, batch)
         losses = {"loss": float(total), **{k: float(t) for k, t in terms.items()}}
         records.append(record(0, losses, cfg.lr, "adam")[0])
-    yield finish()
+    yield finish(step)
 
 
 def fit(

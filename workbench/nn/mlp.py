@@ -60,7 +60,7 @@ class FourierFeatures(nn.Module):
     def forward_jet(self, x: Jet) -> Jet:
         z = x.linear(self.freqs.T)
         s, c = z.sin(), z.cos()
-        return Jet(torch.cat([s.data, c.data], dim=-1), x.first, x.second)
+        return Jet([torch.cat(p, dim=-1) for p in zip(s.parts, c.parts)], x.first, x.second)
 
 
 class MLP(nn.Module):

@@ -1,0 +1,283 @@
+"""The ``workbench`` command line: ``list`` the catalog, ``run`` a training headless.
+
+Every knob comes from the same Parameters that drive the widgets: problem and method knobs via
+``--set name=value``, regularizers via ``--reg name[=weight]``, and the optimisation knobs of
+:class:`workbench.train.Training` as flags (``--steps``, ``--lr``, ...). Bad input prints one
+line naming the parameter and what is allowed, and exits with code 2 before any work starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import param
+
+from workbench.methods import METHODS
+from workbench.problems import PROBLEMS
+from workbench.regularizers import REGULARIZERS
+from workbench.results import knobs
+from workbench.train import Training, train
+
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
+
+
+class BadInput(Exception):
+    """Raised for user input errors; printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # argparse prints the whole usage block; one line is easier to read and to test.
+        raise BadInput(message)
+
+
+# --- describing knobs ----------------------------------------------------------------------
+def _bounds(p: param.Parameter) -> str:
+    if isinstance(p, param.Selector):
+        return "one of " + ", ".join(map(str, p.objects))
+    if isinstance(p, param.Boolean):
+        return "true or false"
+    if isinstance(p, param.Number):
+        lo, hi = p.bounds or (None, None)
+        if lo is None and hi is None:
+            return "any number"
+        left = "[" if (p.inclusive_bounds[0] if lo is not None else False) else "("
+        right = "]" if (p.inclusive_bounds[1] if hi is not None else False) else ")"
+        return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+    return ""
+
+
+def _knob_lines(obj) -> list[str]:
+    lines = []
+    for name, p in obj.param.objects("existing").items():
+        if name == "name":
+            continue
+        lines.append(f"    {name:<18} = {p.default!s:<10} {_bounds(p):<28} {p.doc or ''}")
+    return lines
+
+
+def _first_doc_line(cls) -> str:
+    return (cls.__doc__ or "").strip().splitlines()[0]
+
+
+def list_catalog() -> str:
+    """Every problem, method, regularizer and training knob with defaults and bounds."""
+    out = []
+    for title, registry in (
+        ("problems", PROBLEMS),
+        ("methods", METHODS),
+        ("regularizers", REGULARIZERS),
+    ):
+        out.append(f"{title}:")
+        for name, cls in registry.items():
+            out.append(f"  {name}: {_first_doc_line(cls)}")
+            out += _knob_lines(cls)
+    out.append("training (flags of `workbench run`, e.g. --lbfgs-steps 500):")
+    out += _knob_lines(Training)
+    return "\n".join(out)
+
+
+# --- parsing values --------------------------------------------------------------------------
+def _convert(owner: str, p: param.Parameter, name: str, text: str):
+    """Turn command-line text into the Parameter's type; param itself checks the bounds."""
+    try:
+        if isinstance(p, param.Boolean):
+            lowered = text.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return lowered in ("true", "1", "yes")
+        if isinstance(p, param.Integer):
+            return int(text)
+        if isinstance(p, param.Number):
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError
+            return value
+        if isinstance(p, param.Selector):
+            for obj in p.objects:
+                if str(obj) == text:
+                    return obj
+            raise ValueError
+    except ValueError:
+        raise BadInput(
+            f"{owner} knob {name!r}: {text!r} is not valid; allowed: {_bounds(p)}"
+        ) from None
+    return text
+
+
+def _assign(target, owner: str, name: str, text: str) -> None:
+    p = target.param.objects("existing")[name]
+    value = _convert(owner, p, name, text)
+    try:
+        setattr(target, name, value)
+    except ValueError as err:
+        reason = str(err).rstrip(".")
+        raise BadInput(f"{owner} knob {name!r}: {reason}; allowed: {_bounds(p)}") from None
+
+
+def _pick(registry: dict, kind: str, name: str):
+    if name not in registry:
+        raise BadInput(f"unknown {kind} {name!r}; allowed: {', '.join(registry)}")
+    return registry[name]()
+
+
+def _split_assignment(text: str, flag: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise BadInput(f"{flag} expects name=value, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def build_run_inputs(args: argparse.Namespace):
+    """Problem, method, regularizers and training settings from parsed arguments."""
+    problem = _pick(PROBLEMS, "problem", args.problem)
+    method = _pick(METHODS, "method", args.method)
+    for item in args.set:
+        key, value = _split_assignment(item, "--set")
+        scope, _, knob = key.rpartition(".")
+        targets = {"problem": problem, "method": method}
+        if scope and scope not in targets:
+            raise BadInput(f"--set {key}: prefix must be 'problem.' or 'method.'")
+        owners = [s for s in ([scope] if scope else targets) if knob in knobs(targets[s])]
+        if not owners:
+            allowed = sorted(set(knobs(problem)) | set(knobs(method)))
+            raise BadInput(
+                f"--set: unknown knob {knob!r} for problem {problem.name!r} and method "
+                f"{method.name!r}; allowed: {', '.join(allowed)}"
+            )
+        if len(owners) > 1:
+            raise BadInput(f"--set: {knob!r} is ambiguous; write problem.{knob} or method.{knob}")
+        _assign(targets[owners[0]], owners[0], knob, value)
+    regularizers = []
+    for item in args.reg:
+        name, _, weight = item.partition("=")
+        reg = _pick(REGULARIZERS, "regularizer", name.strip())
+        if weight:
+            _assign(reg, f"regularizer {reg.name}", "weight", weight)
+        regularizers.append(reg)
+    settings = Training()
+    for name in knobs(settings):
+        value = getattr(args, name)
+        if value is not None:
+            _assign(settings, "training", name, str(value))
+    try:
+        method.check(problem)
+    except ValueError as err:
+        raise BadInput(str(err)) from None
+    return problem, method, regularizers, knobs(settings)
+
+
+def _out_dir(args, problem, method) -> Path:
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and any(out.iterdir()) and not args.overwrite:
+            raise BadInput(f"--out {out}: folder is not empty; choose another or pass --overwrite")
+        return out
+    base = Path("runs") / f"{problem.name}-{method.name}"
+    n = 1
+    while Path(f"{base}-{n}").exists():
+        n += 1
+    return Path(f"{base}-{n}")
+
+
+# --- commands ------------------------------------------------------------------------------
+def cmd_run(args) -> int:
+    from tqdm.auto import tqdm
+
+    from workbench.views import report
+
+    problem, method, regularizers, settings = build_run_inputs(args)
+    out = _out_dir(args, problem, method)
+    records = train(problem, method, regularizers, **settings)
+    total = settings["steps"] + settings["lbfgs_steps"]
+    final = None
+    bar = tqdm(
+        total=total, disable=args.quiet, desc=f"{method.name} on {problem.name}", mininterval=0.5
+    )
+    with bar:
+        try:
+            for record in records:
+                if record.done:
+                    final = record
+                    break
+                bar.update(1)
+                if record.l2re is not None:
+                    bar.set_postfix(loss=f"{record.losses['loss']:.3g}", l2re=f"{record.l2re:.3g}")
+        except KeyboardInterrupt:
+            # Keep what was trained: ask the generator to wrap up into a Run.
+            try:
+                final = records.send("stop")
+            except (StopIteration, ValueError, RuntimeError):
+                print("error: interrupted; nothing could be saved", file=sys.stderr)
+                return EXIT_INTERRUPTED
+    run = final.run
+    run.save(out)
+    report(run.tree, out / "report.html")
+    print(f"saved run to {out}", file=sys.stderr)
+    print(run.summary())
+    if run.status == "diverged":
+        print(f"error: {run.attrs['message']}; last good state saved to {out}", file=sys.stderr)
+        return EXIT_DIVERGED
+    if run.status == "stopped":
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="workbench", description="Physics-informed ML workbench.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="problems, methods, regularizers and their knobs")
+    run = sub.add_parser("run", help="train one method on one problem and save the Run")
+    run.add_argument("--problem", required=True, help=f"one of {', '.join(PROBLEMS)}")
+    run.add_argument("--method", default="pinn", help=f"one of {', '.join(METHODS)}")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        help="problem or method knob (prefix problem./method. if ambiguous)",
+    )
+    run.add_argument(
+        "--reg",
+        action="append",
+        default=[],
+        metavar="NAME[=WEIGHT]",
+        help=f"add a regularizer: {', '.join(REGULARIZERS)}",
+    )
+    for name, p in Training.param.objects("existing").items():
+        if name == "name":
+            continue
+        flag_value = {"nargs": "?", "const": "true"} if isinstance(p, param.Boolean) else {}
+        run.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            default=None,
+            **flag_value,
+            help=f"{p.doc} ({_bounds(p)}; default {p.default})",
+        )
+    run.add_argument("--out", help="folder for run.nc, weights and report.html")
+    run.add_argument("--overwrite", action="store_true", help="allow a non-empty --out")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``workbench`` console script; returns the exit code."""
+    try:
+        args = make_parser().parse_args(argv)
+        if args.command == "list":
+            print(list_catalog())
+            return 0
+        return cmd_run(args)
+    except BadInput as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
