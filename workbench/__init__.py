@@ -1,0 +1,29 @@
+"""The workbench: a notebook-first lab for physics-informed machine learning.
+
+Pick a :class:`Problem`, a :class:`Method` and :class:`Regularizer` s, then :func:`fit` (or
+iterate :func:`train` for live updates) and look at the :class:`Run`.
+"""
+
+from workbench.methods import METHODS as METHODS
+from workbench.methods import PINN as PINN
+from workbench.methods import Method as Method
+from workbench.problems import PROBLEMS as PROBLEMS
+from workbench.problems import AllenCahn1D as AllenCahn1D
+from workbench.problems import Burgers1D as Burgers1D
+from workbench.problems import Convection1D as Convection1D
+from workbench.problems import Heat1D as Heat1D
+from workbench.problems import Helmholtz2D as Helmholtz2D
+from workbench.problems import Poisson1D as Poisson1D
+from workbench.problems import Poisson2D as Poisson2D
+from workbench.problems import Problem as Problem
+from workbench.problems import Reaction1D as Reaction1D
+from workbench.regularizers import REGULARIZERS as REGULARIZERS
+from workbench.regularizers import GradientNorm as GradientNorm
+from workbench.regularizers import L2Penalty as L2Penalty
+from workbench.regularizers import Regularizer as Regularizer
+from workbench.regularizers import WeightDecay as WeightDecay
+from workbench.results import Run as Run
+from workbench.train import Progress as Progress
+from workbench.train import Training as Training
+from workbench.train import fit as fit
+from workbench.train import train as train

@@ -205,7 +205,7 @@ def cmd_run(args) -> int:
                 if record.done:
                     final = record
                     break
-                bar.update(1)
+                bar.update(record.completed - bar.n)
                 if record.l2re is not None:
                     bar.set_postfix(loss=f"{record.losses['loss']:.3g}", l2re=f"{record.l2re:.3g}")
         except KeyboardInterrupt:

@@ -33,6 +33,9 @@ from workbench.results import (
     relative_l2,
 )
 
+#: L-BFGS iterations per optimizer call, and so per Progress record.
+LBFGS_CHUNK = 10
+
 
 class Training(param.Parameterized):
     """Knobs of the optimisation itself (the same Parameters drive widgets and CLI flags)."""
@@ -53,6 +56,12 @@ class Training(param.Parameterized):
         doc="Final LR as a fraction of lr (exponential/cosine).",
     )
     lbfgs_steps = param.Integer(0, bounds=(0, 1_000_000), doc="L-BFGS iterations after Adam.")
+    lbfgs_float64 = param.Boolean(
+        False, doc="Run L-BFGS in float64 (float32 line searches stall near loss ~1e-5)."
+    )
+    max_wall_s = param.Number(
+        0.0, bounds=(0.0, None), doc="Stop training after this many seconds (0 = no limit)."
+    )
     seed = param.Integer(0, bounds=(0, 2**31 - 1), doc="Seed of every random draw.")
     device = param.Selector(
         objects=["auto", "cpu", "cuda"], default="auto", doc="auto = CUDA when available."
@@ -113,6 +122,15 @@ class Progress:
     phase: str = "adam"
     message: str = field(default="")
 
+    @property
+    def completed(self) -> int:
+        """Optimizer steps completed when this record was yielded.
+
+        An Adam record holds the loss measured *before* its update, an L-BFGS record the
+        loss after its iterations, so they differ by one.
+        """
+        return self.step + 1 if self.phase == "adam" and not self.done else self.step
+
 
 class _LossModule(nn.Module):
     """Wraps ``method.loss`` so ``functional_call`` can swap the model's parameters."""
@@ -125,6 +143,26 @@ class _LossModule(nn.Module):
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         return self.method.loss(self.model, self.problem, batch)
+
+
+def _plain_view(spec: param.Parameterized):
+    """A plain-Python stand-in for a Problem/Method: the same methods, knobs as plain attributes.
+
+    ``torch.compile`` cannot trace param's attribute descriptors (every ``self.nu`` would be a
+    graph break), and they cost microseconds per access in eager mode too. The view shares the
+    spec's methods and class attributes but reads knob values from its ``__dict__``. Methods
+    that call ``super()`` without arguments cannot run on it; only the loss path does.
+    """
+    namespace = {}
+    for klass in reversed(type(spec).__mro__):
+        if klass.__module__.split(".")[0] in ("param", "abc", "builtins"):
+            continue
+        for key, value in vars(klass).items():
+            if not key.startswith("__") and not isinstance(value, param.Parameter):
+                namespace[key] = value
+    view = type(f"Plain{type(spec).__name__}", (), namespace)()
+    view.__dict__.update(spec.param.values())
+    return view
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -222,8 +260,10 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
     eval_points = eval_points.to(device, dtype)
     snapshot_size = {d: min(n, cfg.snapshot_points) for d, n in reference.sizes.items()}
 
-    wrapper = _LossModule(model, method, problem)
+    wrapper = _LossModule(model, _plain_view(method), _plain_view(problem))
     decay = sum(r.decoupled_decay() for r in regularizers)
+    reg_terms = [(_plain_view(r), float(r.weight)) for r in regularizers]
+    use_compile = cfg.compile and cfg.steps > 0
 
     def method_total(terms):
         return sum(weights.get(k, 1.0) * v for k, v in terms.items())
@@ -238,14 +278,14 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
             )
 
         total = method_total(terms)
-        for reg in regularizers:
+        for reg, weight in reg_terms:
             for name, value in reg.terms(model, problem, batch, params, objective).items():
                 terms[name] = value
-                total = total + reg.weight * value
+                total = total + weight * value
         return total, (total, terms)
 
     def gradients(params, batch):
-        if cfg.compile:
+        if use_compile:
             # One functional graph that torch.compile can fuse with the update below.
             return torch.func.grad(loss_fn, has_aux=True)(params, batch)
         # Eager: plain reverse-mode autograd has far less per-op overhead than torch.func.
@@ -267,9 +307,7 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
             new_p[k] = p * (1 - lr * decay) - lr * m_hat / (v_hat.sqrt() + eps)
         return new_p, new_m, new_v, total, terms
 
-    step_fn = adam_step
-    if cfg.compile and cfg.steps:
-        step_fn = torch.compile(adam_step)
+    step_fn = torch.compile(adam_step) if use_compile else adam_step
 
     params = {k: p.detach().clone() for k, p in model.named_parameters()}
     m = {k: torch.zeros_like(p) for k, p in params.items()}
@@ -280,7 +318,6 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
     status, message = "done", ""
     start = time.perf_counter()
     batch = next_batch()
-    total_steps = cfg.steps + cfg.lbfgs_steps
 
     def check_divergence(losses: dict[str, float]) -> str:
         for name, value in losses.items():
@@ -297,17 +334,31 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
                 )
         return ""
 
+    def out_of_time() -> bool:
+        return bool(cfg.max_wall_s) and time.perf_counter() - start > cfg.max_wall_s
+
+    last_marks = {"eval": None, "snapshot": None}
+
+    def due(kind: str, every: int, step: int) -> bool:
+        # L-BFGS records advance by several steps, so "every k" means "k since the last one".
+        last = last_marks[kind]
+        if every and (last is None or step - last >= every):
+            last_marks[kind] = step
+            return True
+        return False
+
     def record(step, losses, lr, phase) -> tuple[dict, Progress]:
         l2re = None
-        evaluate = (cfg.eval_every and step % cfg.eval_every == 0) or step == total_steps
+        evaluate = due("eval", cfg.eval_every, step)
         snapshot = None
-        if evaluate or (cfg.snapshot_every and step % cfg.snapshot_every == 0):
+        snap = due("snapshot", cfg.snapshot_every, step)
+        if evaluate or snap:
             _load_params(model, params)
         if evaluate:
             with torch.no_grad():
-                u = method.predict(model, problem, eval_points)
+                u = method.predict(model, problem, eval_points.to(next(model.parameters())))
             l2re = relative_l2(u.cpu().double().numpy().reshape(reference.shape), reference.values)
-        if cfg.snapshot_every and step % cfg.snapshot_every == 0:
+        if snap:
             snapshot = evaluate_fields(problem, method, model, snapshot_size)
         wall = time.perf_counter() - start
         row = {"step": step, **losses, "lr": lr, "wall_s": wall}
@@ -328,7 +379,12 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
         )
         wall = time.perf_counter() - start
         tree.attrs = provenance(
-            problem, method, regularizers, seed=cfg.seed, device=str(device), dtype=cfg.dtype
+            problem,
+            method,
+            regularizers,
+            seed=cfg.seed,
+            device=str(device),
+            dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
         )
         tree.attrs.update(
             status=status,
@@ -348,6 +404,7 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
             wall,
             done=True,
             run=run,
+            phase="done",
             message=message,
         )
 
@@ -383,16 +440,22 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
         if (yield progress) == "stop":
             status, message = "stopped", f"stopped by the user at step {step}"
             break
+        if out_of_time():
+            message = f"time budget of {cfg.max_wall_s:g} s reached at step {step}"
+            break
         batch = next_batch()
 
     # ---- optional L-BFGS phase --------------------------------------------------------------
-    if status == "done" and cfg.lbfgs_steps:
+    if status == "done" and not message and cfg.lbfgs_steps:
         _load_params(model, params)
+        if cfg.lbfgs_float64:
+            model.to(torch.float64)
+            batch = {k: b.to(torch.float64) for k, b in batch.items()}
         live = dict(model.named_parameters())
+        lbfgs_loss = torch.compile(loss_fn) if use_compile else loss_fn
         optimizer = torch.optim.LBFGS(
             live.values(),
             lr=1.0,
-            max_iter=1,
             history_size=50,
             tolerance_grad=0.0,
             tolerance_change=0.0,
@@ -402,14 +465,22 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
 
         def closure():
             optimizer.zero_grad()
-            total, (_, terms) = loss_fn(live, batch)
+            total, (_, terms) = lbfgs_loss(live, batch)
             total.backward()
             last.update(loss=total.detach(), **{k: t.detach() for k, t in terms.items()})
             return total
 
-        for _ in range(cfg.lbfgs_steps):
+        first_param = next(iter(live.values()))
+        done_iterations = 0
+        while done_iterations < cfg.lbfgs_steps:
+            # Chunks of iterations per record: torch's LBFGS misbehaves with max_iter=1 per call
+            # (it stops moving after a few calls), so each call runs up to 10 iterations.
+            chunk = min(LBFGS_CHUNK, cfg.lbfgs_steps - done_iterations)
+            optimizer.param_groups[0].update(max_iter=chunk, max_eval=chunk * 5 // 4 + 1)
+            before = optimizer.state[first_param].get("n_iter", 0)
             good = {k: p.detach().clone() for k, p in live.items()}
             optimizer.step(closure)
+            taken = optimizer.state[first_param].get("n_iter", 0) - before
             values = torch.stack(list(last.values())).tolist()
             losses = dict(zip(last, values))
             problem_msg = check_divergence(losses)
@@ -417,12 +488,19 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
                 params = good
                 status, message = "diverged", f"diverged at step {step} (L-BFGS): {problem_msg}"
                 break
+            if taken == 0:
+                message = f"L-BFGS converged at step {step}"
+                break
             params = {k: p.detach() for k, p in live.items()}
-            step += 1
+            step += taken
+            done_iterations += taken
             row, progress = record(step, losses, float("nan"), "lbfgs")
             records.append(row)
             if (yield progress) == "stop":
                 status, message = "stopped", f"stopped by the user at step {step}"
+                break
+            if out_of_time():
+                message = f"time budget of {cfg.max_wall_s:g} s reached at step {step}"
                 break
 
     if not records:
@@ -456,7 +534,7 @@ def fit(
                 if record.message:
                     bar.write(record.message)
                 return record.run
-            bar.update(1)
+            bar.update(record.completed - bar.n)
             if record.step % 50 == 0 or record.l2re is not None:
                 postfix = {"loss": f"{record.losses['loss']:.3g}"}
                 if record.l2re is not None:

@@ -25,45 +25,32 @@ from workbench.problems.base import Problem, columns
 
 
 class PINNModel(nn.Module):
-    """MLP field ``u(points)`` with input rescaling to ``[-1, 1]`` and an optional output transform.
+    """The network of a PINN: an MLP of the coordinates rescaled to ``[-1, 1]``.
+
+    It returns the raw network output as a :class:`~workbench.calculus.Jet`; the method applies
+    the problem's exact-constraint transform on top (so the module holds no problem object).
 
     Parameters
     ----------
     problem : Problem
-        Gives the dims, the domain and (if ``hard``) the exact-constraint transform.
+        Gives the dims and the domain used for rescaling.
     mlp : MLP
         The network.
-    hard : bool
-        Apply ``problem.constrain`` to the network output.
-    derivatives : {"forward", "autograd"}
-        How derivatives are computed.
     """
 
-    def __init__(self, problem: Problem, mlp: MLP, hard: bool, derivatives: str):
+    def __init__(self, problem: Problem, mlp: MLP):
         super().__init__()
-        self.problem = problem
         self.dims = problem.dims
         self.mlp = mlp
-        self.hard = hard
-        self.derivatives = derivatives
-        lo = torch.tensor([problem.domain[d][0] for d in self.dims])
-        hi = torch.tensor([problem.domain[d][1] for d in self.dims])
-        self.register_buffer("centre", (lo + hi) / 2, persistent=False)
-        self.register_buffer("scale", 2 / (hi - lo), persistent=False)
+        # Plain floats, not buffers: torch.compile cannot trace ``Jet - Tensor`` without a break.
+        self.centre = [sum(problem.domain[d]) / 2 for d in self.dims]
+        self.scale = [2 / (problem.domain[d][1] - problem.domain[d][0]) for d in self.dims]
 
-    def forward(self, points: torch.Tensor, orders: Mapping[str, int] | None = None) -> Jet:
-        """The field and its derivatives of the given ``orders`` at ``points`` ``(N, D)``."""
-        orders = orders or {}
-        if self.derivatives == "autograd" and any(orders.values()):
-            return jet_by_autograd(lambda p: self._field(p, {}).value, points, self.dims, orders)
-        return self._field(points, orders)
-
-    def _field(self, points: torch.Tensor, orders: Mapping[str, int]) -> Jet:
-        coords = coordinate_jets(points, self.dims, orders)
+    def forward(self, coords: dict[str, Jet]) -> Jet:
+        """Network output for coordinate jets (see :func:`~workbench.calculus.coordinate_jets`)."""
         # The network sees coordinates rescaled to [-1, 1]; tanh nets train badly on [0, 2 pi].
         scaled = [(coords[d] - self.centre[i]) * self.scale[i] for i, d in enumerate(self.dims)]
-        net = self.mlp.forward_jet(stack_jets(scaled))
-        return self.problem.constrain(coords, net) if self.hard else net
+        return self.mlp.forward_jet(stack_jets(scaled))
 
 
 class PINN(Method):
@@ -112,7 +99,19 @@ class PINN(Method):
         if self.fourier_features:
             fourier = FourierFeatures(n_in, self.fourier_features, self.fourier_scale, generator)
         mlp = MLP(n_in, 1, self.width, self.depth, self.activation, generator, fourier)
-        return PINNModel(problem, mlp, self.hard_constraints, self.derivatives)
+        return PINNModel(problem, mlp)
+
+    def field(
+        self, model: PINNModel, problem: Problem, points: torch.Tensor, orders: Mapping[str, int]
+    ) -> Jet:
+        """The field and its derivatives of the given ``orders`` at ``points`` ``(N, D)``."""
+        if self.derivatives == "autograd" and any(orders.values()):
+            return jet_by_autograd(
+                lambda p: self.field(model, problem, p, {}).value, points, problem.dims, orders
+            )
+        coords = coordinate_jets(points, problem.dims, orders)
+        net = model(coords)
+        return problem.constrain(coords, net) if self.hard_constraints else net
 
     def _conditions(self, problem: Problem):
         skip = problem.constrained if self.hard_constraints else ()
@@ -136,16 +135,20 @@ class PINN(Method):
 
     def loss(self, model: PINNModel, problem: Problem, batch: Batch) -> dict[str, torch.Tensor]:
         interior = batch["interior"]
-        u = model(interior, problem.derivatives)
+        u = self.field(model, problem, interior, problem.derivatives)
         residual = problem.residual(columns(interior, problem.dims), u)
         terms = {"residual": residual.pow(2).mean()}
+
+        def evaluate(points, orders):
+            return self.field(model, problem, points, orders)
+
         for cond in self._conditions(problem):
-            terms[cond.name] = cond.mismatch(model, batch[cond.name]).pow(2).mean()
+            terms[cond.name] = cond.mismatch(evaluate, batch[cond.name]).pow(2).mean()
         return terms
 
     def predict(self, model: PINNModel, problem: Problem, points: torch.Tensor) -> torch.Tensor:
-        return model(points).value
+        return self.field(model, problem, points, {}).value
 
     def residual(self, model: PINNModel, problem: Problem, points: torch.Tensor) -> torch.Tensor:
-        u = model(points, problem.derivatives)
+        u = self.field(model, problem, points, problem.derivatives)
         return problem.residual(columns(points, problem.dims), u)

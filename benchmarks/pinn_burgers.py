@@ -1,0 +1,186 @@
+"""Burgers PINN: steps/s and accuracy against DeepXDE, and the best recipe within 180 s of CPU.
+
+Prints a table. Rows:
+
+(a) DeepXDE's Burgers example set-up: 2-[20]x3-1 tanh, 2540 interior / 80 boundary / 160 initial
+    random points, Adam lr 1e-3 (constant), 5000 steps; torch pinned to 1 thread.
+    - workbench eager, workbench with ``compile=True`` (whole step fused), and DeepXDE itself
+      (if ``deepxde`` is installed; run with ``DDE_BACKEND=pytorch`` in a child process).
+    steps/s is 5000 / training wall time; for the compiled run it is also given without the
+    one-off compile (steady state), and the compile cost is printed.
+(b) The best recipe found: exact boundary/initial constraints, 4x32 tanh, 8192 fixed points,
+    compiled Adam 1000 steps (1e-3 -> 1e-4), then L-BFGS (float32) until 180 s of wall time.
+
+Usage: ``python benchmarks/pinn_burgers.py [--steps 5000] [--budget 180] [--skip-deepxde]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import torch
+
+from workbench import PINN, Burgers1D, fit
+
+DEEPXDE_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, time
+    os.environ["DDE_BACKEND"] = "pytorch"
+    import numpy as np, torch
+    torch.set_num_threads(1)
+    import deepxde as dde
+    steps, seed = int(sys.argv[1]), int(sys.argv[2])
+    dde.config.set_random_seed(seed)
+    geomtime = dde.geometry.GeometryXTime(
+        dde.geometry.Interval(-1, 1), dde.geometry.TimeDomain(0, 0.99))
+    def pde(x, y):
+        dy_x = dde.grad.jacobian(y, x, i=0, j=0)
+        dy_t = dde.grad.jacobian(y, x, i=0, j=1)
+        dy_xx = dde.grad.hessian(y, x, i=0, j=0)
+        return dy_t + y * dy_x - 0.01 / np.pi * dy_xx
+    bc = dde.icbc.DirichletBC(geomtime, lambda x: 0, lambda _, on_b: on_b)
+    ic = dde.icbc.IC(geomtime, lambda x: -np.sin(np.pi * x[:, 0:1]), lambda _, on_i: on_i)
+    data = dde.data.TimePDE(geomtime, pde, [bc, ic],
+                            num_domain=2540, num_boundary=80, num_initial=160)
+    net = dde.nn.FNN([2] + [20] * 3 + [1], "tanh", "Glorot normal")
+    model = dde.Model(data, net)
+    model.compile("adam", lr=1e-3)
+    start = time.perf_counter()
+    model.train(iterations=steps, display_every=steps, verbose=0)
+    wall = time.perf_counter() - start
+    grid = np.load(sys.argv[3])
+    u = model.predict(grid).reshape(-1)
+    print(json.dumps({"wall_s": wall, "u": u.tolist()}))
+    """
+)
+
+
+def run_workbench(steps: int, compile: bool, seed: int) -> dict:
+    method = PINN(width=20, depth=3, n_interior=2540, n_boundary=80, n_initial=160)
+    start = time.perf_counter()
+    run = fit(
+        Burgers1D(),
+        method,
+        steps=steps,
+        lr=1e-3,
+        schedule="constant",
+        compile=compile,
+        seed=seed,
+        threads=1,
+        eval_every=0,
+        progress=False,
+    )
+    total = time.perf_counter() - start
+    wall = run.history["wall_s"].values
+    # Steady-state rate from the last 80% of the steps (excludes compile and warm-up).
+    skip = len(wall) // 5
+    steady = (len(wall) - 1 - skip) / (wall[-1] - wall[skip])
+    return {
+        "steps_per_s": steps / run.attrs["wall_s"],
+        "steady": steady,
+        "first_step_s": float(wall[0]),
+        "l2re": run.l2re,
+        "wall_s": run.attrs["wall_s"],
+        "total_s": total,
+    }
+
+
+def run_deepxde(steps: int, seed: int) -> dict | None:
+    try:
+        import deepxde  # noqa: F401
+    except ImportError:
+        return None
+    problem = Burgers1D()
+    reference = problem.reference()
+    points = problem.grid_points({d: reference[d].values for d in problem.dims}).double().numpy()
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "workbench_burgers_grid.npy")
+    np.save(path, points)
+    env = {**os.environ, "DDE_BACKEND": "pytorch", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", DEEPXDE_SCRIPT, str(steps), str(seed), path],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    u = np.asarray(result["u"]).reshape(reference.shape)
+    l2re = float(np.linalg.norm(u - reference.values) / np.linalg.norm(reference.values))
+    return {"steps_per_s": steps / result["wall_s"], "l2re": l2re, "wall_s": result["wall_s"]}
+
+
+def run_best_recipe(budget: float, seed: int) -> dict:
+    method = PINN(width=32, depth=4, n_interior=8192, hard_constraints=True)
+    run = fit(
+        Burgers1D(),
+        method,
+        steps=1000,
+        lr=1e-3,
+        lr_final=0.1,
+        compile=True,
+        lbfgs_steps=1_000_000,
+        max_wall_s=budget,
+        seed=seed,
+        threads=1,
+        eval_every=500,
+        progress=False,
+    )
+    return {"l2re": run.l2re, "wall_s": run.attrs["wall_s"], "steps": run.attrs["steps"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--budget", type=float, default=180.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-deepxde", action="store_true")
+    parser.add_argument("--skip-recipe", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    rows = []
+    eager = run_workbench(args.steps, compile=False, seed=args.seed)
+    rows.append(("(a) workbench eager", eager["steps_per_s"], eager["l2re"], eager["wall_s"]))
+    compiled = run_workbench(args.steps, compile=True, seed=args.seed)
+    rows.append(
+        ("(a) workbench compiled", compiled["steps_per_s"], compiled["l2re"], compiled["wall_s"])
+    )
+    rows.append(
+        (
+            "(a) workbench compiled, steady",
+            compiled["steady"],
+            compiled["l2re"],
+            compiled["wall_s"] - compiled["first_step_s"],
+        )
+    )
+    dde = None if args.skip_deepxde else run_deepxde(args.steps, args.seed)
+    if dde:
+        rows.append(("(a) DeepXDE 1 thread", dde["steps_per_s"], dde["l2re"], dde["wall_s"]))
+    if not args.skip_recipe:
+        best = run_best_recipe(args.budget, args.seed)
+        rows.append(
+            (f"(b) best recipe ({best['steps']} steps)", float("nan"), best["l2re"], best["wall_s"])
+        )
+
+    print(f"\nBurgers1D nu=0.01/pi, torch {torch.__version__}, 1 thread, seed {args.seed}")
+    print(f"{'run':<34} {'steps/s':>9} {'l2re':>10} {'wall s':>8}")
+    for name, rate, l2re, wall in rows:
+        print(f"{name:<34} {rate:>9.1f} {l2re:>10.3e} {wall:>8.1f}")
+    print(f"compile + first step: {compiled['first_step_s']:.1f} s")
+    if dde:
+        print(
+            f"ratio vs DeepXDE: eager {eager['steps_per_s'] / dde['steps_per_s']:.2f}x, "
+            f"compiled {compiled['steps_per_s'] / dde['steps_per_s']:.2f}x, "
+            f"compiled steady {compiled['steady'] / dde['steps_per_s']:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
