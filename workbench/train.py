@@ -320,9 +320,10 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
     batch = next_batch()
 
     def check_divergence(losses: dict[str, float]) -> str:
-        for name, value in losses.items():
-            if not math.isfinite(value):
-                return f"loss term {name!r} is not finite ({value})"
+        # Name the individual term that broke, not the total it poisoned.
+        for name in sorted(losses, key=lambda k: k == "loss"):
+            if not math.isfinite(losses[name]):
+                return f"loss term {name!r} is not finite ({losses[name]})"
         if not first:
             first.update(losses)
         for name, value in losses.items():

@@ -1,0 +1,197 @@
+"""The workbench CLI: catalog, a real run, one-line errors for bad input (hypothesis)."""
+
+import re
+import subprocess
+import sys
+
+import param
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from workbench.cli import BadInput, build_run_inputs, list_catalog, main, make_parser
+from workbench.methods import METHODS
+from workbench.problems import PROBLEMS
+from workbench.regularizers import REGULARIZERS
+from workbench.train import Training
+
+SUMMARY = re.compile(
+    r"^result problem=(\S+) method=(\S+) steps=(\d+) l2re=([-+.\deE]+|nan) wall_s=([.\deE+-]+)$"
+)
+
+
+def workbench(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "workbench.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_list_names_every_problem_method_regularizer_and_knob():
+    text = list_catalog()
+    for registry in (PROBLEMS, METHODS, REGULARIZERS):
+        for name, cls in registry.items():
+            assert f"  {name}:" in text
+            for knob in cls.param.objects("existing"):
+                if knob != "name":
+                    assert knob in text
+
+
+def test_run_writes_run_report_and_one_summary_line(tmp_path):
+    out = tmp_path / "b1"
+    proc = workbench(
+        "run",
+        "--problem",
+        "burgers1d",
+        "--method",
+        "pinn",
+        "--steps",
+        "30",
+        "--set",
+        "nu=0.005",
+        "--set",
+        "width=16",
+        "--set",
+        "n_interior=128",
+        "--reg",
+        "weight_decay=1e-4",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    match = SUMMARY.match(lines[0])
+    assert match and match.group(1) == "burgers1d" and match.group(3) == "30"
+    for name in ("run.nc", "weights.safetensors", "report.html"):
+        assert (out / name).is_file()
+    # The same folder is not overwritten silently.
+    again = workbench("run", "--problem", "burgers1d", "--steps", "1", "--out", str(out))
+    assert again.returncode == 2 and "--out" in again.stderr
+
+
+def test_divergence_exits_nonzero_and_saves_last_good_run(tmp_path):
+    out = tmp_path / "d"
+    proc = workbench(
+        "run",
+        "--problem",
+        "burgers1d",
+        "--lr",
+        "10",
+        "--steps",
+        "3000",
+        "--set",
+        "n_interior=128",
+        "--set",
+        "width=16",
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert proc.returncode == 3
+    assert "diverged at step" in proc.stderr.strip().splitlines()[-1]
+    assert (out / "run.nc").is_file() and (out / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--problem", "nope"], ["problem", "burgers1d"]),
+        (["--problem", "burgers1d", "--method", "nope"], ["method", "pinn"]),
+        (["--problem", "burgers1d", "--set", "foo=1"], ["foo", "nu"]),
+        (["--problem", "burgers1d", "--set", "nu=5"], ["nu", "[0.001, 1.0]"]),
+        (["--problem", "burgers1d", "--set", "nu=abc"], ["nu", "not valid"]),
+        (["--problem", "burgers1d", "--set", "activation=relu"], ["activation", "tanh"]),
+        (["--problem", "burgers1d", "--reg", "dropout"], ["regularizer", "weight_decay"]),
+        (["--problem", "burgers1d", "--reg", "l2=-1"], ["weight"]),
+        (["--problem", "burgers1d", "--steps", "-3"], ["steps"]),
+        (["--problem", "burgers1d", "--bogus"], ["--bogus"]),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, names, capsys):
+    assert main(["run", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:")
+    for name in names:
+        assert name in err[0]
+
+
+def _numeric_knobs():
+    owners = [("problem", n, c) for n, c in PROBLEMS.items()]
+    owners += [("method", n, c) for n, c in METHODS.items()]
+    out = []
+    for kind, owner, cls in owners:
+        for name, p in cls.param.objects("existing").items():
+            if isinstance(p, param.Number) and name != "name" and p.bounds:
+                out.append((kind, owner, name, p))
+    return out
+
+
+KNOBS = _numeric_knobs()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_numeric_knob_is_range_checked(data):
+    kind, owner, name, p = data.draw(st.sampled_from(KNOBS))
+    lo, hi = p.bounds
+    outside = []
+    if lo is not None:
+        outside.append(st.floats(max_value=lo - max(1, abs(lo)) * 1e-3, min_value=lo - 1e6))
+    if hi is not None:
+        outside.append(st.floats(min_value=hi + max(1, abs(hi)) * 1e-3, max_value=hi + 1e6))
+    value = data.draw(st.one_of(outside))
+    if isinstance(p, param.Integer):
+        value = int(value) - 1 if lo is not None and value < lo else int(value) + 1
+    problem = owner if kind == "problem" else "poisson1d"
+    method = owner if kind == "method" else "pinn"
+    args = make_parser().parse_args(
+        ["run", "--problem", problem, "--method", method, "--set", f"{kind}.{name}={value}"]
+    )
+    with pytest.raises(BadInput, match=name):
+        build_run_inputs(args)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_values_inside_bounds_are_accepted(data):
+    kind, owner, name, p = data.draw(st.sampled_from(KNOBS))
+    lo, hi = p.bounds
+    lo = -1e6 if lo is None else lo
+    hi = 1e6 if hi is None else hi
+    if isinstance(p, param.Integer):
+        value = data.draw(st.integers(min_value=int(lo), max_value=int(min(hi, lo + 1e6))))
+    else:
+        value = data.draw(st.floats(min_value=lo, max_value=hi, allow_nan=False))
+        if value == lo and not p.inclusive_bounds[0]:
+            value = lo + (hi - lo) / 2
+    problem = owner if kind == "problem" else "poisson1d"
+    method = owner if kind == "method" else "pinn"
+    args = make_parser().parse_args(
+        ["run", "--problem", problem, "--method", method, "--set", f"{kind}.{name}={value!r}"]
+    )
+    build_run_inputs(args)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_training_flags_are_range_checked(data):
+    name, p = data.draw(
+        st.sampled_from(
+            [
+                (n, p)
+                for n, p in Training.param.objects("existing").items()
+                if isinstance(p, param.Number) and p.bounds and p.bounds[0] is not None
+            ]
+        )
+    )
+    value = data.draw(st.floats(max_value=p.bounds[0] - 1, min_value=p.bounds[0] - 1e6))
+    if isinstance(p, param.Integer):
+        value = int(value)
+    args = make_parser().parse_args(
+        ["run", "--problem", "poisson1d", f"--{name.replace('_', '-')}", str(value)]
+    )
+    with pytest.raises(BadInput, match=name):
+        build_run_inputs(args)

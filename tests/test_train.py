@@ -1,0 +1,159 @@
+"""train()/fit(): determinism, divergence guard, bad input, stopping, L-BFGS, regularizers."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from workbench import PINN, Burgers1D, GradientNorm, L2Penalty, Poisson1D, WeightDecay, fit, train
+from workbench.train import Training
+
+SMALL = dict(n_interior=128, n_boundary=16, n_initial=16, width=16, depth=2)
+
+
+def test_same_seed_same_history():
+    runs = [fit(Burgers1D(), PINN(**SMALL), steps=30, seed=7, progress=False) for _ in range(2)]
+    a, b = (r.history for r in runs)
+    for name in ("loss", "residual", "boundary", "initial"):
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+    np.testing.assert_array_equal(runs[0].fields["u"].values, runs[1].fields["u"].values)
+    other = fit(Burgers1D(), PINN(**SMALL), steps=30, seed=8, progress=False)
+    assert not np.array_equal(a["loss"].values, other.history["loss"].values)
+
+
+def test_progress_records_and_snapshots():
+    records = list(
+        train(
+            Poisson1D(),
+            PINN(**SMALL),
+            steps=20,
+            snapshot_every=10,
+            snapshot_points=16,
+            eval_every=5,
+        )
+    )
+    assert [r.step for r in records[:-1]] == list(range(20))
+    assert records[-1].done and records[-1].run is not None
+    snaps = [r for r in records if r.snapshot is not None]
+    assert [r.step for r in snaps] == [0, 10]
+    assert snaps[0].snapshot["u"].shape == (16,)
+    assert {r.step for r in records[:-1] if r.l2re is not None} == {0, 5, 10, 15}
+    assert set(records[0].losses) == {"loss", "residual", "boundary"}
+
+
+def test_huge_learning_rate_diverges_cleanly_and_keeps_last_good_state():
+    records = list(train(Burgers1D(), PINN(**SMALL), steps=2000, lr=10.0, eval_every=0))
+    run = records[-1].run
+    assert run.status == "diverged"
+    message = run.attrs["message"]
+    assert "diverged at step" in message and "loss term" in message
+    # The saved model reproduces the last logged (good) loss, so it is not the exploded one.
+    assert len(records) - 1 < 2000
+    assert math.isfinite(run.l2re)
+
+
+def test_non_finite_loss_names_the_term(monkeypatch):
+    method = PINN(**SMALL)
+    original = PINN.loss
+    calls = {"n": 0}
+
+    def poisoned(self, model, problem, batch):
+        terms = original(self, model, problem, batch)
+        calls["n"] += 1
+        if calls["n"] > 5:
+            terms["boundary"] = terms["boundary"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(PINN, "loss", poisoned)
+    run = fit(Poisson1D(), method, steps=50, progress=False)
+    assert run.status == "diverged"
+    assert "'boundary'" in run.attrs["message"] and "not finite" in run.attrs["message"]
+    assert run.attrs["steps"] == 5
+    assert np.isfinite(run.fields["u"].values).all()
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        ({"steps": -1}, "steps"),
+        ({"lr": 0.0}, "lr"),
+        ({"schedule": "linear"}, "schedule"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"device": "tpu"}, "device"),
+        ({"weights": {"residual": -1}}, "weights"),
+    ],
+)
+def test_bad_settings_raise_before_work(settings, match):
+    with pytest.raises(ValueError, match=match):
+        train(Poisson1D(), PINN(**SMALL), **settings)
+
+
+def test_unknown_setting_is_rejected():
+    with pytest.raises(TypeError):
+        train(Poisson1D(), PINN(**SMALL), stepz=3)
+
+
+def test_cuda_request_without_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present")
+    with pytest.raises(ValueError, match="device"):
+        train(Poisson1D(), PINN(**SMALL), device="cuda")
+
+
+def test_wrong_types_are_rejected():
+    with pytest.raises(TypeError, match="problem"):
+        train("poisson1d", PINN())
+    with pytest.raises(TypeError, match="regularizers"):
+        train(Poisson1D(), PINN(), ["weight_decay"])
+
+
+def test_stop_returns_a_run():
+    records = train(Poisson1D(), PINN(**SMALL), steps=1000)
+    for _ in range(5):
+        next(records)
+    final = records.send("stop")
+    assert final.done and final.run.status == "stopped"
+    assert final.run.attrs["steps"] == 5
+
+
+def test_time_budget_ends_training():
+    run = fit(Poisson1D(), PINN(**SMALL), steps=10**6, max_wall_s=1.0, progress=False)
+    assert run.status == "done" and "time budget" in run.attrs["message"]
+
+
+def test_lbfgs_phase_lowers_the_loss():
+    run = fit(
+        Poisson1D(), PINN(**SMALL), steps=100, lbfgs_steps=40, lbfgs_float64=True, progress=False
+    )
+    loss = run.history["loss"]
+    adam_end = float(loss.sel(step=99))
+    assert float(loss.isel(step=-1)) < 0.5 * adam_end
+    assert run.attrs["dtype"] == "float64"
+    assert run.attrs["steps"] == 140
+
+
+def test_regularizers_log_their_terms_and_decay_shrinks_weights():
+    runs = {}
+    for regs in ([], [WeightDecay(weight=0.5)], [L2Penalty(weight=1e-3)], [GradientNorm()]):
+        run = fit(Poisson1D(), PINN(**SMALL), regs, steps=30, progress=False)
+        runs[regs[0].name if regs else "none"] = run
+    assert "l2" in runs["l2"].history and "grad_norm" in runs["grad_norm"].history
+
+    def norm(run):
+        return sum(float(p.detach().pow(2).sum()) for p in run.model.parameters())
+
+    assert norm(runs["weight_decay"]) < norm(runs["none"])
+
+
+def test_loss_weights_scale_the_total():
+    a = fit(Poisson1D(), PINN(**SMALL), steps=1, progress=False).history
+    b = fit(Poisson1D(), PINN(**SMALL), steps=1, weights={"boundary": 3.0}, progress=False).history
+    expected = float(a["residual"][0] + 3 * a["boundary"][0])
+    assert float(b["loss"][0]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_training_knobs_are_documented_and_bounded():
+    for name, p in Training.param.objects("existing").items():
+        if name != "name":
+            assert p.doc, name
