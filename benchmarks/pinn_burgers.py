@@ -17,6 +17,7 @@ Usage: ``python benchmarks/pinn_burgers.py [--steps 5000] [--budget 180] [--skip
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -93,9 +94,7 @@ def run_workbench(steps: int, compile: bool, seed: int) -> dict:
 
 
 def run_deepxde(steps: int, seed: int) -> dict | None:
-    try:
-        import deepxde  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("deepxde") is None:
         return None
     problem = Burgers1D()
     reference = problem.reference()

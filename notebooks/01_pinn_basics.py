@@ -106,15 +106,26 @@ history(run.history) + error_history(run.history)
 # %% [markdown]
 # ## 2. Soft versus exact boundary conditions
 #
-# Above the boundary values were *soft*: one more penalty in the loss, which is never exactly
-# zero and competes with the residual. Alternatively we can build the conditions into the
-# network: Poisson1D offers the transform $u = x + x(1 - x)\,N(x)$, which equals $0$ at
-# $x = 0$ and $1$ at $x = 1$ whatever the network $N$ outputs. With `hard_constraints=True`
-# the boundary term disappears from the loss. Same network, points, seed and budget:
+# Above, the boundary values were *soft*: one more penalty in the loss, which is never
+# exactly zero and competes with the residual. Alternatively we can build the conditions
+# into the network: Poisson1D offers the transform $u = x + x(1 - x)\,N(x)$, which equals $0$
+# at $x = 0$ and $1$ at $x = 1$ whatever the network $N$ outputs. With
+# `hard_constraints=True` the boundary term disappears from the loss.
+#
+# One training is an anecdote (the seed draws the initial weights and the collocation
+# points), so we compare both variants with the same network, points and budget over three
+# seeds. The soft run with seed 0 is the one from above.
 
 # %%
-exact = PINN(width=32, depth=3, n_interior=POISSON_POINTS, hard_constraints=True)
-run_exact = fit(problem, exact, steps=POISSON_STEPS, lr=1e-2, seed=0, eval_every=50)
+SEEDS = (0, 1, 2)
+runs = {("soft", 0): run}
+for seed in SEEDS:
+    for bc, hard in (("soft", False), ("exact", True)):
+        if (bc, seed) not in runs:
+            spec = PINN(width=32, depth=3, n_interior=POISSON_POINTS, hard_constraints=hard)
+            runs[bc, seed] = fit(
+                problem, spec, steps=POISSON_STEPS, lr=1e-2, seed=seed, eval_every=50
+            )
 
 
 def boundary_error(r):
@@ -122,34 +133,50 @@ def boundary_error(r):
     return float(abs(r.fields["error"].isel(x=[0, -1])).max())
 
 
+def l2re_at(r, step):
+    """The l2re evaluation closest to ``step`` (l2re is NaN between evaluations)."""
+    return float(r.history["l2re"].dropna("step").sel(step=step, method="nearest"))
+
+
 table = pd.DataFrame(
-    {
-        "boundary conditions": ["soft (penalty)", "exact (transform)"],
-        "loss terms": [
-            ", ".join(r.history.filter_by_attrs(role="loss_term")) for r in (run, run_exact)
-        ],
-        "l2re": [run.l2re, run_exact.l2re],
-        "max |error| at x=0,1": [boundary_error(run), boundary_error(run_exact)],
-        "wall s": [run.attrs["wall_s"], run_exact.attrs["wall_s"]],
-    }
+    [
+        {
+            "conditions": bc,
+            "seed": seed,
+            "loss terms": ", ".join(r.history.filter_by_attrs(role="loss_term")),
+            "l2re": r.l2re,
+            f"l2re at step {POISSON_STEPS // 4}": l2re_at(r, POISSON_STEPS // 4),
+            "max |error| at x=0,1": boundary_error(r),
+            "wall s": r.attrs["wall_s"],
+        }
+        for (bc, seed), r in sorted(runs.items())
+    ]
 )
 display(table)
+display(table.groupby("conditions")[["l2re", "max |error| at x=0,1"]].median())
 
 # %%
-print(f"Poisson l2re: soft {run.l2re:.3e}, exact {run_exact.l2re:.3e}")
-assert np.isfinite(run_exact.l2re) and run_exact.l2re < 0.1, run_exact.l2re
-assert boundary_error(run_exact) < 1e-5  # the transform holds to float32 round-off
+for (bc, seed), r in sorted(runs.items()):
+    print(f"Poisson l2re, {bc:5s} seed {seed}: {r.l2re:.3e}")
+# Loose: an untrained network is at l2re ~ 1; single soft seeds can be ~10x the median.
+assert all(np.isfinite(r.l2re) and r.l2re < 0.2 for r in runs.values())
+# The transform holds to float32 round-off, whatever the training did.
+assert all(boundary_error(runs["exact", seed]) < 1e-5 for seed in SEEDS)
 
 # %% [markdown]
 # The error histories overlaid (an `error_history` curve per run; `relabel` names it in the
-# legend). With exact conditions the optimiser spends its whole effort on the residual.
-# How large the gain is depends on the seed and budget; run the cell with other seeds
-# to see the spread.
+# legend). Typically the exact variant gets to a small error sooner and more reliably: the
+# optimiser spends its whole effort on the residual instead of trading it off against the
+# boundary penalty. The final errors can be close, and a lucky soft seed can win.
 
 # %%
-(
-    error_history(run.history).relabel("soft") * error_history(run_exact.history).relabel("exact")
-).opts(legend_position="top_right", title="soft vs exact boundary conditions")
+colors = {"soft": "#d95f02", "exact": "#1b9e77"}
+hv.Overlay(
+    [
+        error_history(r.history).relabel(f"{bc}, seed {seed}").opts(color=colors[bc])
+        for (bc, seed), r in sorted(runs.items())
+    ]
+).opts(legend_position="right", width=560, title="soft vs exact boundary conditions")
 
 # %% [markdown]
 # ## 3. Burgers' equation: a shock
@@ -178,9 +205,10 @@ assert run_b.status == "done" and np.isfinite(run_b.l2re)
 
 # %% [markdown]
 # Prediction | reference | error | residual. Time runs horizontally. Both the error and the
-# residual $u_t + u u_x - \nu u_{xx}$ concentrate along the front at $x = 0$: there $u_x$ is
-# of order $1/\nu \approx 300$, so a tiny misplacement of the front gives a huge residual,
-# while away from it the network is smooth and the residual is small. This is the hard part
+# residual $u_t + u u_x - \nu u_{xx}$ concentrate along the front at $x = 0$: there the
+# slope $u_x$ is of order $-100$ over a width of a few hundredths, so a network that
+# smears or misplaces the front a little makes a large residual, while away from it the
+# solution is smooth and the residual small. This is the hard part
 # of Burgers for a PINN (and why adaptive sampling, which puts more collocation points at
 # large residuals, helps).
 
@@ -222,9 +250,11 @@ for record in train(
         snapshots[record.step] = record.snapshot
     if record.done:
         run_live = record.run
+        # The last record carries the Run, not a snapshot: add the final state on the same grid.
+        snapshots[record.step] = run_live.evaluate({"x": 64, "t": 64})
 
 print("snapshots at steps", list(snapshots), f"final l2re = {run_live.l2re:.3e}")
-assert len(snapshots) >= 5
+assert len(snapshots) == 6
 
 # %%
 hv.HoloMap(

@@ -36,7 +36,7 @@ def test_progress_records_and_snapshots():
     assert [r.step for r in records[:-1]] == list(range(20))
     assert records[-1].done and records[-1].run is not None
     snaps = [r for r in records if r.snapshot is not None]
-    assert [r.step for r in snaps] == [0, 10]
+    assert [r.step for r in snaps] == [0, 10, 20]  # the final record carries the end state
     assert snaps[0].snapshot["u"].shape == (16,)
     assert {r.step for r in records[:-1] if r.l2re is not None} == {0, 5, 10, 15}
     assert set(records[0].losses) == {"loss", "residual", "boundary"}

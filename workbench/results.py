@@ -172,6 +172,11 @@ class Run:
         return self.tree["points"].to_dataset()
 
     @property
+    def loss_terms(self) -> list[str]:
+        """Names of the unweighted loss terms logged in ``/history``."""
+        return [k for k, v in self.history.data_vars.items() if v.attrs.get("role") == "loss_term"]
+
+    @property
     def attrs(self) -> dict:
         return self.tree.attrs
 

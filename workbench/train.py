@@ -9,6 +9,7 @@ eager PyTorch on a CPU (see benchmarks/pinn_burgers.py).
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import warnings
@@ -28,6 +29,7 @@ from workbench.results import (
     Run,
     evaluate_fields,
     history_dataset,
+    knobs,
     points_dataset,
     provenance,
     relative_l2,
@@ -393,9 +395,13 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
             steps=steps_done,
             wall_s=wall,
             l2re=fields.attrs["l2re"],
-            training=str(cfg.param.values()),
+            training=json.dumps(knobs(cfg), sort_keys=True),
         )
         run = Run(tree, problem, method, regularizers, model)
+        # A live series of snapshots should end on the final state, not one interval short.
+        snapshot = (
+            evaluate_fields(problem, method, model, snapshot_size) if cfg.snapshot_every else None
+        )
         losses = {k: v for k, v in records[-1].items() if k not in ("step", "lr", "wall_s", "l2re")}
         return Progress(
             run.tree.attrs["steps"],
@@ -403,6 +409,7 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
             float("nan"),
             run.l2re,
             wall,
+            snapshot,
             done=True,
             run=run,
             phase="done",

@@ -78,6 +78,11 @@ class PINN(Method):
     n_interior = param.Integer(2000, bounds=(1, 1_000_000), doc="Collocation points.")
     n_boundary = param.Integer(100, bounds=(1, 100_000), doc="Points per boundary condition.")
     n_initial = param.Integer(100, bounds=(1, 100_000), doc="Points for the initial condition.")
+    sampling = param.Selector(
+        objects=["sobol", "uniform"],
+        default="sobol",
+        doc="Collocation points: scrambled Sobol (evenly spread) or uniform random.",
+    )
     resample_every = param.Integer(
         0, bounds=(0, 1_000_000), doc="Draw fresh points every k steps (0 = keep them fixed)."
     )
@@ -118,7 +123,8 @@ class PINN(Method):
         return [c for c in problem.conditions() if c.name not in skip]
 
     def _draw(self, problem: Problem, generator: torch.Generator) -> Batch:
-        batch = {"interior": problem.sample_interior(self.n_interior, generator)}
+        sobol = self.sampling == "sobol"
+        batch = {"interior": problem.sample_interior(self.n_interior, generator, sobol)}
         for cond in self._conditions(problem):
             n = self.n_initial if cond.name == "initial" else self.n_boundary
             batch[cond.name] = cond.sample(n, generator)

@@ -30,7 +30,11 @@ Evaluate = Callable[[torch.Tensor, Mapping[str, int]], Jet]
 
 
 def uniform_points(
-    n: int, box: Mapping[str, tuple[float, float] | float], dims, generator: torch.Generator
+    n: int,
+    box: Mapping[str, tuple[float, float] | float],
+    dims,
+    generator: torch.Generator,
+    sobol: bool = False,
 ) -> torch.Tensor:
     """``n`` uniform random points in a box; a float instead of an interval fixes that coordinate.
 
@@ -44,8 +48,16 @@ def uniform_points(
         Column order of the result.
     generator : torch.Generator
         The only source of randomness.
+    sobol : bool
+        Scrambled Sobol points (even coverage, like a mesh) instead of independent draws;
+        the scrambling seed comes from ``generator``.
     """
-    u = torch.rand(n, len(dims), generator=generator, dtype=torch.float64)
+    if sobol:
+        seed = int(torch.randint(0, 2**31 - 1, (), generator=generator))
+        engine = torch.quasirandom.SobolEngine(len(dims), scramble=True, seed=seed)
+        u = engine.draw(n, dtype=torch.float64)
+    else:
+        u = torch.rand(n, len(dims), generator=generator, dtype=torch.float64)
     columns = []
     for i, dim in enumerate(dims):
         span = box[dim]
@@ -184,9 +196,12 @@ class Problem(param.ParameterizedABC):
         return net
 
     # --- shared behaviour ----------------------------------------------------------------
-    def sample_interior(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` uniform random collocation points in the domain, shape ``(n, D)``."""
-        return uniform_points(n, self.domain, self.dims, generator)
+    def sample_interior(
+        self, n: int, generator: torch.Generator, sobol: bool = False
+    ) -> torch.Tensor:
+        """``n`` collocation points in the domain, shape ``(n, D)``: uniform random, or
+        scrambled Sobol (quasi-random, evenly spread) with ``sobol=True``."""
+        return uniform_points(n, self.domain, self.dims, generator, sobol)
 
     def grid(self, size: Mapping[str, int] | None = None) -> dict[str, np.ndarray]:
         """The evaluation grid: evenly spaced coordinates per dim (``size`` overrides counts)."""
