@@ -138,47 +138,62 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--budget", type=float, default=180.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds for (a)")
     parser.add_argument("--skip-deepxde", action="store_true")
     parser.add_argument("--skip-recipe", action="store_true")
     args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(1)
 
-    rows = []
-    eager = run_workbench(args.steps, compile=False, seed=args.seed)
-    rows.append(("(a) workbench eager", eager["steps_per_s"], eager["l2re"], eager["wall_s"]))
-    compiled = run_workbench(args.steps, compile=True, seed=args.seed)
-    rows.append(
-        ("(a) workbench compiled", compiled["steps_per_s"], compiled["l2re"], compiled["wall_s"])
-    )
-    rows.append(
-        (
-            "(a) workbench compiled, steady",
-            compiled["steady"],
-            compiled["l2re"],
-            compiled["wall_s"] - compiled["first_step_s"],
+    print(f"Burgers1D nu=0.01/pi, torch {torch.__version__}, 1 thread, {args.steps} Adam steps")
+    print(f"{'run':<30} {'seed':>4} {'steps/s':>9} {'steady':>9} {'l2re':>10} {'wall s':>8}")
+    table: dict[str, list[dict]] = {"eager": [], "compiled": [], "deepxde": []}
+    for seed in seeds:
+        # Interleaved per seed, so that box noise hits all three alike.
+        table["eager"].append(run_workbench(args.steps, compile=False, seed=seed))
+        table["compiled"].append(run_workbench(args.steps, compile=True, seed=seed))
+        dde = None if args.skip_deepxde else run_deepxde(args.steps, seed)
+        if dde:
+            table["deepxde"].append(dde)
+        for name in table:
+            if len(table[name]) == seeds.index(seed) + 1:
+                r = table[name][-1]
+                print(
+                    f"(a) {name:<26} {seed:>4} {r['steps_per_s']:>9.1f} "
+                    f"{r.get('steady', float('nan')):>9.1f} {r['l2re']:>10.3e} "
+                    f"{r['wall_s']:>8.1f}",
+                    flush=True,
+                )
+    print("medians over seeds:")
+    for name, rows in table.items():
+        if rows:
+            rate = float(np.median([r["steps_per_s"] for r in rows]))
+            l2re = float(np.median([r["l2re"] for r in rows]))
+            print(f"  {name:<10} steps/s {rate:7.1f}  l2re {l2re:.3e}")
+    if table["deepxde"]:
+        ratios = [
+            c["steps_per_s"] / d["steps_per_s"] for c, d in zip(table["compiled"], table["deepxde"])
+        ]
+        steady = [
+            c["steady"] / d["steps_per_s"] for c, d in zip(table["compiled"], table["deepxde"])
+        ]
+        eager = [
+            e["steps_per_s"] / d["steps_per_s"] for e, d in zip(table["eager"], table["deepxde"])
+        ]
+        print(
+            f"speed vs DeepXDE (per seed): compiled incl. compile {_fmt(ratios)}, "
+            f"compiled steady {_fmt(steady)}, eager {_fmt(eager)}"
         )
-    )
-    dde = None if args.skip_deepxde else run_deepxde(args.steps, args.seed)
-    if dde:
-        rows.append(("(a) DeepXDE 1 thread", dde["steps_per_s"], dde["l2re"], dde["wall_s"]))
     if not args.skip_recipe:
-        best = run_best_recipe(args.budget, args.seed)
-        rows.append(
-            (f"(b) best recipe ({best['steps']} steps)", float("nan"), best["l2re"], best["wall_s"])
+        best = run_best_recipe(args.budget, seeds[0])
+        print(
+            f"(b) best recipe, seed {seeds[0]}: l2re {best['l2re']:.3e} after "
+            f"{best['wall_s']:.1f} s ({best['steps']} steps: 1000 Adam + L-BFGS)"
         )
 
-    print(f"\nBurgers1D nu=0.01/pi, torch {torch.__version__}, 1 thread, seed {args.seed}")
-    print(f"{'run':<34} {'steps/s':>9} {'l2re':>10} {'wall s':>8}")
-    for name, rate, l2re, wall in rows:
-        print(f"{name:<34} {rate:>9.1f} {l2re:>10.3e} {wall:>8.1f}")
-    print(f"compile + first step: {compiled['first_step_s']:.1f} s")
-    if dde:
-        print(
-            f"ratio vs DeepXDE: eager {eager['steps_per_s'] / dde['steps_per_s']:.2f}x, "
-            f"compiled {compiled['steps_per_s'] / dde['steps_per_s']:.2f}x, "
-            f"compiled steady {compiled['steady'] / dde['steps_per_s']:.2f}x"
-        )
+
+def _fmt(values) -> str:
+    return ", ".join(f"{v:.2f}x" for v in values)
 
 
 if __name__ == "__main__":

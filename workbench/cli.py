@@ -48,7 +48,8 @@ def _bounds(p: param.Parameter) -> str:
             return "any number"
         left = "[" if (p.inclusive_bounds[0] if lo is not None else False) else "("
         right = "]" if (p.inclusive_bounds[1] if hi is not None else False) else ")"
-        return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+        span = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+        return span + (" or none" if p.allow_None else "")
     return ""
 
 
@@ -85,6 +86,8 @@ def list_catalog() -> str:
 # --- parsing values --------------------------------------------------------------------------
 def _convert(owner: str, p: param.Parameter, name: str, text: str):
     """Turn command-line text into the Parameter's type; param itself checks the bounds."""
+    if p.allow_None and text.lower() in ("none", "auto"):
+        return None
     try:
         if isinstance(p, param.Boolean):
             lowered = text.lower()

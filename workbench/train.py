@@ -42,7 +42,7 @@ LBFGS_CHUNK = 10
 class Training(param.Parameterized):
     """Knobs of the optimisation itself (the same Parameters drive widgets and CLI flags)."""
 
-    steps = param.Integer(2000, bounds=(0, 10_000_000), doc="Adam steps.")
+    steps = param.Integer(4000, bounds=(0, 10_000_000), doc="Adam steps.")
     lr = param.Number(
         1e-2, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Adam learning rate."
     )

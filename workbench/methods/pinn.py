@@ -75,7 +75,12 @@ class PINN(Method):
         default="forward",
         doc="Derivatives carried forward through the net, or by repeated autograd passes.",
     )
-    n_interior = param.Integer(2000, bounds=(1, 1_000_000), doc="Collocation points.")
+    n_interior = param.Integer(
+        None,
+        allow_None=True,
+        bounds=(1, 1_000_000),
+        doc="Collocation points (None = 512 in 1D, 2048 in 2D: 512 * 4^(D-1)).",
+    )
     n_boundary = param.Integer(100, bounds=(1, 100_000), doc="Points per boundary condition.")
     n_initial = param.Integer(100, bounds=(1, 100_000), doc="Points for the initial condition.")
     sampling = param.Selector(
@@ -124,7 +129,8 @@ class PINN(Method):
 
     def _draw(self, problem: Problem, generator: torch.Generator) -> Batch:
         sobol = self.sampling == "sobol"
-        batch = {"interior": problem.sample_interior(self.n_interior, generator, sobol)}
+        n = self.n_interior or 512 * 4 ** (len(problem.dims) - 1)
+        batch = {"interior": problem.sample_interior(n, generator, sobol)}
         for cond in self._conditions(problem):
             n = self.n_initial if cond.name == "initial" else self.n_boundary
             batch[cond.name] = cond.sample(n, generator)
