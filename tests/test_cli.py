@@ -191,7 +191,7 @@ def test_training_flags_are_range_checked(data):
     if isinstance(p, param.Integer):
         value = int(value)
     args = make_parser().parse_args(
-        ["run", "--problem", "poisson1d", f"--{name.replace('_', '-')}", str(value)]
+        ["run", "--problem", "poisson1d", f"--{name.replace('_', '-')}={value}"]
     )
     with pytest.raises(BadInput, match=name):
         build_run_inputs(args)
