@@ -262,7 +262,8 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
     eval_points = eval_points.to(device, dtype)
     snapshot_size = {d: min(n, cfg.snapshot_points) for d, n in reference.sizes.items()}
 
-    wrapper = _LossModule(model, _plain_view(method), _plain_view(problem))
+    plain_problem = _plain_view(problem)
+    wrapper = _LossModule(model, _plain_view(method), plain_problem)
     decay = sum(r.decoupled_decay() for r in regularizers)
     reg_terms = [(_plain_view(r), float(r.weight)) for r in regularizers]
     use_compile = cfg.compile and cfg.steps > 0
@@ -281,7 +282,7 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
 
         total = method_total(terms)
         for reg, weight in reg_terms:
-            for name, value in reg.terms(model, problem, batch, params, objective).items():
+            for name, value in reg.terms(model, plain_problem, batch, params, objective).items():
                 terms[name] = value
                 total = total + weight * value
         return total, (total, terms)

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import shared_data
 from scipy.integrate import solve_ivp
 
 from workbench.numerics import burgers_cole_hopf
-
-
-def _shared_data(name: str) -> Path:
-    """Path of a file in the shared reference-data folder, skipping the test if absent.
-
-    ``WORKBENCH_SHARED_DATA`` (the folder holding the files) overrides the default
-    ``<repo>/../shared/data``.
-    """
-    folder = os.environ.get("WORKBENCH_SHARED_DATA")
-    base = Path(folder) if folder else Path(__file__).resolve().parents[3] / "shared" / "data"
-    path = base / name
-    if not path.is_file():
-        pytest.skip(f"shared reference data not available: {path}")
-    return path
 
 
 def _spectral_burgers(nu: float, n: int, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +36,7 @@ def _spectral_burgers(nu: float, n: int, t: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def test_matches_deepxde_reference():
-    data = np.load(_shared_data("burgers_deepxde.npz"))
+    data = np.load(shared_data("burgers_deepxde.npz"))
     u = burgers_cole_hopf(data["x"], data["t"], 0.01 / np.pi)
     assert u.shape == data["usol"].shape
     diff = np.abs(u - data["usol"]).max()

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.io
+from conftest import shared_data
 
 from workbench.numerics import allen_cahn_reference, burgers_cole_hopf, etdrk4_periodic
-
-
-def _shared_data(name: str) -> Path:
-    """Path of a file in the shared reference-data folder, skipping the test if absent.
-
-    ``WORKBENCH_SHARED_DATA`` (the folder holding the files) overrides the default
-    ``<repo>/../shared/data``.
-    """
-    folder = os.environ.get("WORKBENCH_SHARED_DATA")
-    base = Path(folder) if folder else Path(__file__).resolve().parents[3] / "shared" / "data"
-    path = base / name
-    if not path.is_file():
-        pytest.skip(f"shared reference data not available: {path}")
-    return path
 
 
 def _conservative_advection(n: int, length: float):
@@ -150,7 +134,7 @@ def test_allen_cahn_output_points_and_times():
 
 
 def test_allen_cahn_against_deepxde_file():
-    data = scipy.io.loadmat(_shared_data("allen_cahn_deepxde.mat"))
+    data = scipy.io.loadmat(shared_data("allen_cahn_deepxde.mat"))
     x, t = data["x"].ravel(), data["t"].ravel()
     stored = data["u"].T  # the file stores u[t, x]
     u = allen_cahn_reference(x, t)
