@@ -419,6 +419,7 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
 
     # ---- Adam phase -----------------------------------------------------------------------
     step = 0
+    previous = None
     t = torch.zeros((), dtype=dtype, device=device)
     while step < cfg.steps:
         lr = _learning_rate(cfg, step)
@@ -439,11 +440,15 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
         losses = {"loss": values[0], **dict(zip(names, values[1:]))}
         problem_msg = check_divergence(losses)
         if problem_msg:
-            # ``params`` still holds the parameters of the previous step, the last good ones.
+            # ``params`` produced the bad loss; the ones before them gave the last finite,
+            # logged loss (at step 0 there is nothing better than the initial weights).
             status, message = "diverged", f"diverged at step {step}: {problem_msg}"
+            if previous is not None:
+                params, step = previous, step - 1
             break
         row, progress = record(step, losses, lr, "adam")
         records.append(row)
+        previous = params
         params, m, v = new_params, new_m, new_v
         step += 1
         if (yield progress) == "stop":
