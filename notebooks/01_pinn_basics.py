@@ -216,8 +216,8 @@ assert run_b.status == "done" and np.isfinite(run_b.l2re)
 compare(run_b.fields)
 
 # %% [markdown]
-# The collocation points (a subsample) over the residual: uniform random points, so only a
-# few of them land in the thin front.
+# The collocation points (a subsample) over the residual: evenly spread (scrambled Sobol,
+# the default `sampling`), so only a few of them land in the thin front.
 
 # %%
 field(run_b.fields["residual"]) * points(run_b.points, max_points=500)
@@ -231,7 +231,8 @@ history(run_b.history) + error_history(run_b.history)
 # `fit` is a thin loop over `train`, a generator that yields one `Progress` record per step
 # (`step`, `losses`, `l2re`, ...). With `snapshot_every=k` a record carries, every `k` steps,
 # `snapshot`: the fields on a coarse grid, cheap enough to draw while training (the app
-# does exactly this). The last record has `done=True` and the `run`. Here we collect the
+# does exactly this). The last record has `done=True`, the `run` and a snapshot of the
+# final state. Here we collect the
 # snapshots of a shorter, Adam-only training in a `HoloMap`: drag the slider to watch the
 # front form.
 
@@ -248,10 +249,8 @@ for record in train(
 ):
     if record.snapshot is not None:
         snapshots[record.step] = record.snapshot
-    if record.done:
+    if record.done:  # the last record carries the Run and a snapshot of the final state
         run_live = record.run
-        # The last record carries the Run, not a snapshot: add the final state on the same grid.
-        snapshots[record.step] = run_live.evaluate({"x": 64, "t": 64})
 
 print("snapshots at steps", list(snapshots), f"final l2re = {run_live.l2re:.3e}")
 assert len(snapshots) == 6
