@@ -246,59 +246,93 @@ def train(
 
 
 def _train(problem, method, regularizers, cfg: Training, weights, device) -> Iterator[Progress]:
-    if device.type == "cpu" and cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    dtype = getattr(torch, cfg.dtype)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    model = method.build(problem, generator).to(device, dtype)
-    batches = method.batches(problem, generator)
+    session = _Session(problem, method, regularizers, cfg, weights, device)
+    yield from session.adam_phase()
+    if session.status == "done" and not session.message and cfg.lbfgs_steps:
+        yield from session.lbfgs_phase()
+    yield session.finish()
 
-    def next_batch() -> Batch:
-        return {k: v.to(device, dtype) for k, v in next(batches).items()}
 
-    # The classical reference is computed once, before the clock starts.
-    reference = problem.reference()
-    eval_points = problem.grid_points({d: reference[d].values for d in problem.dims})
-    eval_points = eval_points.to(device, dtype)
-    snapshot_size = {d: min(n, cfg.snapshot_points) for d, n in reference.sizes.items()}
+class _Session:
+    """The state of one training (model, parameters, records) and its two phases.
 
-    plain_problem = _plain_view(problem)
-    wrapper = _LossModule(model, _plain_view(method), plain_problem)
-    decay = sum(r.decoupled_decay() for r in regularizers)
-    reg_terms = [(_plain_view(r), float(r.weight)) for r in regularizers]
-    use_compile = cfg.compile and cfg.steps > 0
+    ``adam_phase`` and ``lbfgs_phase`` are generators; ``_train`` chains them with
+    ``yield from``, which also passes a caller's ``send("stop")`` through.
+    """
 
-    def method_total(terms):
-        return sum(weights.get(k, 1.0) * v for k, v in terms.items())
+    def __init__(self, problem, method, regularizers, cfg: Training, weights, device):
+        if device.type == "cpu" and cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.problem, self.method, self.regularizers = problem, method, regularizers
+        self.cfg, self.weights, self.device = cfg, weights, device
+        self.dtype = getattr(torch, cfg.dtype)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        self.model = method.build(problem, generator).to(device, self.dtype)
+        self.batches = method.batches(problem, generator)
 
-    def loss_fn(params, batch):
+        # The classical reference is computed once, before the clock starts.
+        self.reference = problem.reference()
+        grid = {d: self.reference[d].values for d in problem.dims}
+        self.eval_points = problem.grid_points(grid).to(device, self.dtype)
+        self.snapshot_size = {
+            d: min(n, cfg.snapshot_points) for d, n in self.reference.sizes.items()
+        }
+
+        # Everything the loss touches is plain Python: param descriptors break torch.compile.
+        self.plain_problem = _plain_view(problem)
+        self.wrapper = _LossModule(self.model, _plain_view(method), self.plain_problem)
+        self.reg_terms = [(_plain_view(r), float(r.weight)) for r in regularizers]
+        self.decay = sum(r.decoupled_decay() for r in regularizers)
+        self.use_compile = cfg.compile and cfg.steps > 0
+
+        self.params = {k: p.detach().clone() for k, p in self.model.named_parameters()}
+        self.records: list[dict] = []
+        self.first: dict[str, float] = {}
+        self.last_marks: dict[str, int | None] = {"eval": None, "snapshot": None}
+        self.status, self.message = "done", ""
+        self.step = 0
+        self.start = time.perf_counter()
+        self.batch = self.next_batch()
+
+    def next_batch(self) -> Batch:
+        return {k: v.to(self.device, self.dtype) for k, v in next(self.batches).items()}
+
+    # --- the loss ------------------------------------------------------------------------
+    def method_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        return sum(self.weights.get(k, 1.0) * v for k, v in terms.items())
+
+    def method_terms(self, params, batch) -> dict[str, torch.Tensor]:
         prefixed = {f"model.{k}": v for k, v in params.items()}
-        terms = functional_call(wrapper, prefixed, (batch,))
+        return functional_call(self.wrapper, prefixed, (batch,))
+
+    def loss(self, params, batch):
+        """Weighted total and the named unweighted terms (method's, then regularizers')."""
+        terms = self.method_terms(params, batch)
+        total = self.method_total(terms)
 
         def objective(p):
-            return method_total(
-                functional_call(wrapper, {f"model.{k}": v for k, v in p.items()}, (batch,))
-            )
+            return self.method_total(self.method_terms(p, batch))
 
-        total = method_total(terms)
-        for reg, weight in reg_terms:
-            for name, value in reg.terms(model, plain_problem, batch, params, objective).items():
+        for reg, weight in self.reg_terms:
+            found = reg.terms(self.model, self.plain_problem, batch, params, objective)
+            for name, value in found.items():
                 terms[name] = value
                 total = total + weight * value
         return total, (total, terms)
 
-    def gradients(params, batch):
-        if use_compile:
+    def gradients(self, params, batch):
+        if self.use_compile:
             # One functional graph that torch.compile can fuse with the update below.
-            return torch.func.grad(loss_fn, has_aux=True)(params, batch)
+            return torch.func.grad(self.loss, has_aux=True)(params, batch)
         # Eager: plain reverse-mode autograd has far less per-op overhead than torch.func.
         leaves = {k: p.detach().requires_grad_(True) for k, p in params.items()}
-        total, (_, terms) = loss_fn(leaves, batch)
+        total, (_, terms) = self.loss(leaves, batch)
         grads = torch.autograd.grad(total, list(leaves.values()))
-        return dict(zip(leaves, grads)), (total.detach(), {k: t.detach() for k, t in terms.items()})
+        detached = {k: t.detach() for k, t in terms.items()}
+        return dict(zip(leaves, grads)), (total.detach(), detached)
 
-    def adam_step(params, m, v, batch, lr, t):
-        grads, (total, terms) = gradients(params, batch)
+    def adam_step(self, params, m, v, batch, lr, t):
+        grads, (total, terms) = self.gradients(params, batch)
         b1, b2, eps = 0.9, 0.999, 1e-8
         new_p, new_m, new_v = {}, {}, {}
         for k, p in params.items():
@@ -307,166 +341,116 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
             m_hat = new_m[k] / (1 - b1**t)
             v_hat = new_v[k] / (1 - b2**t)
             # Decoupled weight decay (AdamW): shrink p directly, outside Adam's rescaling.
-            new_p[k] = p * (1 - lr * decay) - lr * m_hat / (v_hat.sqrt() + eps)
+            new_p[k] = p * (1 - lr * self.decay) - lr * m_hat / (v_hat.sqrt() + eps)
         return new_p, new_m, new_v, total, terms
 
-    step_fn = torch.compile(adam_step) if use_compile else adam_step
-
-    params = {k: p.detach().clone() for k, p in model.named_parameters()}
-    m = {k: torch.zeros_like(p) for k, p in params.items()}
-    v = {k: torch.zeros_like(p) for k, p in params.items()}
-
-    records: list[dict] = []
-    first: dict[str, float] = {}
-    status, message = "done", ""
-    start = time.perf_counter()
-    batch = next_batch()
-
-    def check_divergence(losses: dict[str, float]) -> str:
+    # --- bookkeeping ---------------------------------------------------------------------
+    def check_divergence(self, losses: dict[str, float]) -> str:
+        """Why training must stop ("" if it need not)."""
         # Name the individual term that broke, not the total it poisoned.
         for name in sorted(losses, key=lambda k: k == "loss"):
             if not math.isfinite(losses[name]):
                 return f"loss term {name!r} is not finite ({losses[name]})"
-        if not first:
-            first.update(losses)
+        if not self.first:
+            self.first.update(losses)
+        factor = self.cfg.divergence_factor
         for name, value in losses.items():
-            limit = cfg.divergence_factor * max(first.get(name, value), 1e-12)
+            limit = factor * max(self.first.get(name, value), 1e-12)
             if name != "loss" and value > limit and value > 1e-6:
                 return (
                     f"loss term {name!r} grew to {value:.3g}, more than "
-                    f"{cfg.divergence_factor:g} x its first value {first[name]:.3g}"
+                    f"{factor:g} x its first value {self.first[name]:.3g}"
                 )
         return ""
 
-    def out_of_time() -> bool:
-        return bool(cfg.max_wall_s) and time.perf_counter() - start > cfg.max_wall_s
-
-    last_marks = {"eval": None, "snapshot": None}
-
-    def due(kind: str, every: int, step: int) -> bool:
-        # L-BFGS records advance by several steps, so "every k" means "k since the last one".
-        last = last_marks[kind]
-        if every and (last is None or step - last >= every):
-            last_marks[kind] = step
+    def out_of_time(self) -> bool:
+        budget = self.cfg.max_wall_s
+        if budget and time.perf_counter() - self.start > budget:
+            self.message = f"time budget of {budget:g} s reached at step {self.step}"
             return True
         return False
 
-    def record(step, losses, lr, phase) -> tuple[dict, Progress]:
-        l2re = None
-        evaluate = due("eval", cfg.eval_every, step)
-        snapshot = None
-        snap = due("snapshot", cfg.snapshot_every, step)
+    def due(self, kind: str, every: int, step: int) -> bool:
+        # L-BFGS records advance by several steps, so "every k" means "k since the last one".
+        last = self.last_marks[kind]
+        if every and (last is None or step - last >= every):
+            self.last_marks[kind] = step
+            return True
+        return False
+
+    def record(self, step: int, losses: dict[str, float], lr: float, phase: str) -> Progress:
+        """Log one step in the history and make its Progress record."""
+        evaluate = self.due("eval", self.cfg.eval_every, step)
+        snap = self.due("snapshot", self.cfg.snapshot_every, step)
+        l2re, snapshot = None, None
         if evaluate or snap:
-            _load_params(model, params)
+            _load_params(self.model, self.params)
         if evaluate:
+            points = self.eval_points.to(next(self.model.parameters()))
             with torch.no_grad():
-                u = method.predict(model, problem, eval_points.to(next(model.parameters())))
-            l2re = relative_l2(u.cpu().double().numpy().reshape(reference.shape), reference.values)
+                u = self.method.predict(self.model, self.problem, points)
+            u = u.cpu().double().numpy().reshape(self.reference.shape)
+            l2re = relative_l2(u, self.reference.values)
         if snap:
-            snapshot = evaluate_fields(problem, method, model, snapshot_size)
-        wall = time.perf_counter() - start
+            snapshot = evaluate_fields(self.problem, self.method, self.model, self.snapshot_size)
+        wall = time.perf_counter() - self.start
         row = {"step": step, **losses, "lr": lr, "wall_s": wall}
         if l2re is not None:
             row["l2re"] = l2re
-        return row, Progress(step, losses, lr, l2re, wall, snapshot, phase=phase)
+        self.records.append(row)
+        return Progress(step, losses, lr, l2re, wall, snapshot, phase=phase)
 
-    def finish(steps_done: int) -> Progress:
-        _load_params(model, params)
-        fields = evaluate_fields(problem, method, model)
-        terms = [k for k in records[-1] if k not in ("step", "loss", "lr", "wall_s", "l2re")]
-        tree = xr.DataTree.from_dict(
-            {
-                "/history": history_dataset(records, terms),
-                "/fields": fields,
-                "/points": points_dataset(batch, problem.dims),
-            }
-        )
-        wall = time.perf_counter() - start
-        tree.attrs = provenance(
-            problem,
-            method,
-            regularizers,
-            seed=cfg.seed,
-            device=str(device),
-            dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
-        )
-        tree.attrs.update(
-            status=status,
-            message=message,
-            steps=steps_done,
-            wall_s=wall,
-            l2re=fields.attrs["l2re"],
-            training=json.dumps(knobs(cfg), sort_keys=True),
-        )
-        run = Run(tree, problem, method, regularizers, model)
-        # A live series of snapshots should end on the final state, not one interval short.
-        snapshot = (
-            evaluate_fields(problem, method, model, snapshot_size) if cfg.snapshot_every else None
-        )
-        losses = {k: v for k, v in records[-1].items() if k not in ("step", "lr", "wall_s", "l2re")}
-        return Progress(
-            run.tree.attrs["steps"],
-            losses,
-            float("nan"),
-            run.l2re,
-            wall,
-            snapshot,
-            done=True,
-            run=run,
-            phase="done",
-            message=message,
-        )
+    # --- the phases ----------------------------------------------------------------------
+    def adam_phase(self) -> Iterator[Progress]:
+        cfg, dtype, device = self.cfg, self.dtype, self.device
+        step_fn = torch.compile(self.adam_step) if self.use_compile else self.adam_step
+        m = {k: torch.zeros_like(p) for k, p in self.params.items()}
+        v = {k: torch.zeros_like(p) for k, p in self.params.items()}
+        previous = None
+        t = torch.zeros((), dtype=dtype, device=device)
+        while self.step < cfg.steps:
+            lr = _learning_rate(cfg, self.step)
+            t = t + 1
+            lr_t = torch.tensor(lr, dtype=dtype, device=device)
+            try:
+                new = step_fn(self.params, m, v, self.batch, lr_t, t)
+            except Exception as err:
+                if step_fn == self.adam_step:
+                    raise
+                # A compile failure (no C++ compiler, unsupported op) must not cost a run.
+                warnings.warn(f"torch.compile failed ({err}); continuing without it", stacklevel=3)
+                step_fn = self.adam_step
+                new = step_fn(self.params, m, v, self.batch, lr_t, t)
+            new_params, new_m, new_v, total, terms = new
+            values = torch.stack([total, *terms.values()]).tolist()
+            losses = {"loss": values[0], **dict(zip(terms, values[1:]))}
+            reason = self.check_divergence(losses)
+            if reason:
+                # ``params`` produced the bad loss; the ones before them gave the last finite,
+                # logged loss (at step 0 there is nothing better than the initial weights).
+                self.status, self.message = "diverged", f"diverged at step {self.step}: {reason}"
+                if previous is not None:
+                    self.params, self.step = previous, self.step - 1
+                return
+            progress = self.record(self.step, losses, lr, "adam")
+            previous = self.params
+            self.params, m, v = new_params, new_m, new_v
+            self.step += 1
+            if (yield progress) == "stop":
+                self.status, self.message = "stopped", f"stopped by the user at step {self.step}"
+                return
+            if self.out_of_time():
+                return
+            self.batch = self.next_batch()
 
-    # ---- Adam phase -----------------------------------------------------------------------
-    step = 0
-    previous = None
-    t = torch.zeros((), dtype=dtype, device=device)
-    while step < cfg.steps:
-        lr = _learning_rate(cfg, step)
-        t = t + 1
-        lr_t = torch.tensor(lr, dtype=dtype, device=device)
-        try:
-            new = step_fn(params, m, v, batch, lr_t, t)
-        except Exception as err:
-            if step_fn is adam_step:
-                raise
-            # A compile failure (no C++ compiler, unsupported op) must not cost the user a run.
-            warnings.warn(f"torch.compile failed ({err}); continuing without it", stacklevel=2)
-            step_fn = adam_step
-            new = step_fn(params, m, v, batch, lr_t, t)
-        new_params, new_m, new_v, total, terms = new
-        names = list(terms)
-        values = torch.stack([total, *terms.values()]).tolist()
-        losses = {"loss": values[0], **dict(zip(names, values[1:]))}
-        problem_msg = check_divergence(losses)
-        if problem_msg:
-            # ``params`` produced the bad loss; the ones before them gave the last finite,
-            # logged loss (at step 0 there is nothing better than the initial weights).
-            status, message = "diverged", f"diverged at step {step}: {problem_msg}"
-            if previous is not None:
-                params, step = previous, step - 1
-            break
-        row, progress = record(step, losses, lr, "adam")
-        records.append(row)
-        previous = params
-        params, m, v = new_params, new_m, new_v
-        step += 1
-        if (yield progress) == "stop":
-            status, message = "stopped", f"stopped by the user at step {step}"
-            break
-        if out_of_time():
-            message = f"time budget of {cfg.max_wall_s:g} s reached at step {step}"
-            break
-        batch = next_batch()
-
-    # ---- optional L-BFGS phase --------------------------------------------------------------
-    if status == "done" and not message and cfg.lbfgs_steps:
-        _load_params(model, params)
+    def lbfgs_phase(self) -> Iterator[Progress]:
+        cfg, model = self.cfg, self.model
+        _load_params(model, self.params)
         if cfg.lbfgs_float64:
             model.to(torch.float64)
-            batch = {k: b.to(torch.float64) for k, b in batch.items()}
+            self.batch = {k: b.to(torch.float64) for k, b in self.batch.items()}
         live = dict(model.named_parameters())
-        lbfgs_loss = torch.compile(loss_fn) if use_compile else loss_fn
+        loss_fn = torch.compile(self.loss) if self.use_compile else self.loss
         optimizer = torch.optim.LBFGS(
             live.values(),
             lr=1.0,
@@ -479,7 +463,7 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
 
         def closure():
             optimizer.zero_grad()
-            total, (_, terms) = lbfgs_loss(live, batch)
+            total, (_, terms) = loss_fn(live, self.batch)
             total.backward()
             last.update(loss=total.detach(), **{k: t.detach() for k, t in terms.items()})
             return total
@@ -497,32 +481,80 @@ def _train(problem, method, regularizers, cfg: Training, weights, device) -> Ite
             taken = optimizer.state[first_param].get("n_iter", 0) - before
             values = torch.stack(list(last.values())).tolist()
             losses = dict(zip(last, values))
-            problem_msg = check_divergence(losses)
-            if problem_msg:
-                params = good
-                status, message = "diverged", f"diverged at step {step} (L-BFGS): {problem_msg}"
-                break
+            reason = self.check_divergence(losses)
+            if reason:
+                self.params = good
+                self.status = "diverged"
+                self.message = f"diverged at step {self.step} (L-BFGS): {reason}"
+                return
             if taken == 0:
-                message = f"L-BFGS converged at step {step}"
-                break
-            params = {k: p.detach() for k, p in live.items()}
-            step += taken
+                self.message = f"L-BFGS converged at step {self.step}"
+                return
+            self.params = {k: p.detach() for k, p in live.items()}
+            self.step += taken
             done_iterations += taken
-            row, progress = record(step, losses, float("nan"), "lbfgs")
-            records.append(row)
+            progress = self.record(self.step, losses, float("nan"), "lbfgs")
             if (yield progress) == "stop":
-                status, message = "stopped", f"stopped by the user at step {step}"
-                break
-            if out_of_time():
-                message = f"time budget of {cfg.max_wall_s:g} s reached at step {step}"
-                break
+                self.status, self.message = "stopped", f"stopped by the user at step {self.step}"
+                return
+            if self.out_of_time():
+                return
 
-    if not records:
-        # Zero steps, or divergence at the very first one: log the initial state once.
-        _, (total, terms) = loss_fn(params, batch)
-        losses = {"loss": float(total), **{k: float(t) for k, t in terms.items()}}
-        records.append(record(0, losses, cfg.lr, "adam")[0])
-    yield finish(step)
+    # --- the result ----------------------------------------------------------------------
+    def finish(self) -> Progress:
+        """Build the Run from the last good parameters and make the final record."""
+        problem, method, model, cfg = self.problem, self.method, self.model, self.cfg
+        _load_params(model, self.params)
+        if not self.records:
+            # Zero steps, or divergence at the very first one: log the initial state once.
+            _, (total, terms) = self.loss(self.params, self.batch)
+            losses = {"loss": float(total), **{k: float(t) for k, t in terms.items()}}
+            self.record(0, losses, cfg.lr, "adam")
+        fields = evaluate_fields(problem, method, model)
+        last = self.records[-1]
+        terms = [k for k in last if k not in ("step", "loss", "lr", "wall_s", "l2re")]
+        tree = xr.DataTree.from_dict(
+            {
+                "/history": history_dataset(self.records, terms),
+                "/fields": fields,
+                "/points": points_dataset(self.batch, problem.dims),
+            }
+        )
+        wall = time.perf_counter() - self.start
+        tree.attrs = provenance(
+            problem,
+            method,
+            self.regularizers,
+            seed=cfg.seed,
+            device=str(self.device),
+            dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
+        )
+        tree.attrs.update(
+            status=self.status,
+            message=self.message,
+            steps=self.step,
+            wall_s=wall,
+            l2re=fields.attrs["l2re"],
+            training=json.dumps(knobs(cfg), sort_keys=True),
+        )
+        run = Run(tree, problem, method, self.regularizers, model)
+        # A live series of snapshots should end on the final state, not one interval short.
+        snapshot = None
+        if cfg.snapshot_every:
+            snapshot = evaluate_fields(problem, method, model, self.snapshot_size)
+        losses = {k: v for k, v in last.items() if k not in ("step", "lr", "wall_s", "l2re")}
+        return Progress(
+            self.step,
+            losses,
+            float("nan"),
+            run.l2re,
+            wall,
+            snapshot,
+            done=True,
+            run=run,
+            phase="done",
+            message=self.message,
+        )
 
 
 def fit(
