@@ -160,3 +160,20 @@ def test_training_knobs_are_documented_and_bounded():
     for name, p in Training.param.objects("existing").items():
         if name != "name":
             assert p.doc, name
+
+
+def test_ctrl_c_during_a_step_keeps_the_run(monkeypatch):
+    original = PINN.loss
+    calls = {"n": 0}
+
+    def interrupted(self, model, problem, batch):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return original(self, model, problem, batch)
+
+    monkeypatch.setattr(PINN, "loss", interrupted)
+    run = fit(Poisson1D(), PINN(**SMALL), steps=50, progress=False)
+    assert run.status == "stopped" and "interrupted" in run.attrs["message"]
+    assert run.attrs["steps"] == 7
+    assert np.isfinite(run.fields["u"].values).all()

@@ -19,7 +19,7 @@ from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
 from workbench.regularizers import REGULARIZERS
 from workbench.results import knobs
-from workbench.train import Training, train
+from workbench.train import Training, fit
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -190,35 +190,12 @@ def _out_dir(args, problem, method) -> Path:
 
 # --- commands ------------------------------------------------------------------------------
 def cmd_run(args) -> int:
-    from tqdm.auto import tqdm
-
+    # Imported here: holoviews takes a second to import and `list` does not need it.
     from workbench.views import report
 
     problem, method, regularizers, settings = build_run_inputs(args)
     out = _out_dir(args, problem, method)
-    records = train(problem, method, regularizers, **settings)
-    total = settings["steps"] + settings["lbfgs_steps"]
-    final = None
-    bar = tqdm(
-        total=total, disable=args.quiet, desc=f"{method.name} on {problem.name}", mininterval=0.5
-    )
-    with bar:
-        try:
-            for record in records:
-                if record.done:
-                    final = record
-                    break
-                bar.update(record.completed - bar.n)
-                if record.l2re is not None:
-                    bar.set_postfix(loss=f"{record.losses['loss']:.3g}", l2re=f"{record.l2re:.3g}")
-        except KeyboardInterrupt:
-            # Keep what was trained: ask the generator to wrap up into a Run.
-            try:
-                final = records.send("stop")
-            except (StopIteration, ValueError, RuntimeError):
-                print("error: interrupted; nothing could be saved", file=sys.stderr)
-                return EXIT_INTERRUPTED
-    run = final.run
+    run = fit(problem, method, regularizers, progress=not args.quiet, **settings)
     run.save(out)
     report(run.tree, out / "report.html")
     print(f"saved run to {out}", file=sys.stderr)
@@ -227,6 +204,7 @@ def cmd_run(args) -> int:
         print(f"error: {run.attrs['message']}; last good state saved to {out}", file=sys.stderr)
         return EXIT_DIVERGED
     if run.status == "stopped":
+        print(f"error: {run.attrs['message']}; state so far saved to {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
 

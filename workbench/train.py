@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -247,9 +248,14 @@ def train(
 
 def _train(problem, method, regularizers, cfg: Training, weights, device) -> Iterator[Progress]:
     session = _Session(problem, method, regularizers, cfg, weights, device)
-    yield from session.adam_phase()
-    if session.status == "done" and not session.message and cfg.lbfgs_steps:
-        yield from session.lbfgs_phase()
+    try:
+        yield from session.adam_phase()
+        if session.status == "done" and not session.message and cfg.lbfgs_steps:
+            yield from session.lbfgs_phase()
+    except KeyboardInterrupt:
+        # Ctrl-C (or a notebook's interrupt) during a step: keep what was trained so far.
+        session.status = "stopped"
+        session.message = f"interrupted at step {session.step}"
     yield session.finish()
 
 
@@ -477,7 +483,11 @@ class _Session:
             optimizer.param_groups[0].update(max_iter=chunk, max_eval=chunk * 5 // 4 + 1)
             before = optimizer.state[first_param].get("n_iter", 0)
             good = {k: p.detach().clone() for k, p in live.items()}
-            optimizer.step(closure)
+            try:
+                optimizer.step(closure)
+            except KeyboardInterrupt:
+                self.params = good  # a line search may have left the weights half-moved
+                raise
             taken = optimizer.state[first_param].get("n_iter", 0) - before
             values = torch.stack(list(last.values())).tolist()
             losses = dict(zip(last, values))
@@ -568,25 +578,30 @@ def fit(
     """Train to the end with a tqdm progress bar and return the :class:`Run`.
 
     Takes the same arguments as :func:`train`. A diverged run is returned too (check
-    ``run.status``), holding the last good parameters.
+    ``run.status``), holding the last good parameters; so is a run interrupted with Ctrl-C
+    (``status="stopped"``).
     """
     from tqdm.auto import tqdm
 
     records = train(problem, method, regularizers, **settings)
     total = settings.get("steps", Training.steps) + settings.get("lbfgs_steps", 0)
-    with tqdm(total=total, disable=not progress, desc=f"{method.name} on {problem.name}") as bar:
-        for record in records:
-            if record.done:
-                if record.message:
-                    bar.write(record.message)
-                return record.run
-            bar.update(record.completed - bar.n)
-            if record.step % 50 == 0 or record.l2re is not None:
-                postfix = {"loss": f"{record.losses['loss']:.3g}"}
+    desc = f"{method.name} on {problem.name}"
+    if settings.get("max_wall_s"):
+        desc += f" (at most {settings['max_wall_s']:g} s)"
+    final = None
+    with tqdm(total=total, disable=not progress, desc=desc, mininterval=0.5) as bar:
+        try:
+            for record in records:
+                if record.done:
+                    final = record
+                    break
+                bar.update(record.completed - bar.n)
                 if record.l2re is not None:
-                    postfix["l2re"] = f"{record.l2re:.3g}"
-                bar.set_postfix(postfix, refresh=False)
-    raise RuntimeError("train() ended without a final record")  # pragma: no cover
-
-
-__all__ = ["Training", "Progress", "train", "fit"]
+                    postfix = {"loss": f"{record.losses['loss']:.3g}", "l2re": f"{record.l2re:.3g}"}
+                    bar.set_postfix(postfix, refresh=False)
+        except KeyboardInterrupt:
+            # Interrupted between steps: the generator is paused at a record; ask it to wrap up.
+            final = records.send("stop")
+        if final.message and progress:
+            bar.write(final.message, file=sys.stderr)
+    return final.run
