@@ -108,6 +108,8 @@ def test_divergence_exits_nonzero_and_saves_last_good_run(tmp_path):
         (["--problem", "burgers1d", "--reg", "l2=-1"], ["weight"]),
         (["--problem", "burgers1d", "--steps", "-3"], ["steps"]),
         (["--problem", "burgers1d", "--bogus"], ["--bogus"]),
+        (["--problem", "burgers1d", "--device", "tpu"], ["device", "cuda"]),
+        (["--problem", "burgers1d", "--out", __file__], ["--out", "not a folder"]),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, names, capsys):

@@ -19,7 +19,7 @@ from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
 from workbench.regularizers import REGULARIZERS
 from workbench.results import knobs
-from workbench.train import Training, fit
+from workbench.train import Training, fit, train
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -169,8 +169,10 @@ def build_run_inputs(args: argparse.Namespace):
         if value is not None:
             _assign(settings, "training", name, str(value))
     try:
-        method.check(problem)
-    except ValueError as err:
+        # train() checks the whole combination (device, method vs problem) before any work;
+        # the generator it returns has not started, so closing it costs nothing.
+        train(problem, method, regularizers, **knobs(settings)).close()
+    except (ValueError, TypeError) as err:
         raise BadInput(str(err)) from None
     return problem, method, regularizers, knobs(settings)
 
@@ -178,6 +180,8 @@ def build_run_inputs(args: argparse.Namespace):
 def _out_dir(args, problem, method) -> Path:
     if args.out:
         out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise BadInput(f"--out {out}: exists and is not a folder")
         if out.exists() and any(out.iterdir()) and not args.overwrite:
             raise BadInput(f"--out {out}: folder is not empty; choose another or pass --overwrite")
         return out
