@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-__all__ = ["Jet", "coordinate_jets", "jet_by_autograd", "jet_on_grid"]
+__all__ = ["Jet", "coordinate_jets", "stack_jets", "jet_by_autograd", "jet_on_grid"]
 
 
 class Jet:

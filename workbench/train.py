@@ -111,7 +111,9 @@ class Progress:
     run : Run or None
         The finished (or diverged, or stopped) Run.
     phase : str
-        ``"adam"`` or ``"lbfgs"``.
+        ``"adam"``, ``"lbfgs"``, or ``"done"`` on the last record.
+    message : str
+        On the last record: why training ended early (diverged, stopped, time budget), if it did.
     """
 
     step: int
