@@ -120,6 +120,18 @@ def test_stop_returns_a_run():
     assert final.run.attrs["steps"] == 5
 
 
+def test_snapshot_on_request():
+    records = train(Poisson1D(), PINN(**SMALL), steps=50, snapshot_points=8)
+    first = next(records)
+    assert first.snapshot is None
+    asked = records.send("snapshot")  # the record after the request carries the snapshot
+    assert asked.snapshot is not None and asked.snapshot["u"].shape == (8,)
+    assert set(asked.points.data_vars) >= {"interior_x", "boundary_x"}
+    assert next(records).snapshot is None
+    with pytest.raises(ValueError, match="send"):
+        records.send("faster")
+
+
 def test_time_budget_ends_training():
     run = fit(Poisson1D(), PINN(**SMALL), steps=10**6, max_wall_s=1.0, progress=False)
     assert run.status == "done" and "time budget" in run.attrs["message"]

@@ -114,6 +114,9 @@ class Progress:
         ``"adam"``, ``"lbfgs"``, or ``"done"`` on the last record.
     message : str
         On the last record: why training ended early (diverged, stopped, time budget), if it did.
+    points : xarray.Dataset or None
+        The training batch's collocation points (as in a Run's ``/points``), alongside each
+        snapshot, so that a live view can overlay them on the residual.
     """
 
     step: int
@@ -126,6 +129,7 @@ class Progress:
     run: Run | None = None
     phase: str = "adam"
     message: str = field(default="")
+    points: xr.Dataset | None = None
 
     @property
     def completed(self) -> int:
@@ -230,7 +234,9 @@ def train(
     ------
     Progress
         One per optimizer step; the last has ``done=True`` and the :class:`Run`.
-        ``generator.send("stop")`` ends training early and returns that last record.
+        ``generator.send("stop")`` ends training early and returns that last record;
+        ``generator.send("snapshot")`` makes the next record carry a fields snapshot (a live
+        view asks for one when it is ready to draw, instead of every k steps).
 
     Notes
     -----
@@ -297,6 +303,7 @@ class _Session:
         self.records: list[dict] = []
         self.first: dict[str, float] = {}
         self.last_marks: dict[str, int | None] = {"eval": None, "snapshot": None}
+        self.snapshot_wanted = False
         self.status, self.message = "done", ""
         self.step = 0
         self.start = time.perf_counter()
@@ -371,6 +378,17 @@ class _Session:
                 )
         return ""
 
+    def obey(self, command: str | None) -> bool:
+        """Act on a value sent into the generator; True when training must end."""
+        if command == "stop":
+            self.status, self.message = "stopped", f"stopped by the user at step {self.step}"
+            return True
+        if command == "snapshot":
+            self.snapshot_wanted = True
+        elif command is not None:
+            raise ValueError(f"train() accepts send('stop') or send('snapshot'), got {command!r}")
+        return False
+
     def out_of_time(self) -> bool:
         budget = self.cfg.max_wall_s
         if budget and time.perf_counter() - self.start > budget:
@@ -389,7 +407,8 @@ class _Session:
     def record(self, step: int, losses: dict[str, float], lr: float, phase: str) -> Progress:
         """Log one step in the history and make its Progress record."""
         evaluate = self.due("eval", self.cfg.eval_every, step)
-        snap = self.due("snapshot", self.cfg.snapshot_every, step)
+        snap = self.due("snapshot", self.cfg.snapshot_every, step) or self.snapshot_wanted
+        self.snapshot_wanted = False
         l2re, snapshot = None, None
         if evaluate or snap:
             _load_params(self.model, self.params)
@@ -399,14 +418,16 @@ class _Session:
                 u = self.method.predict(self.model, self.problem, points)
             u = u.cpu().double().numpy().reshape(self.reference.shape)
             l2re = relative_l2(u, self.reference.values)
+        points = None
         if snap:
             snapshot = evaluate_fields(self.problem, self.method, self.model, self.snapshot_size)
+            points = points_dataset(self.batch, self.problem.dims)
         wall = time.perf_counter() - self.start
         row = {"step": step, **losses, "lr": lr, "wall_s": wall}
         if l2re is not None:
             row["l2re"] = l2re
         self.records.append(row)
-        return Progress(step, losses, lr, l2re, wall, snapshot, phase=phase)
+        return Progress(step, losses, lr, l2re, wall, snapshot, phase=phase, points=points)
 
     # --- the phases ----------------------------------------------------------------------
     def adam_phase(self) -> Iterator[Progress]:
@@ -444,8 +465,7 @@ class _Session:
             previous = self.params
             self.params, m, v = new_params, new_m, new_v
             self.step += 1
-            if (yield progress) == "stop":
-                self.status, self.message = "stopped", f"stopped by the user at step {self.step}"
+            if self.obey((yield progress)):
                 return
             if self.out_of_time():
                 return
@@ -506,8 +526,7 @@ class _Session:
             self.step += taken
             done_iterations += taken
             progress = self.record(self.step, losses, float("nan"), "lbfgs")
-            if (yield progress) == "stop":
-                self.status, self.message = "stopped", f"stopped by the user at step {self.step}"
+            if self.obey((yield progress)):
                 return
             if self.out_of_time():
                 return
@@ -552,7 +571,7 @@ class _Session:
         run = Run(tree, problem, method, self.regularizers, model)
         # A live series of snapshots should end on the final state, not one interval short.
         snapshot = None
-        if cfg.snapshot_every:
+        if cfg.snapshot_every or self.snapshot_wanted:
             snapshot = evaluate_fields(problem, method, model, self.snapshot_size)
         losses = {k: v for k, v in last.items() if k not in ("step", "lr", "wall_s", "l2re")}
         return Progress(
@@ -566,6 +585,7 @@ class _Session:
             run=run,
             phase="done",
             message=self.message,
+            points=run.points,
         )
 
 
