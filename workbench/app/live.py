@@ -1,0 +1,281 @@
+"""LiveTraining: one training run by a worker thread and read by a UI at its own pace.
+
+Why a worker thread, and not a periodic callback that pulls k steps of ``train()``:
+
+- The event loop stays free. In a notebook Panel runs periodic callbacks as an asyncio task,
+  and a tick that takes longer than its period never yields, which starves the kernel (seen
+  here: a 2 s sleep in a cell took 12.7 s). With torch work in its own thread the loop only
+  draws, so widgets answer at once and Pause acts before the next tick.
+- The refresh rate does not depend on the step rate: the UI draws whatever has arrived every
+  200 ms, whether a step takes 1 ms or 1 s, instead of paying a redraw per k steps.
+- No Bokeh or HoloViews object is touched off the loop thread: the worker only appends plain
+  numbers to lists under a lock, and the UI copies them out when it draws.
+
+Nothing here imports Panel, so the controller is tested, and usable from scripts, without a UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from workbench.methods.base import Method
+from workbench.problems.base import Problem
+from workbench.regularizers.base import Regularizer
+from workbench.results import Run
+from workbench.train import Progress, train
+
+log = logging.getLogger(__name__)
+
+#: Every state a LiveTraining can be in. ``done``, ``stopped``, ``diverged`` and ``failed`` are
+#: final; the first three hold a Run.
+STATES = ("idle", "training", "paused", "done", "stopped", "diverged", "failed")
+
+
+class LiveTraining:
+    """A training in a background thread, with Pause, Step, Stop and a history to draw.
+
+    Parameters
+    ----------
+    snapshot_interval : float
+        Seconds between fields snapshots the worker asks ``train()`` for (a live view draws
+        at most this often, so more would be wasted work in the training thread).
+    on_finish : callable, optional
+        Called (in the worker thread) when a training ends for any reason; the app uses it to
+        release a slot of the server's concurrency cap.
+
+    Notes
+    -----
+    Every public method is safe to call from the UI thread. Reads (:meth:`history`,
+    :meth:`take_snapshot`, the properties) return copies made under the lock.
+    """
+
+    def __init__(
+        self, *, snapshot_interval: float = 0.2, on_finish: Callable[[], None] | None = None
+    ):
+        self.snapshot_interval = snapshot_interval
+        self.on_finish = on_finish
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._clear()
+
+    def _clear(self) -> None:
+        self._records = None
+        self._state = "idle"
+        self._message = ""
+        self._step = 0
+        self._total_steps = 0
+        self._columns: dict[str, list[float]] = {}
+        self._l2re: float | None = None
+        self._wall_s = 0.0
+        self._snapshot: tuple[xr.Dataset, xr.Dataset | None] | None = None
+        self._snapshot_version = 0
+        self._taken_version = 0
+        self._credits = 0
+        self._stop_wanted = False
+        self._run: Run | None = None
+
+    # --- control ----------------------------------------------------------------------------
+    def start(
+        self,
+        problem: Problem,
+        method: Method,
+        regularizers: Sequence[Regularizer] = (),
+        *,
+        paused: bool = False,
+        **settings,
+    ) -> None:
+        """Validate the set-up and start training in the background.
+
+        Takes the arguments of :func:`workbench.train.train`. Bad input raises there, before
+        anything starts. With ``paused=True`` the worker waits for :meth:`step` or
+        :meth:`resume`.
+        """
+        if self.active:
+            raise RuntimeError("a training is already running: pause, stop or reset it first")
+        records = train(problem, method, regularizers, **settings)
+        with self._lock:
+            self._clear()
+            self._records = records
+            self._state = "paused" if paused else "training"
+            steps, lbfgs = settings.get("steps", 0), settings.get("lbfgs_steps", 0)
+            self._total_steps = int(steps or 0) + int(lbfgs or 0)
+        self._thread = threading.Thread(target=self._work, name="workbench-training", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        """Stop taking steps after the current one (the generator stays alive)."""
+        with self._lock:
+            if self._state == "training":
+                self._state = "paused"
+
+    def resume(self) -> None:
+        """Continue a paused training."""
+        with self._wake:
+            if self._state == "paused":
+                self._state = "training"
+                self._wake.notify_all()
+
+    def step(self, n: int = 1) -> None:
+        """While paused, take ``n`` more steps (each record carries a snapshot)."""
+        with self._wake:
+            if self._state == "paused":
+                self._credits += n
+                self._wake.notify_all()
+
+    def stop(self, wait: bool = False, timeout: float | None = None) -> None:
+        """End the training; it keeps its Run (``status="stopped"``)."""
+        with self._wake:
+            self._stop_wanted = True
+            self._wake.notify_all()
+        if wait:
+            self.wait(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the worker has finished; True if it has."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.active
+
+    def reset(self) -> None:
+        """Stop any training (waiting for it) and forget everything."""
+        self.stop(wait=True)
+        with self._lock:
+            self._clear()
+
+    # --- the worker ---------------------------------------------------------------------------
+    def _work(self) -> None:
+        records, command, started = self._records, None, False
+        last_request = -float("inf")
+        try:
+            while True:
+                with self._wake:
+                    while self._state == "paused" and not self._credits and not self._stop_wanted:
+                        self._wake.wait()
+                    stepping = self._state == "paused" and not self._stop_wanted
+                    if self._stop_wanted:
+                        command = "stop"
+                    elif stepping:
+                        self._credits -= 1
+                        # A single step should show its own state, not one 200 ms old.
+                        command = "snapshot"
+                if command == "stop" and not started:
+                    next(records)  # a generator must start before it can be sent "stop"
+                record = records.send(command) if started else next(records)
+                started = True
+                now = time.perf_counter()
+                command = None
+                if now - last_request >= self.snapshot_interval:
+                    command, last_request = "snapshot", now
+                self._take(record)
+                if record.done:
+                    break
+        except Exception as err:  # shown to the user; the traceback goes to the server log
+            log.exception("training failed")
+            with self._lock:
+                self._state = "failed"
+                self._message = f"training failed: {type(err).__name__}: {err}"
+        finally:
+            if self.on_finish is not None:
+                self.on_finish()
+
+    def _take(self, record: Progress) -> None:
+        with self._lock:
+            self._step = record.completed
+            self._wall_s = record.wall_s
+            if not record.done:
+                columns = self._columns
+                columns.setdefault("step", []).append(record.step)
+                for name, value in record.losses.items():
+                    columns.setdefault(name, []).append(value)
+            if record.l2re is not None:
+                self._l2re = record.l2re
+            if record.snapshot is not None:
+                self._snapshot = (record.snapshot, record.points)
+                self._snapshot_version += 1
+            if record.done:
+                self._run = record.run
+                self._state = record.run.status
+                self._message = record.message
+
+    # --- reading ----------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """Whether the worker thread is alive (training or paused)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def state(self) -> str:
+        """One of :data:`STATES`."""
+        with self._lock:
+            return self._state
+
+    @property
+    def message(self) -> str:
+        """Why the last training ended early (divergence, stop, failure), if it did."""
+        with self._lock:
+            return self._message
+
+    @property
+    def step_count(self) -> int:
+        """Optimizer steps completed so far."""
+        with self._lock:
+            return self._step
+
+    @property
+    def total_steps(self) -> int:
+        """Steps asked for (Adam plus L-BFGS)."""
+        with self._lock:
+            return self._total_steps
+
+    @property
+    def wall_s(self) -> float:
+        """Training seconds so far, as measured by ``train()``."""
+        with self._lock:
+            return self._wall_s
+
+    @property
+    def l2re(self) -> float | None:
+        """The latest relative L2 error evaluated on the reference grid."""
+        with self._lock:
+            return self._run.l2re if self._run is not None else self._l2re
+
+    @property
+    def run(self) -> Run | None:
+        """The finished Run (done, stopped or diverged), else None."""
+        with self._lock:
+            return self._run
+
+    def history(self, max_points: int = 1000) -> dict[str, np.ndarray]:
+        """Loss history so far, thinned to at most ``max_points`` steps (always the last).
+
+        Returns
+        -------
+        dict
+            ``step`` and one array per loss term and the total ``loss``; empty before the
+            first step.
+        """
+        with self._lock:
+            n = len(self._columns.get("step", ()))
+            columns = {k: v[:n] for k, v in self._columns.items()}
+        if n == 0:
+            return {}
+        index = np.arange(n)
+        if n > max_points:
+            index = np.unique(np.r_[np.linspace(0, n - 1, max_points).astype(int), n - 1])
+        return {k: np.asarray(v, dtype=float)[index] for k, v in columns.items()}
+
+    def take_snapshot(self) -> tuple[xr.Dataset, xr.Dataset | None] | None:
+        """The newest (fields, points) snapshot if it arrived since the last call, else None."""
+        with self._lock:
+            if self._snapshot_version == self._taken_version:
+                return None
+            self._taken_version = self._snapshot_version
+            return self._snapshot

@@ -1,0 +1,138 @@
+"""A training set-up (problem, method, regularizers, training knobs) and its URL query form.
+
+The query holds only what differs from the defaults, so a shared link stays short and keeps
+meaning the same thing when a default is not touched::
+
+    ?problem=burgers1d&method=pinn&p.nu=0.005&m.width=64&reg=weight_decay&r.weight_decay.weight=0.001&t.steps=3000
+
+Values are JSON (``param``'s own serialisation), so numbers, booleans and ``null`` read back
+exactly; param checks bounds and types when they are assigned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import param
+
+from workbench.methods import METHODS
+from workbench.methods.base import Method
+from workbench.problems import PROBLEMS
+from workbench.problems.base import Problem
+from workbench.regularizers import REGULARIZERS
+from workbench.regularizers.base import Regularizer
+from workbench.results import knobs
+from workbench.train import Training
+
+#: Query-key prefix of each part's knobs.
+PREFIXES = {"problem": "p", "method": "m", "training": "t"}
+
+
+@dataclass
+class Setup:
+    """Everything a Train press needs, as fresh objects (editing them touches no running job)."""
+
+    problem: Problem
+    method: Method
+    regularizers: list[Regularizer] = field(default_factory=list)
+    training: Training = field(default_factory=Training)
+
+    def copy(self) -> Setup:
+        """Independent copies of every part: a training keeps the knobs it started with."""
+        return Setup(
+            type(self.problem)(**knobs(self.problem)),
+            type(self.method)(**knobs(self.method)),
+            [type(r)(**knobs(r)) for r in self.regularizers],
+            Training(**knobs(self.training)),
+        )
+
+
+def _changed(obj: param.Parameterized) -> dict:
+    defaults = {k: p.default for k, p in obj.param.objects("existing").items()}
+    return {k: v for k, v in knobs(obj).items() if v != defaults[k]}
+
+
+def _encode(obj: param.Parameterized, name: str) -> str:
+    value = getattr(obj, name)
+    if isinstance(value, str):
+        return value  # a bare name reads better in a URL than a quoted JSON string
+    return obj.param.serialize_value(name, mode="json")
+
+
+def _decode(obj: param.Parameterized, name: str, text: str):
+    p = obj.param[name]
+    if isinstance(p, param.Selector):
+        for choice in p.objects:
+            if str(choice) == text:
+                return choice
+    if isinstance(p, param.String):
+        return text
+    try:
+        return obj.param.deserialize_value(name, text, mode="json")
+    except ValueError:
+        if isinstance(p, param.Selector):
+            raise ValueError(f"allowed: {', '.join(map(str, p.objects))}") from None
+        raise ValueError("not a number, true/false or null") from None
+
+
+def to_query(setup: Setup) -> dict[str, str]:
+    """The query parameters that reproduce ``setup`` (defaults left out)."""
+    query = {"problem": setup.problem.name, "method": setup.method.name}
+    for part in ("problem", "method", "training"):
+        obj = getattr(setup, part)
+        for name in _changed(obj):
+            query[f"{PREFIXES[part]}.{name}"] = _encode(obj, name)
+    if setup.regularizers:
+        query["reg"] = ",".join(r.name for r in setup.regularizers)
+        for reg in setup.regularizers:
+            for name in _changed(reg):
+                query[f"r.{reg.name}.{name}"] = _encode(reg, name)
+    return query
+
+
+def _set(obj: param.Parameterized, key: str, name: str, text: str) -> None:
+    if name not in knobs(obj):
+        raise ValueError(f"{key}: {obj.name!r} has no knob {name!r}; allowed: {', '.join(knobs(obj))}")
+    try:
+        setattr(obj, name, _decode(obj, name, text))
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{key}={text}: {err}") from None
+
+
+def _pick(registry: Mapping[str, type], kind: str, name: str):
+    if name not in registry:
+        raise ValueError(f"unknown {kind} {name!r}; allowed: {', '.join(registry)}")
+    return registry[name]()
+
+
+def from_query(query: Mapping[str, str], default_problem: str = "burgers1d") -> Setup:
+    """Rebuild a :class:`Setup` from query parameters made by :func:`to_query`.
+
+    Raises
+    ------
+    ValueError
+        Naming the query key at fault: unknown problem, method, regularizer or knob, or a
+        value out of its knob's bounds.
+    """
+    problem = _pick(PROBLEMS, "problem", query.get("problem", default_problem))
+    method = _pick(METHODS, "method", query.get("method", "pinn"))
+    names = [n for n in query.get("reg", "").split(",") if n]
+    regularizers = {n: _pick(REGULARIZERS, "regularizer", n) for n in names}
+    setup = Setup(problem, method, list(regularizers.values()), Training())
+    owners = {"p": problem, "m": method, "t": setup.training}
+    for key, text in query.items():
+        if key in ("problem", "method", "reg"):
+            continue
+        prefix, _, rest = key.partition(".")
+        if prefix == "r":
+            reg_name, _, knob = rest.partition(".")
+            if reg_name not in regularizers:
+                raise ValueError(f"{key}: regularizer {reg_name!r} is not in reg={names}")
+            _set(regularizers[reg_name], key, knob, text)
+        elif prefix in owners and rest:
+            _set(owners[prefix], key, rest, text)
+        else:
+            raise ValueError(f"unknown query key {key!r}; expected problem, method, reg, p.*, m.*, r.*, t.*")
+    return setup
