@@ -1,4 +1,5 @@
-"""The ``workbench`` command line: ``list`` the catalog, ``run`` a training headless.
+"""The ``workbench`` command line: ``list`` the catalog, ``run`` a training headless, ``serve``
+the live app.
 
 Every knob comes from the same Parameters that drive the widgets: problem and method knobs via
 ``--set name=value``, regularizers via ``--reg name[=weight]``, and the optimisation knobs of
@@ -213,6 +214,45 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from workbench.app.serve import serve
+    from workbench.app.workbench import ServeLimits
+
+    if not 0 <= args.port <= 65535:
+        raise BadInput(f"--port {args.port}: must be in [0, 65535]")
+    try:
+        limits = ServeLimits(
+            max_steps=args.max_steps,
+            max_points=args.max_points,
+            max_trainings=args.max_trainings,
+            allow_disk=not args.no_disk,
+        )
+    except ValueError as err:
+        raise BadInput(str(err)) from None
+    try:
+        serve(
+            address=args.address,
+            port=args.port,
+            allow_websocket_origin=args.allow_websocket_origin or None,
+            show=args.show,
+            limits=limits,
+            runs_dir=args.runs_dir,
+        )
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="workbench", description="Physics-informed ML workbench.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -246,6 +286,26 @@ def make_parser() -> argparse.ArgumentParser:
             help=f"{p.doc} ({_bounds(p)}; default {p.default})",
         )
     run.add_argument("--out", help="folder for run.nc, weights and report.html")
+    serve = sub.add_parser("serve", help="open the live Workbench app in a browser")
+    serve.add_argument("--address", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=5006, help="port (0 = any free port)")
+    serve.add_argument(
+        "--allow-websocket-origin",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="host allowed to connect (repeat; needed behind a proxy or on a public address)",
+    )
+    serve.add_argument("--show", action="store_true", help="open the page in a browser")
+    serve.add_argument("--max-steps", type=_positive_int, help="cap on steps per training")
+    serve.add_argument("--max-points", type=_positive_int, help="cap on collocation points")
+    serve.add_argument(
+        "--max-trainings", type=_positive_int, help="cap on trainings running at once"
+    )
+    serve.add_argument(
+        "--no-disk", action="store_true", help="no saving to / loading from the server's disk"
+    )
+    serve.add_argument("--runs-dir", default="workbench-runs", help="where Save writes runs")
     run.add_argument("--overwrite", action="store_true", help="allow a non-empty --out")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -258,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             print(list_catalog())
             return 0
+        if args.command == "serve":
+            return cmd_serve(args)
         return cmd_run(args)
     except BadInput as err:
         print(f"error: {err}", file=sys.stderr)

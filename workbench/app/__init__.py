@@ -1,0 +1,7 @@
+"""The Panel front end: the :class:`Workbench` viewer and ``workbench serve``."""
+
+from workbench.app.live import LiveTraining
+from workbench.app.setup import Setup, from_query, to_query
+from workbench.app.workbench import ServeLimits, Workbench
+
+__all__ = ["LiveTraining", "ServeLimits", "Setup", "Workbench", "from_query", "to_query"]

@@ -11,7 +11,6 @@ exactly; param checks bounds and types when they are assigned.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -41,8 +40,14 @@ class Setup:
 
     def copy(self) -> Setup:
         """Independent copies of every part: a training keeps the knobs it started with."""
+        problem = type(self.problem)(**knobs(self.problem))
+        # The reference cache is keyed by the knob values, so sharing it is safe, and it spares
+        # a copy from solving again what the live preview has already solved.
+        problem.__dict__["_reference_cache"] = self.problem.__dict__.setdefault(
+            "_reference_cache", {}
+        )
         return Setup(
-            type(self.problem)(**knobs(self.problem)),
+            problem,
             type(self.method)(**knobs(self.method)),
             [type(r)(**knobs(r)) for r in self.regularizers],
             Training(**knobs(self.training)),
@@ -94,7 +99,9 @@ def to_query(setup: Setup) -> dict[str, str]:
 
 def _set(obj: param.Parameterized, key: str, name: str, text: str) -> None:
     if name not in knobs(obj):
-        raise ValueError(f"{key}: {obj.name!r} has no knob {name!r}; allowed: {', '.join(knobs(obj))}")
+        raise ValueError(
+            f"{key}: {obj.name!r} has no knob {name!r}; allowed: {', '.join(knobs(obj))}"
+        )
     try:
         setattr(obj, name, _decode(obj, name, text))
     except (ValueError, TypeError) as err:
@@ -134,5 +141,7 @@ def from_query(query: Mapping[str, str], default_problem: str = "burgers1d") -> 
         elif prefix in owners and rest:
             _set(owners[prefix], key, rest, text)
         else:
-            raise ValueError(f"unknown query key {key!r}; expected problem, method, reg, p.*, m.*, r.*, t.*")
+            raise ValueError(
+                f"unknown query key {key!r}; expected problem, method, reg, p.*, m.*, r.*, t.*"
+            )
     return setup

@@ -264,3 +264,77 @@ def points(
             layer = hv.Points(tuple(columns[:2]), kdims=list(dims[:2]), label=s)
         layers.append(layer.opts(size=4, alpha=0.7, backend="bokeh"))
     return hv.Overlay(layers)
+
+
+def profile(ds: xr.Dataset, dim: str, value: float) -> hv.Overlay:
+    """Prediction and reference along the other dimension, at ``dim = value``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A 2D ``/fields`` group (or live snapshot) with ``u`` and ``u_ref``.
+    dim : str
+        The dimension to cut across, e.g. ``"t"`` for ``u(x)`` at one time.
+    value : float
+        Where to cut; the nearest grid line is used and named in the title.
+
+    Returns
+    -------
+    holoviews.Overlay
+        Two curves, prediction (solid) and reference (dashed).
+    """
+    cut = ds.sel({dim: value}, method="nearest")
+    at = float(cut[dim].values)
+    curves = []
+    for name, dash in (("u", "solid"), ("u_ref", "dashed")):
+        if name in cut.data_vars:
+            curve = field(cut[name]).relabel(FIELD_TITLES[name])
+            curves.append(curve.opts(line_dash=dash, backend="bokeh"))
+    label = ds[dim].attrs.get("long_name", dim)
+    return hv.Overlay(curves).opts(
+        title=f"prediction vs reference at {label} = {at:.3g}",
+        legend_position="top_right",
+        backend="bokeh",
+    )
+
+
+def collocation(ds_points: xr.Dataset | None, dims: Sequence[str], max_points: int = 2000):
+    """All collocation points as one ``hv.Points`` element, coloured by point set.
+
+    Unlike :func:`points` (one layer per set) this is a single element whatever the sets are,
+    which a live ``DynamicMap`` needs: its callback must return the same type every time.
+
+    Parameters
+    ----------
+    ds_points : xarray.Dataset or None
+        A ``/points`` group; None or an empty group gives an empty element.
+    dims : sequence of str
+        Problem dimensions, ordered as plot axes with :func:`plot_dims`. A 1D problem's
+        points are drawn at height 0.
+    max_points : int
+        Largest number of points drawn per set (thinned by a deterministic stride).
+
+    Returns
+    -------
+    holoviews.Points
+        Key dims are the two plot axes (``(x, value)`` for 1D problems), value dim ``set``.
+    """
+    axes = plot_dims(dims)
+    kdims = list(axes) if len(axes) == 2 else [axes[0], "value"]
+    columns: list[list[np.ndarray]] = [[], [], []]
+    sets = [] if ds_points is None else [s for s in ds_points.dims if ds_points.sizes[s] > 0]
+    for s in sets:
+        names = [f"{s}_{d}" for d in axes]
+        if any(n not in ds_points.data_vars for n in names):
+            continue
+        n = ds_points.sizes[s]
+        idx = np.linspace(0, n - 1, min(n, max_points)).round().astype(int)
+        first = ds_points[names[0]].values[idx]
+        second = ds_points[names[1]].values[idx] if len(names) == 2 else np.zeros_like(first)
+        columns[0].append(first)
+        columns[1].append(second)
+        columns[2].append(np.full(len(idx), str(s), dtype=object))
+    data = tuple(np.concatenate(c) if c else np.empty(0) for c in columns)
+    return hv.Points(data, kdims=kdims, vdims=["set"]).opts(
+        color="set", cmap="Category10", size=3, alpha=0.6, backend="bokeh"
+    )

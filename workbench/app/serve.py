@@ -1,0 +1,75 @@
+"""``workbench serve``: the Workbench as a web app, one independent Workbench per browser tab."""
+
+from __future__ import annotations
+
+import logging
+
+import panel as pn
+
+from workbench.app.setup import from_query
+from workbench.app.workbench import ServeLimits, Workbench
+
+log = logging.getLogger(__name__)
+
+
+def _query_of_session() -> dict[str, str]:
+    # session_args holds the page's query string as {key: [bytes, ...]}.
+    args = pn.state.session_args or {}
+    return {k: v[-1].decode() for k, v in args.items() if v}
+
+
+def make_session(limits: ServeLimits, **params) -> pn.template.FastListTemplate:
+    """Build one session's page: a fresh Workbench, set up from the URL query if it has one."""
+    query = _query_of_session()
+    setup, problem = None, ""
+    try:
+        setup = from_query(query) if query else None
+    except ValueError as err:
+        problem = str(err)
+    workbench = Workbench(setup, limits=limits, **params)
+    if problem:
+        workbench.notify(f"the link's set-up was not used: {problem}")
+    pn.state.on_session_destroyed(lambda context: workbench.shutdown())
+    return workbench.template()
+
+
+def serve(
+    *,
+    address: str = "127.0.0.1",
+    port: int = 5006,
+    allow_websocket_origin: list[str] | None = None,
+    show: bool = False,
+    limits: ServeLimits | None = None,
+    **params,
+):
+    """Serve the Workbench until interrupted; prints the URL first.
+
+    Parameters
+    ----------
+    address, port
+        Where to listen (loopback by default: serving beyond this machine is a choice).
+    allow_websocket_origin : list of str, optional
+        Hosts (``host[:port]``) allowed to open the page's websocket, needed behind a proxy or
+        when serving on a public address.
+    show : bool
+        Open the page in a browser.
+    limits : ServeLimits, optional
+        Caps on steps, points and concurrent trainings for a public demo.
+    **params
+        Passed to every session's :class:`Workbench` (``refresh_ms``, ``runs_dir``, ...).
+    """
+    limits = limits or ServeLimits()
+    pn.extension(notifications=True)
+    url = f"http://{address}:{port}/"
+    print(f"workbench serving at {url}  (Ctrl-C to stop)", flush=True)
+    return pn.serve(
+        {"/": lambda: make_session(limits, **params)},
+        verbose=False,
+        address=address,
+        port=port,
+        websocket_origin=allow_websocket_origin or [f"{address}:{port}", f"localhost:{port}"],
+        show=show,
+        title="workbench",
+        liveness=True,
+        threaded=False,
+    )

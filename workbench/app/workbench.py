@@ -1,0 +1,771 @@
+"""The Workbench: pick a PDE, a method and regularizers, press Train, watch it learn.
+
+One Panel ``Viewer`` serves three front ends: it renders inline in JupyterLab
+(``Workbench()`` as a cell's value), as a served page (``workbench serve``), and as an
+ipywidget (``pn.ipywidget(Workbench())``).
+
+Data flow: widgets edit the Parameters of a :class:`~workbench.app.setup.Setup`; Train copies
+it and hands it to a :class:`~workbench.app.live.LiveTraining` (a worker thread running
+``train()``); a periodic callback on the event loop (every ``refresh_ms``) copies the thinned
+loss history and the latest coarse snapshot into the Live tab's Bokeh figures
+(:mod:`workbench.app.plots`). Each tick sends the full (thinned) state, not deltas: deltas
+streamed through the Jupyter comm lose or duplicate rows, full state heals on the next tick.
+When the training ends the views switch to the Run's full-resolution fields and the Run joins
+the Runs tab, drawn with the pure views of :mod:`workbench.views`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import panel as pn
+import param
+import torch
+import xarray as xr
+
+from workbench import views
+from workbench.app.live import LiveTraining
+from workbench.app.plots import FieldPlot, LossPlot, ProfilePlot
+from workbench.app.setup import Setup, from_query, to_query
+from workbench.methods import METHODS
+from workbench.problems import PROBLEMS
+from workbench.regularizers import REGULARIZERS
+from workbench.results import RUN_FILE, Run, knobs
+from workbench.train import Training
+from workbench.views.fields import FIELD_TITLES
+
+log = logging.getLogger(__name__)
+
+#: Training knobs shown in the sidebar (``device`` is added when CUDA is present).
+TRAINING_KNOBS = ["steps", "lr", "schedule", "lbfgs_steps", "seed", "compile"]
+
+#: Loss-history points drawn at most; more only cost transfer time, not information.
+MAX_PLOT_POINTS = 500
+
+_FIELD_SIZE = dict(width=330, height=250)
+
+
+class ServeLimits(param.Parameterized):
+    """Caps for a public demo server, shared by all its sessions.
+
+    The concurrency cap is the one piece of state sessions share; it lives in this object,
+    which ``workbench serve`` creates once and hands to every session's Workbench.
+    """
+
+    max_steps = param.Integer(
+        None, allow_None=True, bounds=(1, None), doc="Largest steps + lbfgs_steps per training."
+    )
+    max_points = param.Integer(
+        None, allow_None=True, bounds=(1, None), doc="Largest number of points in a batch."
+    )
+    max_trainings = param.Integer(
+        None, allow_None=True, bounds=(1, None), doc="Trainings running at once, all sessions."
+    )
+    allow_disk = param.Boolean(True, doc="Save runs to, and load runs from, the server's disk.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._slots = threading.BoundedSemaphore(self.max_trainings) if self.max_trainings else None
+
+    def check(self, setup: Setup) -> None:
+        """Raise ``ValueError`` if ``setup`` asks for more than the caps allow."""
+        steps = setup.training.steps + setup.training.lbfgs_steps
+        if self.max_steps is not None and steps > self.max_steps:
+            raise ValueError(
+                f"steps + lbfgs_steps = {steps} is over this server's cap of {self.max_steps}"
+            )
+        if self.max_points is not None:
+            batch = next(setup.method.batches(setup.problem, torch.Generator().manual_seed(0)))
+            count = sum(len(points) for points in batch.values())
+            if count > self.max_points:
+                raise ValueError(
+                    f"a batch of {count} collocation points is over this server's cap of "
+                    f"{self.max_points}; lower n_interior / n_boundary / n_initial"
+                )
+
+    def acquire(self) -> bool:
+        """Take a training slot; False when the server is at its concurrency cap."""
+        return self._slots is None or self._slots.acquire(blocking=False)
+
+    def release(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+
+def _preview(problem) -> xr.Dataset:
+    """Fields before training: the reference, and NaN where there is no model yet."""
+    reference = problem.reference({d: 64 for d in problem.dims})
+    # Zeros, not NaN: all-NaN images make Bokeh's colour mapping warn and draw nothing useful.
+    blank = xr.zeros_like(reference)
+    return xr.Dataset(
+        {"u": blank, "u_ref": reference, "error": blank, "residual": blank}
+    ).assign_attrs(l2re=np.nan, preview=1)
+
+
+def _knob_panel(obj: param.Parameterized) -> pn.Param:
+    """Widgets for an object's knobs: number boxes rather than sliders.
+
+    Coefficients such as Burgers' nu = 0.01/pi need exact values, which a slider cannot type,
+    and a slider cannot show "none" (e.g. ``n_interior=None``, meaning "the default size").
+    """
+    widgets = {}
+    for name, p in obj.param.objects("existing").items():
+        if isinstance(p, param.Integer):
+            widgets[name] = pn.widgets.IntInput
+        elif isinstance(p, param.Number):
+            widgets[name] = pn.widgets.FloatInput
+    return pn.Param(
+        obj,
+        parameters=list(knobs(obj)),
+        widgets=widgets,
+        show_name=False,
+        sizing_mode="stretch_width",
+    )
+
+
+def _first_doc_line(obj) -> str:
+    return (type(obj).__doc__ or "").strip().splitlines()[0]
+
+
+class Workbench(pn.viewable.Viewer):
+    """Train physics-informed models from widgets and watch them learn, live.
+
+    Parameters
+    ----------
+    setup : Setup, optional
+        The starting choice (default: ``burgers1d`` with ``pinn``).
+    limits : ServeLimits, optional
+        Caps for public serving (none by default).
+    **params
+        ``refresh_ms``, ``snapshot_points``, ``runs_dir``.
+
+    Examples
+    --------
+    In a notebook cell::
+
+        import panel as pn
+        from workbench.app import Workbench
+        pn.extension(inline=True, notifications=True)
+        Workbench()
+
+    Scripts and tests drive it without a browser: ``wb.train()``, ``wb.wait()``.
+    """
+
+    limits = param.ClassSelector(class_=ServeLimits, doc="Caps for public serving.")
+    refresh_ms = param.Integer(200, bounds=(50, 5000), doc="How often the views refresh (ms).")
+    snapshot_points = param.Integer(
+        48, bounds=(8, 256), doc="Grid points per dim of live snapshots (the Run uses all)."
+    )
+    runs_dir = param.String("workbench-runs", doc="Folder where Save writes runs.")
+
+    def __init__(self, setup: Setup | None = None, **params):
+        params.setdefault("limits", ServeLimits())
+        super().__init__(**params)
+        self.setup = setup or Setup(PROBLEMS["burgers1d"](), METHODS["pinn"](), [], Training())
+        if setup is None:
+            self.setup.training.steps = 2000  # a first run should finish while one watches
+        self.live = LiveTraining(
+            snapshot_interval=self.refresh_ms / 1000, on_finish=self._training_ended
+        )
+        self.runs: list[tuple[str, xr.DataTree]] = []
+        self._holds_slot = False
+        self._bokeh_panes: list[pn.pane.Bokeh] = []
+        self._field_plots: dict[str, FieldPlot] = {}
+        self._profile_plot = None
+        self._callback = None
+        self._shown_run = None
+        self._rate = (time.perf_counter(), 0, 0.0)
+        self._reg_objects = {name: cls() for name, cls in REGULARIZERS.items()}
+        for reg in self.setup.regularizers:
+            self._reg_objects[reg.name] = reg
+        self._build_widgets()
+        self._build_runs_tab()
+        self._show_problem()
+
+    @classmethod
+    def from_query(cls, query, **params) -> Workbench:
+        """A Workbench set up from URL query parameters (see :mod:`workbench.app.setup`)."""
+        return cls(from_query(query), **params)
+
+    # --- widgets -----------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        setup = self.setup
+        self._problem_select = pn.widgets.Select(
+            name="Problem",
+            options=list(PROBLEMS),
+            value=setup.problem.name,
+            sizing_mode="stretch_width",
+        )
+        self._problem_info = pn.pane.Markdown(sizing_mode="stretch_width", margin=(0, 10))
+        self._problem_knobs = pn.Column(sizing_mode="stretch_width")
+        self._method_select = pn.widgets.Select(name="Method", sizing_mode="stretch_width")
+        self._method_knobs = pn.Column(sizing_mode="stretch_width")
+        self._problem_select.param.watch(self._on_problem, "value")
+        self._method_select.param.watch(self._on_method, "value")
+
+        chosen = {r.name for r in setup.regularizers}
+        self._reg_checks = {}
+        reg_rows = []
+        for name, reg in self._reg_objects.items():
+            check = pn.widgets.Checkbox(
+                name=f"{name}: {_first_doc_line(reg)}", value=name in chosen
+            )
+            check.param.watch(self._on_regularizers, "value")
+            self._reg_checks[name] = check
+            knob_panel = _knob_panel(reg)
+            reg_rows += [check, knob_panel]
+            reg.param.watch(self._on_knob, list(knobs(reg)))
+
+        training_knobs = TRAINING_KNOBS + (["device"] if torch.cuda.is_available() else [])
+        steps_cap = self.limits.max_steps
+        self._training_knobs = pn.Param(
+            setup.training,
+            parameters=training_knobs,
+            show_name=False,
+            widgets={
+                "steps": {"type": pn.widgets.IntInput, "start": 0, "end": steps_cap, "step": 500},
+                "lr": {"type": pn.widgets.FloatInput, "start": 1e-6, "step": 1e-3},
+                "lbfgs_steps": {
+                    "type": pn.widgets.IntInput,
+                    "start": 0,
+                    "end": steps_cap,
+                    "step": 100,
+                },
+                "seed": pn.widgets.IntInput,
+            },
+            sizing_mode="stretch_width",
+        )
+        setup.training.param.watch(self._on_knob, training_knobs)
+
+        self._train_button = pn.widgets.Button(name="Train", button_type="primary", width=80)
+        self._pause_button = pn.widgets.Button(name="Pause", width=80, disabled=True)
+        self._step_button = pn.widgets.Button(name="Step", width=80)
+        self._stop_button = pn.widgets.Button(name="Stop", width=80, disabled=True)
+        self._reset_button = pn.widgets.Button(name="Reset", width=80)
+        self._save_button = pn.widgets.Button(name="Save", width=80, disabled=True)
+        # Callbacks only set flags or start the worker; drawing happens in the periodic tick.
+        self._train_button.on_click(lambda event: self.train())
+        self._pause_button.on_click(lambda event: self.pause())
+        self._step_button.on_click(lambda event: self.step())
+        self._stop_button.on_click(lambda event: self.stop())
+        self._reset_button.on_click(lambda event: self.reset())
+        self._save_button.on_click(lambda event: self.save())
+        self._download = pn.widgets.FileDownload(
+            callback=self._zip_run,
+            filename="run.zip",
+            label="Download run (.zip)",
+            button_type="light",
+            disabled=True,
+            sizing_mode="stretch_width",
+        )
+
+        self._alert = pn.pane.Alert(
+            "", alert_type="danger", visible=False, sizing_mode="stretch_width"
+        )
+        self._status = pn.pane.HTML(sizing_mode="stretch_width", css_classes=["wb-status"])
+        self._progress = pn.indicators.Progress(
+            value=0, max=100, sizing_mode="stretch_width", height=14
+        )
+        self._time = pn.widgets.FloatSlider(name="time t", start=0, end=1, step=0.01, value=0.5)
+        self._time.param.watch(self._on_time, "value")
+        self._show_points = pn.widgets.Checkbox(name="overlay collocation points on the residual")
+        self._show_points.param.watch(self._on_show_points, "value")
+        self._live_views = pn.Column(sizing_mode="stretch_width")
+
+        self.sidebar = pn.Column(
+            self._alert,
+            pn.pane.Markdown("### Problem"),
+            self._problem_select,
+            self._problem_info,
+            self._problem_knobs,
+            pn.pane.Markdown("### Method"),
+            self._method_select,
+            self._method_knobs,
+            pn.pane.Markdown("### Regularizers"),
+            *reg_rows,
+            pn.pane.Markdown("### Training"),
+            self._training_knobs,
+            sizing_mode="stretch_width",
+        )
+        self.controls = pn.Column(
+            pn.Row(self._train_button, self._pause_button, self._step_button),
+            pn.Row(self._stop_button, self._reset_button, self._save_button),
+            self._download,
+            sizing_mode="stretch_width",
+        )
+
+    def _on_problem(self, event) -> None:
+        self.setup.problem = PROBLEMS[event.new]()
+        self._show_problem()
+        self._sync_query()
+
+    def _on_method(self, event) -> None:
+        if event.new and event.new != self.setup.method.name:
+            self.setup.method = METHODS[event.new]()
+            self._show_method()
+            self._sync_query()
+
+    def _on_regularizers(self, event) -> None:
+        self.setup.regularizers = [
+            self._reg_objects[name] for name, check in self._reg_checks.items() if check.value
+        ]
+        self._sync_query()
+
+    def _on_knob(self, *events) -> None:
+        if any(e.obj is self.setup.problem for e in events) and not self.live.active:
+            self._draw_fields(_preview(self.setup.problem), None)
+            self._push()
+        self._sync_query()
+
+    def _show_problem(self) -> None:
+        problem = self.setup.problem
+        self._problem_info.object = _first_doc_line(problem)
+        self._problem_knobs.objects = [_knob_panel(problem)]
+        problem.param.watch(self._on_knob, list(knobs(problem)))
+        supported = [n for n, cls in METHODS.items() if cls().supports(problem)]
+        self._method_select.options = supported
+        if self.setup.method.name not in supported:
+            self.setup.method = METHODS[supported[0]]()
+        self._method_select.value = self.setup.method.name
+        self._show_method()
+        if not self.live.active:
+            self._build_live_views(problem)
+
+    def _show_method(self) -> None:
+        method = self.setup.method
+        self._method_knobs.objects = [_knob_panel(method)]
+        method.param.watch(self._on_knob, list(knobs(method)))
+
+    # --- live views --------------------------------------------------------------------------
+    def _build_live_views(self, problem) -> None:
+        """Fresh live plots for ``problem``'s dims, showing its reference until training."""
+        dims = tuple(problem.dims)
+        self._dims = dims
+        self._space_time = len(dims) == 2 and "t" in dims
+        self._fields = _preview(problem)
+        self._loss_plot = LossPlot()
+        if len(dims) == 1:
+            names = {"u": ["u", "u_ref"], "error": ["error"], "residual": ["residual"]}
+        else:
+            names = {name: [name] for name in FIELD_TITLES}
+        self._field_plots = {
+            key: FieldPlot(variables, dims, FIELD_TITLES[key]) for key, variables in names.items()
+        }
+        self._profile_plot = ProfilePlot(dims) if self._space_time else None
+        if self._space_time:
+            t0, t1 = problem.domain["t"]
+            self._time.param.update(start=t0, end=t1, step=(t1 - t0) / 100, value=(t0 + t1) / 2)
+        loss_pane = pn.pane.Bokeh(self._loss_plot.figure)
+        field_panes = [pn.pane.Bokeh(plot.figure) for plot in self._field_plots.values()]
+        self._bokeh_panes = [loss_pane, *field_panes]
+        top = [loss_pane]
+        if self._profile_plot is not None:
+            profile_pane = pn.pane.Bokeh(self._profile_plot.figure)
+            self._bokeh_panes.append(profile_pane)
+            top.append(pn.Column(self._time, profile_pane))
+        self._live_views.objects = [
+            self._status,
+            self._progress,
+            pn.FlexBox(*top),
+            self._show_points,
+            pn.FlexBox(*field_panes),
+        ]
+        for plot in self._field_plots.values():
+            plot.mark_time(self._time.value)
+        self._field_plots["residual"].show_points(self._show_points.value)
+        self._draw_fields(self._fields, None)
+
+    def _draw_fields(self, fields: xr.Dataset, points: xr.Dataset | None) -> None:
+        """Put a snapshot (or the Run's full fields) into the field plots."""
+        self._fields = fields
+        preview = bool(fields.attrs.get("preview"))
+        clim = None
+        if len(self._dims) == 2:  # prediction and reference share a colour range
+            both = np.concatenate(
+                [fields["u_ref"].values.ravel()] + ([] if preview else [fields["u"].values.ravel()])
+            )
+            finite = both[np.isfinite(both)]
+            if finite.size:
+                clim = (float(finite.min()), float(finite.max()))
+        for key, plot in self._field_plots.items():
+            plot.update(fields, clim if key in ("u", "u_ref") else None)
+            title = (
+                FIELD_TITLES[key]
+                if len(self._dims) == 2 or key != "u"
+                else "prediction vs reference"
+            )
+            if preview and key != "u_ref":
+                title += " (press Train)"
+            if key == "error" and np.isfinite(fields.attrs.get("l2re", np.nan)):
+                title += f", l2re {fields.attrs['l2re']:.2e}"
+            plot.set_title(title)
+        if points is not None:
+            self._field_plots["residual"].update_points(points)
+        if self._profile_plot is not None:
+            self._profile_plot.update(fields, self._time.value)
+
+    def _on_time(self, event) -> None:
+        for plot in self._field_plots.values():
+            plot.mark_time(event.new)
+        if self._profile_plot is not None:
+            self._profile_plot.update(self._fields, event.new)
+        self._push()
+
+    def _on_show_points(self, event) -> None:
+        self._field_plots["residual"].show_points(event.new)
+        self._push()
+
+    def _push(self) -> None:
+        # In a notebook, changes made directly to Bokeh models travel only when pushed; on a
+        # server the document syncs them by itself and this does nothing.
+        pn.io.push_notebook(*self._bokeh_panes)
+
+    # --- actions (widget callbacks and the Python API) -----------------------------------------
+    def train(self) -> None:
+        """Start a new training from the current set-up, or resume a paused one."""
+        if self.live.state == "paused":
+            self.live.resume()
+        elif not self.live.active:
+            self._start(paused=False)
+        self._ensure_ticking()
+
+    def pause(self) -> None:
+        """Pause after the current step (Train resumes, Step advances one step)."""
+        self.live.pause()
+
+    def step(self) -> None:
+        """Take one step: of a paused training, or of a new one started paused."""
+        if not self.live.active:
+            if not self._start(paused=True):
+                return
+        self.live.step()
+        self._ensure_ticking()
+
+    def stop(self) -> None:
+        """End the training; its Run is kept (status ``stopped``) and can be saved."""
+        self.live.stop()
+
+    def reset(self) -> None:
+        """Stop any training and clear the live views (the Runs tab keeps its runs)."""
+        self.live.reset()
+        self._stop_ticking()
+        self._shown_run = None
+        self._alert.visible = False
+        self._build_live_views(self.setup.problem)
+        self.flush()
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until the training ends (for scripts and tests); returns the final state."""
+        self.live.wait(timeout)
+        self.flush()
+        return self.live.state
+
+    def shutdown(self) -> None:
+        """Stop training and timers; called when a browser session closes."""
+        self.live.stop(wait=True, timeout=30)
+        self._stop_ticking()
+
+    def _start(self, paused: bool) -> bool:
+        setup = self.setup.copy()
+        try:
+            self.limits.check(setup)
+            if not self.limits.acquire():
+                raise ValueError(
+                    f"the server is running its maximum of {self.limits.max_trainings} "
+                    "trainings; try again in a moment"
+                )
+            self._holds_slot = True
+            try:
+                settings = {**knobs(setup.training), "snapshot_points": self.snapshot_points}
+                self.live.start(
+                    setup.problem, setup.method, setup.regularizers, paused=paused, **settings
+                )
+            except Exception:
+                self._training_ended()
+                raise
+        except (ValueError, TypeError, RuntimeError) as err:
+            self.notify(str(err))
+            return False
+        self._alert.visible = False
+        self._shown_run = None
+        self._rate = (time.perf_counter(), 0, 0.0)
+        if tuple(setup.problem.dims) != self._dims:
+            self._build_live_views(setup.problem)
+        else:  # same kind of plots: reuse them, so the page need not build new ones
+            self._loss_plot.clear()
+            self._draw_fields(_preview(setup.problem), None)
+        self._device = (
+            "cuda" if setup.training.device != "cpu" and torch.cuda.is_available() else "cpu"
+        )
+        return True
+
+    def _training_ended(self) -> None:
+        if self._holds_slot:
+            self._holds_slot = False
+            self.limits.release()
+
+    def notify(self, message: str, level: str = "error") -> None:
+        """Show a message in the page (a toast where Panel has notifications, and the sidebar)."""
+        self._alert.param.update(
+            object=message, alert_type={"error": "danger"}.get(level, level), visible=True
+        )
+        notifications = pn.state.notifications
+        if notifications is not None:
+            getattr(notifications, level)(message, duration=8000)
+
+    # --- the UI tick -----------------------------------------------------------------------------
+    def _ensure_ticking(self) -> None:
+        if self._callback is None:
+            try:
+                self._callback = pn.state.add_periodic_callback(self._tick, period=self.refresh_ms)
+            except Exception:  # no event loop (a plain script): flush() and wait() still work
+                log.debug("no event loop for the periodic refresh", exc_info=True)
+
+    def _stop_ticking(self) -> None:
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+
+    def _tick(self) -> None:
+        finished = not self.live.active
+        self.flush()
+        if finished:  # the worker had ended before this flush, so it drew the final state
+            self._stop_ticking()
+
+    def flush(self) -> None:
+        """Copy what the worker produced into the views (runs on the event-loop thread)."""
+        live = self.live
+        columns = live.history(MAX_PLOT_POINTS)
+        if columns:
+            self._loss_plot.update(columns)
+        snapshot = live.take_snapshot()
+        run = live.run
+        if run is not None and run is not self._shown_run:
+            self._shown_run = run
+            self._draw_fields(run.fields, run.points)  # the final state on the full grid
+            self._add_run(run)
+            if run.status == "diverged":
+                self.notify(run.attrs["message"] + "; the last good state is kept", "warning")
+        elif snapshot is not None:
+            self._draw_fields(*snapshot)
+        if live.state == "failed" and not self._alert.visible:
+            self.notify(live.message)
+        self._update_status()
+        self._push()
+
+    def _update_status(self) -> None:
+        live = self.live
+        state, step, total = live.state, live.step_count, live.total_steps
+        now = time.perf_counter()
+        then, last_step, rate = self._rate
+        if now - then >= 0.5:
+            fresh = (step - last_step) / (now - then)
+            rate = fresh if state == "training" else 0.0
+            self._rate = (now, step, rate)
+        l2re = live.l2re
+        parts = [
+            f'<b>step <span class="wb-step">{step}</span></b>' + (f" / {total}" if total else ""),
+            f"{rate:.0f} steps/s",
+            f"l2re {l2re:.3e}" if l2re is not None else "l2re -",
+            getattr(self, "_device", "cuda" if torch.cuda.is_available() else "cpu"),
+            f'<span class="wb-state">{state}</span>',
+        ]
+        self._status.object = " &nbsp;|&nbsp; ".join(parts)
+        self._progress.value = int(100 * min(step / total, 1.0)) if total else 0
+        active = live.active
+        self._train_button.disabled = state == "training"
+        self._pause_button.disabled = state != "training"
+        self._step_button.disabled = state == "training"
+        self._stop_button.disabled = not active
+        self._save_button.disabled = live.run is None or not self.limits.allow_disk
+        self._download.disabled = live.run is None
+
+    # --- runs ----------------------------------------------------------------------------------
+    def _build_runs_tab(self) -> None:
+        self._runs_table = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
+        self._compare_a = pn.widgets.Select(name="Run A", options=[])
+        self._compare_b = pn.widgets.Select(name="Run B", options=[])
+        self._upload = pn.widgets.FileInput(accept=".nc,.zip", multiple=False)
+        self._upload.param.watch(self._on_upload, "value")
+        self._load_path = pn.widgets.TextInput(placeholder="folder of a saved run", width=300)
+        load_button = pn.widgets.Button(name="Load", width=80)
+        load_button.on_click(lambda event: self.load(self._load_path.value))
+        loaders = [
+            pn.pane.Markdown("Load a saved run: upload its `run.nc` or `.zip`"),
+            self._upload,
+        ]
+        if self.limits.allow_disk:
+            loaders += [pn.Row(self._load_path, load_button)]
+        self.runs_tab = pn.Column(
+            self._runs_table,
+            pn.Row(*loaders),
+            pn.Row(self._compare_a, self._compare_b),
+            pn.bind(self._compare, self._compare_a, self._compare_b),
+            sizing_mode="stretch_width",
+        )
+
+    def _add_run(self, run: Run | xr.DataTree, label: str | None = None) -> None:
+        tree = run.tree if isinstance(run, Run) else run
+        a = tree.attrs
+        label = label or f"#{len(self.runs) + 1} {a.get('method', '?')} on {a.get('problem', '?')}"
+        self.runs.append((label, tree))
+        rows = []
+        for name, t in self.runs:
+            at = t.attrs
+            rows.append(
+                {
+                    "run": name,
+                    "status": at.get("status", ""),
+                    "steps": at.get("steps", ""),
+                    "l2re": f"{float(at.get('l2re', np.nan)):.3e}",
+                    "wall s": f"{float(at.get('wall_s', np.nan)):.1f}",
+                    "problem knobs": at.get("problem_params", ""),
+                    "method knobs": at.get("method_params", ""),
+                    "regularizers": at.get("regularizers", ""),
+                }
+            )
+        import pandas as pd
+
+        self._runs_table.object = pd.DataFrame(rows)
+        labels = [name for name, _ in self.runs]
+        previous_a = self._compare_a.value
+        self._compare_a.options = labels
+        self._compare_b.options = labels
+        self._compare_a.value = previous_a if previous_a in labels else labels[0]
+        self._compare_b.value = labels[-1]
+
+    def _compare(self, a: str | None, b: str | None):
+        trees = dict(self.runs)
+        chosen = [(n, trees[n]) for n in (a, b) if n in trees]
+        if not chosen:
+            return pn.pane.Markdown("Finished runs appear here; pick two to compare.")
+        columns = []
+        for name, tree in chosen:
+            history = views.history(tree["history"].to_dataset()).opts(
+                title=f"{name}: loss", width=480, height=280
+            )
+            error = tree["fields"].to_dataset()["error"]
+            l2re = float(tree.attrs.get("l2re", np.nan))
+            columns.append(
+                pn.Column(
+                    pn.pane.HoloViews(history),
+                    pn.pane.HoloViews(
+                        views.field(error, title=f"{name}: error (l2re {l2re:.2e})").opts(
+                            width=480, height=300
+                        )
+                    ),
+                )
+            )
+        return pn.Row(*columns)
+
+    def save(self, directory: str | Path | None = None) -> Path | None:
+        """Save the finished Run (run.nc, weights, report.html) under ``runs_dir``."""
+        run = self.live.run
+        if run is None:
+            self.notify("nothing to save yet: train (and stop) first", "warning")
+            return None
+        if directory is None:
+            base = Path(self.runs_dir) / f"{run.problem.name}-{run.method.name}"
+            n = 1
+            while Path(f"{base}-{n}").exists():
+                n += 1
+            directory = Path(f"{base}-{n}")
+        try:
+            run.save(directory)
+            views.report(run.tree, Path(directory) / "report.html")
+        except OSError as err:
+            self.notify(f"could not save to {directory}: {err}")
+            return None
+        self.notify(f"saved to {directory}", "success")
+        return Path(directory)
+
+    def _zip_run(self):
+        run = self.live.run
+        if run is None:
+            return None
+        with tempfile.TemporaryDirectory() as folder:
+            run.save(folder)
+            views.report(run.tree, Path(folder) / "report.html")
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in sorted(Path(folder).iterdir()):
+                    archive.write(path, path.name)
+        buffer.seek(0)
+        return buffer
+
+    def load(self, directory: str | Path) -> None:
+        """Add a saved Run (a folder written by ``Run.save``) to the Runs tab."""
+        if not self.limits.allow_disk:
+            self.notify("this server does not read runs from its disk; upload run.nc instead")
+            return
+        try:
+            run = Run.load(directory)
+        except (OSError, ValueError) as err:
+            self.notify(str(err))
+            return
+        self._add_run(run, label=f"#{len(self.runs) + 1} {Path(directory).name}")
+
+    def _on_upload(self, event) -> None:
+        if not event.new:
+            return
+        name = self._upload.filename or "upload"
+        try:
+            tree = _read_uploaded(name, event.new)
+        except ValueError as err:
+            self.notify(str(err))
+            return
+        self._add_run(tree, label=f"#{len(self.runs) + 1} {name}")
+
+    # --- layout ------------------------------------------------------------------------------
+    def _sync_query(self) -> None:
+        location = pn.state.location
+        if location is None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
+            return  # only a served page has a URL worth updating
+        from urllib.parse import urlencode
+
+        location.search = "?" + urlencode(to_query(self.setup))
+
+    def __panel__(self):
+        tabs = pn.Tabs(
+            ("Live", self._live_views), ("Runs", self.runs_tab), sizing_mode="stretch_width"
+        )
+        sidebar = pn.Column(self.controls, self.sidebar, width=340)
+        self.flush()
+        return pn.Row(sidebar, tabs, sizing_mode="stretch_width")
+
+    def template(self) -> pn.template.FastListTemplate:
+        """The served page: sidebar of choices and controls, tabs of views."""
+        tabs = pn.Tabs(
+            ("Live", self._live_views), ("Runs", self.runs_tab), sizing_mode="stretch_width"
+        )
+        self.flush()
+        return pn.template.FastListTemplate(
+            title="workbench: physics-informed ML, live",
+            sidebar=[self.controls, self.sidebar],
+            main=[tabs],
+            sidebar_width=360,
+            accent="#1f6f8b",
+        )
+
+
+def _read_uploaded(name: str, data: bytes) -> xr.DataTree:
+    """The DataTree of an uploaded ``run.nc`` or a ``.zip`` holding one."""
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                data = archive.read(RUN_FILE)
+        with xr.open_datatree(io.BytesIO(data), engine="h5netcdf") as stored:
+            tree = stored.load().copy()
+    except Exception as err:
+        raise ValueError(f"cannot read {name!r} as a saved run: {err}") from None
+    for group in ("history", "fields"):
+        if group not in tree.children:
+            raise ValueError(f"{name!r} is not a workbench run: it has no /{group} group")
+    return tree
