@@ -99,9 +99,9 @@ class ServeLimits(param.Parameterized):
             self._slots.release()
 
 
-def _preview(problem) -> xr.Dataset:
-    """Fields before training: the reference, and NaN where there is no model yet."""
-    reference = problem.reference({d: 64 for d in problem.dims})
+def _preview(problem, points: int) -> xr.Dataset:
+    """Fields before training: the reference, and zeros where there is no model yet."""
+    reference = problem.reference({d: points for d in problem.dims})
     # Zeros, not NaN: all-NaN images make Bokeh's colour mapping warn and draw nothing useful.
     blank = xr.zeros_like(reference)
     return xr.Dataset(
@@ -198,14 +198,14 @@ class Workbench(pn.viewable.Viewer):
     def _build_widgets(self) -> None:
         setup = self.setup
         self._problem_select = pn.widgets.Select(
-            name="Problem",
+            label="Problem",
             options=list(PROBLEMS),
             value=setup.problem.name,
             sizing_mode="stretch_width",
         )
         self._problem_info = pn.pane.Markdown(sizing_mode="stretch_width", margin=(0, 10))
         self._problem_knobs = pn.Column(sizing_mode="stretch_width")
-        self._method_select = pn.widgets.Select(name="Method", sizing_mode="stretch_width")
+        self._method_select = pn.widgets.Select(label="Method", sizing_mode="stretch_width")
         self._method_knobs = pn.Column(sizing_mode="stretch_width")
         self._problem_select.param.watch(self._on_problem, "value")
         self._method_select.param.watch(self._on_method, "value")
@@ -215,7 +215,7 @@ class Workbench(pn.viewable.Viewer):
         reg_rows = []
         for name, reg in self._reg_objects.items():
             check = pn.widgets.Checkbox(
-                name=f"{name}: {_first_doc_line(reg)}", value=name in chosen
+                label=f"{name}: {_first_doc_line(reg)}", value=name in chosen
             )
             check.param.watch(self._on_regularizers, "value")
             self._reg_checks[name] = check
@@ -244,12 +244,12 @@ class Workbench(pn.viewable.Viewer):
         )
         setup.training.param.watch(self._on_knob, training_knobs)
 
-        self._train_button = pn.widgets.Button(name="Train", button_type="primary", width=80)
-        self._pause_button = pn.widgets.Button(name="Pause", width=80, disabled=True)
-        self._step_button = pn.widgets.Button(name="Step", width=80)
-        self._stop_button = pn.widgets.Button(name="Stop", width=80, disabled=True)
-        self._reset_button = pn.widgets.Button(name="Reset", width=80)
-        self._save_button = pn.widgets.Button(name="Save", width=80, disabled=True)
+        self._train_button = pn.widgets.Button(label="Train", color="primary", width=80)
+        self._pause_button = pn.widgets.Button(label="Pause", width=80, disabled=True)
+        self._step_button = pn.widgets.Button(label="Step", width=80)
+        self._stop_button = pn.widgets.Button(label="Stop", width=80, disabled=True)
+        self._reset_button = pn.widgets.Button(label="Reset", width=80)
+        self._save_button = pn.widgets.Button(label="Save", width=80, disabled=True)
         # Callbacks only set flags or start the worker; drawing happens in the periodic tick.
         self._train_button.on_click(lambda event: self.train())
         self._pause_button.on_click(lambda event: self.pause())
@@ -261,7 +261,7 @@ class Workbench(pn.viewable.Viewer):
             callback=self._zip_run,
             filename="run.zip",
             label="Download run (.zip)",
-            button_type="light",
+            color="light",
             disabled=True,
             sizing_mode="stretch_width",
         )
@@ -273,9 +273,9 @@ class Workbench(pn.viewable.Viewer):
         self._progress = pn.indicators.Progress(
             value=0, max=100, sizing_mode="stretch_width", height=14
         )
-        self._time = pn.widgets.FloatSlider(name="time t", start=0, end=1, step=0.01, value=0.5)
+        self._time = pn.widgets.FloatSlider(label="time t", start=0, end=1, step=0.01, value=0.5)
         self._time.param.watch(self._on_time, "value")
-        self._show_points = pn.widgets.Checkbox(name="overlay collocation points on the residual")
+        self._show_points = pn.widgets.Checkbox(label="overlay collocation points on the residual")
         self._show_points.param.watch(self._on_show_points, "value")
         self._live_views = pn.Column(sizing_mode="stretch_width")
 
@@ -320,7 +320,7 @@ class Workbench(pn.viewable.Viewer):
 
     def _on_knob(self, *events) -> None:
         if any(e.obj is self.setup.problem for e in events) and not self.live.active:
-            self._draw_fields(_preview(self.setup.problem), None)
+            self._draw_fields(_preview(self.setup.problem, self.snapshot_points), None)
             self._push()
         self._sync_query()
 
@@ -349,7 +349,7 @@ class Workbench(pn.viewable.Viewer):
         dims = tuple(problem.dims)
         self._dims = dims
         self._space_time = len(dims) == 2 and "t" in dims
-        self._fields = _preview(problem)
+        self._fields = _preview(problem, self.snapshot_points)
         self._loss_plot = LossPlot()
         if len(dims) == 1:
             names = {"u": ["u", "u_ref"], "error": ["error"], "residual": ["residual"]}
@@ -500,7 +500,7 @@ class Workbench(pn.viewable.Viewer):
             self._build_live_views(setup.problem)
         else:  # same kind of plots: reuse them, so the page need not build new ones
             self._loss_plot.clear()
-            self._draw_fields(_preview(setup.problem), None)
+            self._draw_fields(_preview(setup.problem, self.snapshot_points), None)
         self._device = (
             "cuda" if setup.training.device != "cpu" and torch.cuda.is_available() else "cpu"
         )
@@ -590,12 +590,12 @@ class Workbench(pn.viewable.Viewer):
     # --- runs ----------------------------------------------------------------------------------
     def _build_runs_tab(self) -> None:
         self._runs_table = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
-        self._compare_a = pn.widgets.Select(name="Run A", options=[])
-        self._compare_b = pn.widgets.Select(name="Run B", options=[])
+        self._compare_a = pn.widgets.Select(label="Run A", options=[])
+        self._compare_b = pn.widgets.Select(label="Run B", options=[])
         self._upload = pn.widgets.FileInput(accept=".nc,.zip", multiple=False)
         self._upload.param.watch(self._on_upload, "value")
         self._load_path = pn.widgets.TextInput(placeholder="folder of a saved run", width=300)
-        load_button = pn.widgets.Button(name="Load", width=80)
+        load_button = pn.widgets.Button(label="Load", width=80)
         load_button.on_click(lambda event: self.load(self._load_path.value))
         loaders = [
             pn.pane.Markdown("Load a saved run: upload its `run.nc` or `.zip`"),
