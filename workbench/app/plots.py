@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
+from bokeh.core.properties import value
 from bokeh.models import (
     ColorBar,
     ColumnDataSource,
@@ -24,13 +25,14 @@ from bokeh.models import (
     LinearColorMapper,
     Span,
 )
-from bokeh.palettes import Category10_10, RdBu11, Viridis256
+from bokeh.palettes import Category10_10, RdBu11, Viridis256, interp_palette
 from bokeh.plotting import figure
 
 from workbench.views.fields import SYMMETRIC_NAMES, plot_dims
 
-#: Diverging palette, blue (negative) to red (positive), like matplotlib's RdBu_r.
-DIVERGING = tuple(reversed(RdBu11))
+#: Diverging palette, blue (negative) to red (positive), like matplotlib's RdBu_r; smooth,
+#: because 11 bands would draw contour-like steps into an error field.
+DIVERGING = interp_palette(RdBu11, 256)
 
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 
@@ -88,7 +90,7 @@ class LossPlot:
                 visible=False,
             )
             self.lines.append(line)
-            items.append(LegendItem(label="", renderers=[line], visible=False))
+            items.append(LegendItem(label=value(""), renderers=[line], visible=False))
         self.legend = Legend(items=items, location="top_right", click_policy="hide")
         self.figure.add_layout(self.legend)
         self.names: list[str] = []
@@ -109,7 +111,8 @@ class LossPlot:
                 used = i < len(names)
                 label = ("total loss" if i == 0 else names[i]) if used else ""
                 line.update(visible=used, name=label)
-                item.update(label=label, visible=used)
+                # value(): a bare string label would be read as a column name.
+                item.update(label=value(label), visible=used)
         values = [columns[name] for name in names]
         positive = [v[v > 0] for v in values]
         positive = [v for v in positive if v.size]

@@ -131,7 +131,8 @@ def _knob_panel(obj: param.Parameterized) -> pn.Param:
 
 
 def _first_doc_line(obj) -> str:
-    return (type(obj).__doc__ or "").strip().splitlines()[0]
+    # Docstrings use reST roles (:math:`...`); Markdown shows their content as code.
+    return (type(obj).__doc__ or "").strip().splitlines()[0].replace(":math:`", "`")
 
 
 class Workbench(pn.viewable.Viewer):
