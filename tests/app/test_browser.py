@@ -8,6 +8,11 @@ the page up (or is refused with a message, without breaking the page).
 Locators: Panel renders widgets inside shadow roots. Playwright's role, text and CSS locators
 pierce them; ``document.querySelector`` in page JavaScript does not, so JavaScript is only used
 to read Bokeh's models (``window.Bokeh.documents``).
+
+The browser is Debian's ``/usr/bin/chromium`` (Playwright's own download does not work on the
+project's machines); the tests skip when it is not installed. The fixtures that point
+pytest-playwright at it live here, not in a ``tests/app/conftest.py``: a second ``conftest``
+module would shadow ``tests/conftest.py`` for ``from conftest import shared_data``.
 """
 
 from __future__ import annotations
@@ -20,9 +25,45 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+# No display, no GPU, no sandbox (containers) and no calls home at start-up.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, browser_name):
+    """pytest-playwright's launch options (--headed, --slowmo, ...) plus the system Chromium."""
+    if browser_name not in (None, "chromium"):
+        return browser_type_launch_args
+    if not CHROMIUM.is_file():
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM}, which is not installed")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url(pytestconfig):
+    """pytest-playwright's own ``base_url``, as a plain function.
+
+    The plugin defines it as a method of a plugin class, which pytest 9 warns about
+    (PytestRemovedIn10Warning) in every run that uses a page.
+    """
+    return pytestconfig.getoption("--base-url") or pytestconfig.getini("base_url") or None
+
 
 # The number of points in the loss plot: the longest "step" column of any Bokeh data source,
 # or -1 when the page has no such source (so "0 points" is not confused with "no plot yet").
@@ -62,7 +103,8 @@ def app_url(tmp_path_factory) -> str:
     log_path = tmp / "serve.log"
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
-    # One torch thread leaves the second core to Chromium (the tests' conftest does the same).
+    # One torch thread leaves the second core to Chromium (tests/conftest.py does the same
+    # for the tests' own process).
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)]
     command += ["--address", "127.0.0.1", "--runs-dir", str(tmp / "runs")]
