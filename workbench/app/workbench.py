@@ -349,6 +349,7 @@ class Workbench(pn.viewable.Viewer):
         """Fresh live plots for ``problem``'s dims, showing its reference until training."""
         dims = tuple(problem.dims)
         self._dims = dims
+        self._problem_name = problem.name
         self._space_time = len(dims) == 2 and "t" in dims
         self._fields = _preview(problem, self.snapshot_points)
         self._loss_plot = LossPlot()
@@ -497,7 +498,7 @@ class Workbench(pn.viewable.Viewer):
         self._alert.visible = False
         self._shown_run = None
         self._rate = (time.perf_counter(), 0, 0.0)
-        if tuple(setup.problem.dims) != self._dims:
+        if setup.problem.name != self._problem_name:  # switched while the last one trained
             self._build_live_views(setup.problem)
         else:  # same kind of plots: reuse them, so the page need not build new ones
             self._loss_plot.clear()
