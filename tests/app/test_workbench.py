@@ -56,8 +56,6 @@ def test_views_render_to_bokeh_for_each_group(small_run):
         views.field(fields["residual"]),
         views.profile(fields, "t", 0.5),
         views.points(points),
-        views.collocation(points, ("x", "t")),
-        views.collocation(None, ("x",)),
     ]
     for element in elements:
         model = hv.render(element, backend="bokeh")
