@@ -47,6 +47,10 @@ FIELD_ATTRS = {
 }
 
 
+#: Long names of the diagnostics a combiner logs in ``/history`` (``weight_<term>`` aside).
+DIAGNOSTIC_NAMES = {"grad_cosine": "smallest cosine between two terms' gradients"}
+
+
 def knobs(obj: param.Parameterized) -> dict:
     """The values of an object's Parameters (its knobs), without param's ``name``."""
     return {k: v for k, v in obj.param.values().items() if k != "name"}
@@ -110,8 +114,16 @@ def evaluate_fields(problem, method, model: nn.Module, size: Mapping[str, int] |
     return ds
 
 
-def history_dataset(records: Sequence[Mapping[str, float]], terms: Sequence[str]) -> xr.Dataset:
-    """Per-step records (dicts with ``step`` and values) as the ``/history`` Dataset."""
+def history_dataset(
+    records: Sequence[Mapping[str, float]],
+    terms: Sequence[str],
+    diagnostics: Sequence[str] = (),
+) -> xr.Dataset:
+    """Per-step records (dicts with ``step`` and values) as the ``/history`` Dataset.
+
+    ``diagnostics`` names columns describing the update rather than the loss (term weights,
+    gradient cosines); they get ``role="diagnostic"``.
+    """
     steps = np.array([r["step"] for r in records], dtype=np.int64)
 
     def column(key):
@@ -122,6 +134,9 @@ def history_dataset(records: Sequence[Mapping[str, float]], terms: Sequence[str]
         for term in terms
     }
     variables["loss"] = ("step", column("loss"), {"long_name": "total loss", "role": "loss_total"})
+    for name in diagnostics:
+        long_name = DIAGNOSTIC_NAMES.get(name) or f"weight of term {name.removeprefix('weight_')}"
+        variables[name] = ("step", column(name), {"long_name": long_name, "role": "diagnostic"})
     variables["l2re"] = ("step", column("l2re"), {"long_name": "relative L2 error", "units": "1"})
     variables["lr"] = ("step", column("lr"), {"long_name": "learning rate"})
     variables["wall_s"] = ("step", column("wall_s"), {"long_name": "wall time", "units": "s"})
@@ -129,10 +144,18 @@ def history_dataset(records: Sequence[Mapping[str, float]], terms: Sequence[str]
 
 
 def points_dataset(batch: Mapping[str, torch.Tensor], dims: Sequence[str]) -> xr.Dataset:
-    """The point sets of a batch as the ``/points`` Dataset (variables ``S_x``, ``S_t``, ...)."""
+    """The point sets of a batch as the ``/points`` Dataset (variables ``S_x``, ``S_t``, ...).
+
+    A batch key ``"S:v"`` (a per-point value ``v`` of set ``S``, e.g. ``interior:retained``)
+    becomes the variable ``S_v`` on dim ``S``.
+    """
     variables = {}
     for name, pts in batch.items():
         array = pts.detach().to("cpu", torch.float64).numpy()
+        if ":" in name:
+            owner, value = name.split(":", 1)
+            variables[f"{owner}_{value}"] = (owner, array, {"long_name": f"{owner} {value}"})
+            continue
         for i, dim in enumerate(dims):
             variables[f"{name}_{dim}"] = (name, array[:, i], {"long_name": f"{name} points {dim}"})
     return xr.Dataset(variables)

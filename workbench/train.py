@@ -25,7 +25,8 @@ from torch.func import functional_call
 
 from workbench.methods.base import Batch, Method
 from workbench.problems.base import Problem
-from workbench.regularizers.base import Regularizer
+from workbench.regularizers import COMBINERS, Sum
+from workbench.regularizers.base import Combiner, Regularizer
 from workbench.results import (
     Run,
     evaluate_fields,
@@ -115,8 +116,12 @@ class Progress:
     message : str
         On the last record: why training ended early (diverged, stopped, time budget), if it did.
     points : xarray.Dataset or None
-        The training batch's collocation points (as in a Run's ``/points``), alongside each
-        snapshot, so that a live view can overlay them on the residual.
+        The training batch's collocation points (as in a Run's ``/points``, with the model's
+        anchors such as Gaussian centres), alongside each snapshot, so that a live view can
+        overlay them on the residual.
+    diagnostics : dict
+        What the combiner reports about this step: term weights (``weight_<term>``) and the
+        smallest cosine between two terms' gradients (``grad_cosine``, below 0 = conflict).
     """
 
     step: int
@@ -130,6 +135,7 @@ class Progress:
     phase: str = "adam"
     message: str = field(default="")
     points: xr.Dataset | None = None
+    diagnostics: dict[str, float] = field(default_factory=dict)
 
     @property
     def completed(self) -> int:
@@ -197,6 +203,34 @@ def _load_params(model: nn.Module, params: Mapping[str, torch.Tensor]) -> None:
             p.copy_(params[name])
 
 
+def _resolve_combiner(combiner) -> Combiner:
+    if combiner is None:
+        return Sum()
+    if isinstance(combiner, str):
+        if combiner not in COMBINERS:
+            raise ValueError(f"combiner: unknown {combiner!r}; allowed: {', '.join(COMBINERS)}")
+        return COMBINERS[combiner]()
+    if not isinstance(combiner, Combiner):
+        raise TypeError(f"combiner must be a Combiner or its name, got {type(combiner).__name__}")
+    return combiner
+
+
+def _flat(grads: Sequence[torch.Tensor | None], like: Sequence[torch.Tensor]) -> torch.Tensor:
+    # A term that does not touch a tensor (a boundary term and a frozen part) has no gradient.
+    return torch.cat(
+        [(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, like)]
+    )
+
+
+def _smallest_cosine(grads: Sequence[torch.Tensor]) -> float | None:
+    if len(grads) < 2:
+        return None
+    stacked = torch.stack(list(grads))
+    unit = stacked / stacked.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    cosines = unit @ unit.T
+    return float(cosines[~torch.eye(len(grads), dtype=torch.bool)].min())
+
+
 def _check_inputs(problem, method, regularizers) -> None:
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
@@ -212,6 +246,7 @@ def train(
     problem: Problem,
     method: Method,
     regularizers: Sequence[Regularizer] = (),
+    combiner: Combiner | str | None = None,
     **settings,
 ) -> Iterator[Progress]:
     """Train ``method`` on ``problem``, yielding a :class:`Progress` record per step.
@@ -224,6 +259,9 @@ def train(
         How to learn it.
     regularizers : sequence of Regularizer
         Extra loss terms / decoupled weight decay.
+    combiner : Combiner or str, optional
+        How the terms become one update (a :class:`~workbench.regularizers.Combiner` or its
+        name: ``sum`` (default), ``lra``, ``config``, ``mconfig``, ``multiadam``).
     **settings
         Knobs of :class:`Training` (``steps``, ``lr``, ``schedule``, ``lbfgs_steps``, ``seed``,
         ``device``, ``dtype``, ``threads``, ``compile``, ``eval_every``, ``snapshot_every``,
@@ -246,16 +284,19 @@ def train(
     """
     weights = dict(settings.pop("weights", None) or {})
     cfg = Training(**settings)
+    combiner = _resolve_combiner(combiner)
     _check_inputs(problem, method, regularizers)
     for key, value in weights.items():
         if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
             raise ValueError(f"weights[{key!r}] must be a finite number >= 0, got {value!r}")
     device = _resolve_device(cfg.device)
-    return _train(problem, method, list(regularizers), cfg, weights, device)
+    return _train(problem, method, list(regularizers), combiner, cfg, weights, device)
 
 
-def _train(problem, method, regularizers, cfg: Training, weights, device) -> Iterator[Progress]:
-    session = _Session(problem, method, regularizers, cfg, weights, device)
+def _train(
+    problem, method, regularizers, combiner, cfg: Training, weights, device
+) -> Iterator[Progress]:
+    session = _Session(problem, method, regularizers, combiner, cfg, weights, device)
     try:
         yield from session.adam_phase()
         if session.status == "done" and not session.message and cfg.lbfgs_steps:
@@ -274,15 +315,18 @@ class _Session:
     ``yield from``, which also passes a caller's ``send("stop")`` through.
     """
 
-    def __init__(self, problem, method, regularizers, cfg: Training, weights, device):
+    def __init__(self, problem, method, regularizers, combiner, cfg: Training, weights, device):
         if device.type == "cpu" and cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.problem, self.method, self.regularizers = problem, method, regularizers
+        self.combiner = combiner
         self.cfg, self.weights, self.device = cfg, weights, device
         self.dtype = getattr(torch, cfg.dtype)
         generator = torch.Generator().manual_seed(cfg.seed)
         self.model = method.build(problem, generator).to(device, self.dtype)
-        self.batches = method.batches(problem, generator)
+        # Frozen tensors (requires_grad=False, e.g. PIG's fixed means) stay as built.
+        self.trainable = [k for k, p in self.model.named_parameters() if p.requires_grad]
+        self.batches = method.batches(problem, generator, self.pointwise_residual)
 
         # The classical reference is computed once, before the clock starts.
         self.reference = problem.reference()
@@ -298,6 +342,15 @@ class _Session:
         self.reg_terms = [(_plain_view(r), float(r.weight)) for r in regularizers]
         self.decay = sum(r.decoupled_decay() for r in regularizers)
         self.use_compile = cfg.compile and cfg.steps > 0
+        if self.use_compile and combiner.per_term:
+            warnings.warn(
+                f"compile: the {combiner.name!r} combiner differentiates each term separately "
+                "and runs eagerly; only the 'sum' combiner is compiled",
+                stacklevel=4,
+            )
+            self.use_compile = False
+        self.combiner_state: dict | None = None
+        self.diagnostic_names: dict[str, None] = {}
 
         self.params = {k: p.detach().clone() for k, p in self.model.named_parameters()}
         self.records: list[dict] = []
@@ -312,6 +365,12 @@ class _Session:
     def next_batch(self) -> Batch:
         return {k: v.to(self.device, self.dtype) for k, v in next(self.batches).items()}
 
+    def pointwise_residual(self, points: torch.Tensor) -> torch.Tensor:
+        """|residual| of the current parameters at ``points`` (for adaptive samplers)."""
+        _load_params(self.model, self.params)
+        r = self.method.residual(self.model, self.problem, points.to(self.device, self.dtype))
+        return r.detach().abs().reshape(-1).to("cpu", points.dtype)
+
     # --- the loss ------------------------------------------------------------------------
     def method_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         return sum(self.weights.get(k, 1.0) * v for k, v in terms.items())
@@ -320,10 +379,10 @@ class _Session:
         prefixed = {f"model.{k}": v for k, v in params.items()}
         return functional_call(self.wrapper, prefixed, (batch,))
 
-    def loss(self, params, batch):
-        """Weighted total and the named unweighted terms (method's, then regularizers')."""
+    def weighted_terms(self, params, batch):
+        """The named unweighted terms (method's, then regularizers') and each times its weight."""
         terms = self.method_terms(params, batch)
-        total = self.method_total(terms)
+        weighted = {k: self.weights.get(k, 1.0) * v for k, v in terms.items()}
 
         def objective(p):
             return self.method_total(self.method_terms(p, batch))
@@ -332,7 +391,13 @@ class _Session:
             found = reg.terms(self.model, self.plain_problem, batch, params, objective)
             for name, value in found.items():
                 terms[name] = value
-                total = total + weight * value
+                weighted[name] = weight * value
+        return terms, weighted
+
+    def loss(self, params, batch):
+        """Weighted total and the named unweighted terms (method's, then regularizers')."""
+        terms, weighted = self.weighted_terms(params, batch)
+        total = sum(weighted.values())
         return total, (total, terms)
 
     def gradients(self, params, batch):
@@ -346,18 +411,60 @@ class _Session:
         detached = {k: t.detach() for k, t in terms.items()}
         return dict(zip(leaves, grads)), (total.detach(), detached)
 
+    def combined_gradients(self, params, batch):
+        """The combiner's direction from per-term gradients, the logged losses, diagnostics."""
+        trainable = set(self.trainable)
+        leaves = {k: p.detach().requires_grad_(k in trainable) for k, p in params.items()}
+        terms, weighted = self.weighted_terms(leaves, batch)
+        like = [leaves[k] for k in self.trainable]
+        if self.combiner_state is None:
+            flat = torch.cat([p.detach().reshape(-1) for p in like])
+            self.combiner_state = self.combiner.start(list(weighted), flat)
+        chosen = self.combiner.select(list(weighted), self.combiner_state, self.step)
+        flat_grads = {}
+        for i, name in enumerate(chosen):
+            last = i == len(chosen) - 1
+            found = torch.autograd.grad(
+                weighted[name], like, retain_graph=not last, allow_unused=True
+            )
+            flat_grads[name] = _flat(found, like)
+        direction, diagnostics = self.combiner.combine(flat_grads, self.combiner_state, self.step)
+        cosine = _smallest_cosine(list(flat_grads.values()))
+        if cosine is not None:
+            diagnostics = {"grad_cosine": cosine, **diagnostics}
+        grads, offset = {}, 0
+        for k in self.trainable:
+            size = leaves[k].numel()
+            grads[k] = direction[offset : offset + size].view_as(leaves[k])
+            offset += size
+        total = sum(w.detach() for w in weighted.values())
+        detached = {k: t.detach() for k, t in terms.items()}
+        return grads, (total, detached), diagnostics
+
     def adam_step(self, params, m, v, batch, lr, t):
-        grads, (total, terms) = self.gradients(params, batch)
+        diagnostics = {}
+        if self.combiner.per_term:
+            grads, (total, terms), diagnostics = self.combined_gradients(params, batch)
+        else:
+            grads, (total, terms) = self.gradients(params, batch)
         b1, b2, eps = 0.9, 0.999, 1e-8
         new_p, new_m, new_v = {}, {}, {}
         for k, p in params.items():
+            if k not in grads or k not in self.trainable:
+                new_p[k], new_m[k], new_v[k] = p, m[k], v[k]
+                continue
+            if self.combiner.adaptive:
+                # The combiner already scaled its direction with its own moments: plain step.
+                new_p[k] = p * (1 - lr * self.decay) - lr * grads[k]
+                new_m[k], new_v[k] = m[k], v[k]
+                continue
             new_m[k] = b1 * m[k] + (1 - b1) * grads[k]
             new_v[k] = b2 * v[k] + (1 - b2) * grads[k] * grads[k]
             m_hat = new_m[k] / (1 - b1**t)
             v_hat = new_v[k] / (1 - b2**t)
             # Decoupled weight decay (AdamW): shrink p directly, outside Adam's rescaling.
             new_p[k] = p * (1 - lr * self.decay) - lr * m_hat / (v_hat.sqrt() + eps)
-        return new_p, new_m, new_v, total, terms
+        return new_p, new_m, new_v, total, terms, diagnostics
 
     # --- bookkeeping ---------------------------------------------------------------------
     def check_divergence(self, losses: dict[str, float]) -> str:
@@ -404,7 +511,14 @@ class _Session:
             return True
         return False
 
-    def record(self, step: int, losses: dict[str, float], lr: float, phase: str) -> Progress:
+    def record(
+        self,
+        step: int,
+        losses: dict[str, float],
+        lr: float,
+        phase: str,
+        diagnostics: dict[str, float] | None = None,
+    ) -> Progress:
         """Log one step in the history and make its Progress record."""
         evaluate = self.due("eval", self.cfg.eval_every, step)
         snap = self.due("snapshot", self.cfg.snapshot_every, step) or self.snapshot_wanted
@@ -421,13 +535,30 @@ class _Session:
         points = None
         if snap:
             snapshot = evaluate_fields(self.problem, self.method, self.model, self.snapshot_size)
-            points = points_dataset(self.batch, self.problem.dims)
+            points = self.points()
         wall = time.perf_counter() - self.start
-        row = {"step": step, **losses, "lr": lr, "wall_s": wall}
+        diagnostics = diagnostics or {}
+        self.diagnostic_names.update(dict.fromkeys(diagnostics))
+        row = {"step": step, **losses, **diagnostics, "lr": lr, "wall_s": wall}
         if l2re is not None:
             row["l2re"] = l2re
         self.records.append(row)
-        return Progress(step, losses, lr, l2re, wall, snapshot, phase=phase, points=points)
+        return Progress(
+            step,
+            losses,
+            lr,
+            l2re,
+            wall,
+            snapshot,
+            phase=phase,
+            points=points,
+            diagnostics=diagnostics,
+        )
+
+    def points(self) -> xr.Dataset:
+        """The batch's point sets and the model's anchors (the model holds current params)."""
+        batch = points_dataset(self.batch, self.problem.dims)
+        return xr.merge([batch, self.method.anchors(self.model, self.problem)])
 
     # --- the phases ----------------------------------------------------------------------
     def adam_phase(self) -> Iterator[Progress]:
@@ -450,7 +581,7 @@ class _Session:
                 warnings.warn(f"torch.compile failed ({err}); continuing without it", stacklevel=3)
                 step_fn = self.adam_step
                 new = step_fn(self.params, m, v, self.batch, lr_t, t)
-            new_params, new_m, new_v, total, terms = new
+            new_params, new_m, new_v, total, terms, diagnostics = new
             values = torch.stack([total, *terms.values()]).tolist()
             losses = {"loss": values[0], **dict(zip(terms, values[1:]))}
             reason = self.check_divergence(losses)
@@ -461,7 +592,7 @@ class _Session:
                 if previous is not None:
                     self.params, self.step = previous, self.step - 1
                 return
-            progress = self.record(self.step, losses, lr, "adam")
+            progress = self.record(self.step, losses, lr, "adam", diagnostics)
             previous = self.params
             self.params, m, v = new_params, new_m, new_v
             self.step += 1
@@ -543,12 +674,13 @@ class _Session:
             self.record(0, losses, cfg.lr, "adam")
         fields = evaluate_fields(problem, method, model)
         last = self.records[-1]
-        terms = [k for k in last if k not in ("step", "loss", "lr", "wall_s", "l2re")]
+        skip = {"step", "loss", "lr", "wall_s", "l2re", *self.diagnostic_names}
+        terms = [k for k in last if k not in skip]
         tree = xr.DataTree.from_dict(
             {
-                "/history": history_dataset(self.records, terms),
+                "/history": history_dataset(self.records, terms, list(self.diagnostic_names)),
                 "/fields": fields,
-                "/points": points_dataset(self.batch, problem.dims),
+                "/points": self.points(),
             }
         )
         wall = time.perf_counter() - self.start
@@ -567,13 +699,16 @@ class _Session:
             wall_s=wall,
             l2re=fields.attrs["l2re"],
             training=json.dumps(knobs(cfg), sort_keys=True),
+            combiner=json.dumps(
+                {"name": self.combiner.name, "params": knobs(self.combiner)}, sort_keys=True
+            ),
         )
         run = Run(tree, problem, method, self.regularizers, model)
         # A live series of snapshots should end on the final state, not one interval short.
         snapshot = None
         if cfg.snapshot_every or self.snapshot_wanted:
             snapshot = evaluate_fields(problem, method, model, self.snapshot_size)
-        losses = {k: v for k, v in last.items() if k not in ("step", "lr", "wall_s", "l2re")}
+        losses = {k: last[k] for k in ("loss", *terms)}
         return Progress(
             self.step,
             losses,
@@ -593,6 +728,7 @@ def fit(
     problem: Problem,
     method: Method,
     regularizers: Sequence[Regularizer] = (),
+    combiner: Combiner | str | None = None,
     *,
     progress: bool = True,
     **settings,
@@ -605,7 +741,7 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    records = train(problem, method, regularizers, **settings)
+    records = train(problem, method, regularizers, combiner, **settings)
     total = settings.get("steps", Training.steps) + settings.get("lbfgs_steps", 0)
     desc = f"{method.name} on {problem.name}"
     if settings.get("max_wall_s"):

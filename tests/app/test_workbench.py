@@ -73,7 +73,7 @@ def test_choosing_a_problem_swaps_the_knobs():
     assert set(workbench._field_plots) == {"u", "u_ref", "error", "residual"}
     workbench._problem_select.value = "poisson1d"
     assert set(workbench._field_plots) == {"u", "error", "residual"}  # 1D: u and u_ref together
-    assert workbench._method_select.options == ["pinn"]
+    assert workbench._method_select.options == ["pinn", "pig"]
 
 
 def test_regularizer_checkboxes_edit_the_setup():

@@ -83,7 +83,8 @@ class ServeLimits(param.Parameterized):
             )
         if self.max_points is not None:
             batch = next(setup.method.batches(setup.problem, torch.Generator().manual_seed(0)))
-            count = sum(len(points) for points in batch.values())
+            # "S:v" keys are per-point values of a set, not more points.
+            count = sum(len(points) for key, points in batch.items() if ":" not in key)
             if count > self.max_points:
                 raise ValueError(
                     f"a batch of {count} collocation points is over this server's cap of "

@@ -8,16 +8,22 @@ lives inside :func:`workbench.train.train`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import ClassVar
 
 import param
 import torch
+import xarray as xr
 from torch import nn
 
-from workbench.problems.base import Problem
+from workbench.calculus import Jet, coordinate_jets, jet_by_autograd
+from workbench.problems.base import Condition, Problem, columns
+from workbench.regularizers.base import Sampler
+from workbench.regularizers.sampling import RARD, SAMPLERS
 
 #: A training batch: named tensors (collocation points, boundary points, data, ...).
+#: A key ``"S:v"`` holds a per-point value ``v`` of point set ``S`` (shape ``(n,)``), such as
+#: ``"interior:retained"``; it is saved in ``/points`` next to the coordinates.
 Batch = dict[str, torch.Tensor]
 
 
@@ -40,8 +46,17 @@ class Method(param.ParameterizedABC):
         """A freshly initialised model for ``problem`` (weights drawn from ``generator``)."""
 
     @abc.abstractmethod
-    def batches(self, problem: Problem, generator: torch.Generator) -> Iterator[Batch]:
-        """An endless iterator of training batches; one is consumed per optimizer step."""
+    def batches(
+        self,
+        problem: Problem,
+        generator: torch.Generator,
+        residual: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> Iterator[Batch]:
+        """An endless iterator of training batches; one is consumed per optimizer step.
+
+        ``residual(points)``, when given, is the current model's absolute pointwise residual
+        ``(n,)``: adaptive samplers use it to move points where the error is.
+        """
 
     @abc.abstractmethod
     def loss(self, model: nn.Module, problem: Problem, batch: Batch) -> dict[str, torch.Tensor]:
@@ -59,3 +74,193 @@ class Method(param.ParameterizedABC):
         """Raise ``ValueError`` naming what is wrong if this method cannot learn ``problem``."""
         if not self.supports(problem):
             raise ValueError(f"method {self.name!r} does not support problem {problem.name!r}")
+
+    def anchors(self, model: nn.Module, problem: Problem) -> xr.Dataset:
+        """Point-like parts of the model to show and save in ``/points`` (e.g. Gaussian
+        centres, widths and weights); empty for models that have none."""
+        return xr.Dataset()
+
+
+class PhysicsInformed(Method):
+    """Abstract base of the PINN family: a field network trained at collocation points.
+
+    Subclasses (:class:`~workbench.methods.PINN`, :class:`~workbench.methods.PIG`) only say
+    which network maps the coordinates to the field (:meth:`build`, a module taking coordinate
+    :class:`~workbench.calculus.Jet` s and returning the raw output jet). Everything about the
+    physics-informed loss is shared and lives here, as knobs every family member has:
+
+    * the loss: mean squared PDE residual at the interior points, optionally weighted
+      causally in time (Wang, Sifan & Perdikaris, "Respecting causality", CMAME 2024), plus one
+      mean squared mismatch per boundary/initial/periodic condition;
+    * exact constraints through the problem's output transform (``hard_constraints``);
+    * how derivatives are taken (forward jets or autograd);
+    * where the interior points are and how they move (``sampler``, see
+      :mod:`workbench.regularizers.sampling`).
+    """
+
+    hard_constraints = param.Boolean(
+        False, doc="Satisfy the conditions exactly with the problem's output transform."
+    )
+    derivatives = param.Selector(
+        objects=["forward", "autograd"],
+        default="forward",
+        doc="Derivatives carried forward through the net, or by repeated autograd passes.",
+    )
+    n_interior = param.Integer(
+        None,
+        allow_None=True,
+        bounds=(1, 1_000_000),
+        doc="Collocation points (None = 512 in 1D, 2048 in 2D: 512 * 4^(D-1)).",
+    )
+    n_boundary = param.Integer(100, bounds=(1, 100_000), doc="Points per boundary condition.")
+    n_initial = param.Integer(100, bounds=(1, 100_000), doc="Points for the initial condition.")
+    sampling = param.Selector(
+        objects=["sobol", "uniform"],
+        default="sobol",
+        doc="How points are drawn: scrambled Sobol (evenly spread) or uniform random.",
+    )
+    sampler = param.Selector(
+        objects=["fixed", "resample", "r3", "causal_r3", "rar_d"],
+        default="fixed",
+        doc="How the interior points move: fixed, fresh every k steps, R3 (keep high-residual "
+        "points), causal R3 (R3 gated in time), RAR-D (add points where the residual is large).",
+    )
+    resample_every = param.Integer(
+        1, bounds=(1, 1_000_000), doc="Steps between sampler updates (not for 'fixed')."
+    )
+    rar_add = param.Integer(
+        32, bounds=(1, 100_000), doc="RAR-D: points added per update (from a pool of 32x)."
+    )
+    causal_eps = param.Number(
+        0.0,
+        bounds=(0.0, 1e4),
+        doc="Causal weighting of the residual in time (0 = off): a time chunk counts with "
+        "weight exp(-eps * residual of the earlier chunks).",
+    )
+    causal_chunks = param.Integer(32, bounds=(2, 1024), doc="Time chunks of the causal weighting.")
+
+    def supports(self, problem: Problem) -> bool:
+        return True
+
+    def check(self, problem: Problem) -> None:
+        super().check(problem)
+        if self.hard_constraints and not problem.constrained:
+            raise ValueError(
+                f"hard_constraints: problem {problem.name!r} offers no exact-constraint "
+                "transform; set hard_constraints=False"
+            )
+        timeless = "t" not in problem.dims
+        if timeless and self.sampler == "causal_r3":
+            raise ValueError(
+                f"sampler: 'causal_r3' needs a time-dependent problem; {problem.name!r} has "
+                f"dims {problem.dims}. Use 'r3'"
+            )
+        if timeless and self.causal_eps:
+            raise ValueError(
+                f"causal_eps: causal weighting needs a time-dependent problem; "
+                f"{problem.name!r} has dims {problem.dims}. Set causal_eps=0"
+            )
+
+    @abc.abstractmethod
+    def build(self, problem: Problem, generator: torch.Generator) -> nn.Module:
+        """The network: ``model(coords)`` maps coordinate jets to the raw output jet."""
+
+    def field(
+        self, model: nn.Module, problem: Problem, points: torch.Tensor, orders: Mapping[str, int]
+    ) -> Jet:
+        """The field and its derivatives of the given ``orders`` at ``points`` ``(N, D)``."""
+        if self.derivatives == "autograd" and any(orders.values()):
+            return jet_by_autograd(
+                lambda p: self.field(model, problem, p, {}).value, points, problem.dims, orders
+            )
+        coords = coordinate_jets(points, problem.dims, orders)
+        net = model(coords)
+        return problem.constrain(coords, net) if self.hard_constraints else net
+
+    # --- points ------------------------------------------------------------------------
+    def _conditions(self, problem: Problem) -> list[Condition]:
+        skip = problem.constrained if self.hard_constraints else ()
+        return [c for c in problem.conditions() if c.name not in skip]
+
+    def _interior_count(self, problem: Problem) -> int:
+        return self.n_interior or 512 * 4 ** (len(problem.dims) - 1)
+
+    def _condition_points(self, problem: Problem, generator: torch.Generator) -> Batch:
+        return {
+            c.name: c.sample(self.n_initial if c.name == "initial" else self.n_boundary, generator)
+            for c in self._conditions(problem)
+        }
+
+    def make_sampler(self, problem: Problem, generator: torch.Generator) -> Sampler:
+        """The :class:`~workbench.regularizers.Sampler` named by the ``sampler`` knob."""
+        sobol = self.sampling == "sobol"
+
+        def draw(n: int) -> torch.Tensor:
+            return problem.sample_interior(n, generator, sobol)
+
+        time = problem.dims.index("t") if "t" in problem.dims else None
+        span = problem.domain["t"] if time is not None else (0.0, 1.0)
+        if self.sampler == "rar_d":
+            return RARD(
+                draw, time, span, add=self.rar_add, pool=32 * self.rar_add, generator=generator
+            )
+        return SAMPLERS[self.sampler](draw, time, span)
+
+    def batches(
+        self,
+        problem: Problem,
+        generator: torch.Generator,
+        residual: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> Iterator[Batch]:
+        sampler = self.make_sampler(problem, generator)
+        interior = sampler.draw(self._interior_count(problem))
+        retained = torch.zeros(len(interior))
+        conditions = self._condition_points(problem, generator)
+        step = 0
+        while True:
+            yield {"interior": interior, "interior:retained": retained, **conditions}
+            step += 1
+            if sampler.moves and step % self.resample_every == 0:
+                if residual is None and sampler.name not in ("resample",):
+                    raise ValueError(f"sampler {sampler.name!r} needs the model's residual")
+                interior, retained = sampler.update(interior, residual)
+                if sampler.name == "resample":
+                    conditions = self._condition_points(problem, generator)
+
+    # --- loss --------------------------------------------------------------------------
+    def _residual_term(self, problem: Problem, points: torch.Tensor, r: torch.Tensor):
+        squared = r.pow(2).reshape(-1)
+        if not self.causal_eps:
+            return squared.mean()
+        # Causal weighting: mean squared residual per time chunk; a chunk counts only once
+        # the chunks before it are fitted. The weights are constants (no gradient through them).
+        chunks = self.causal_chunks
+        t0, t1 = problem.domain["t"]
+        tau = (points[:, problem.dims.index("t")] - t0) / (t1 - t0)
+        index = (tau * chunks).long().clamp(0, chunks - 1)
+        sums = squared.new_zeros(chunks).index_add(0, index, squared)
+        counts = squared.new_zeros(chunks).index_add(0, index, torch.ones_like(squared))
+        means = sums / counts.clamp_min(1.0)
+        before = torch.cumsum(means, 0) - means
+        weights = torch.exp(-self.causal_eps * before).detach()
+        return (weights * means).mean()
+
+    def loss(self, model: nn.Module, problem: Problem, batch: Batch) -> dict[str, torch.Tensor]:
+        interior = batch["interior"]
+        u = self.field(model, problem, interior, problem.derivatives)
+        residual = problem.residual(columns(interior, problem.dims), u)
+        terms = {"residual": self._residual_term(problem, interior, residual)}
+
+        def evaluate(points, orders):
+            return self.field(model, problem, points, orders)
+
+        for cond in self._conditions(problem):
+            terms[cond.name] = cond.mismatch(evaluate, batch[cond.name]).pow(2).mean()
+        return terms
+
+    def predict(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
+        return self.field(model, problem, points, {}).value
+
+    def residual(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
+        u = self.field(model, problem, points, problem.derivatives)
+        return problem.residual(columns(points, problem.dims), u)

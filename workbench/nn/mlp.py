@@ -9,22 +9,32 @@ from torch import nn
 
 from workbench.calculus import Jet
 
-ACTIVATIONS = ("tanh", "sin", "gelu")
+ACTIVATIONS = ("tanh", "sin", "gelu", "wavelet")
 
 
-def _activate(x: torch.Tensor, name: str) -> torch.Tensor:
+def _activate(x: torch.Tensor, name: str, wave: torch.Tensor | None) -> torch.Tensor:
     if name == "tanh":
         return torch.tanh(x)
     if name == "sin":
         return torch.sin(x)
+    if name == "wavelet":
+        return wave[0] * torch.sin(x) + wave[1] * torch.cos(x)
     return nn.functional.gelu(x)
 
 
-def _activate_jet(x: Jet, name: str) -> Jet:
+def _activate_jet(x: Jet, name: str, wave: torch.Tensor | None) -> Jet:
     if name == "tanh":
         return x.tanh()
     if name == "sin":
         return x.sin()
+    if name == "wavelet":
+        # w1 sin z + w2 cos z: its derivative is w1 cos z - w2 sin z, its second is minus itself.
+        w1, w2 = wave[0], wave[1]
+        return x.apply(
+            lambda z: w1 * torch.sin(z) + w2 * torch.cos(z),
+            lambda z, f: w1 * torch.cos(z) - w2 * torch.sin(z),
+            lambda z, f, df: -f,
+        )
     return x.gelu()
 
 
@@ -72,8 +82,9 @@ class MLP(nn.Module):
         Input and output sizes.
     width, depth : int
         Hidden layer size and number of hidden layers.
-    activation : {"tanh", "sin", "gelu"}
-        Hidden activation.
+    activation : {"tanh", "sin", "gelu", "wavelet"}
+        Hidden activation. ``wavelet`` is PINNsFormer's ``w1 sin(z) + w2 cos(z)`` (Zhao, Ding &
+        Prakash, ICLR 2024) with a trainable pair ``(w1, w2)`` per hidden layer, from ``(1, 1)``.
     fourier : FourierFeatures or None
         Optional input embedding applied first.
     generator : torch.Generator
@@ -103,20 +114,27 @@ class MLP(nn.Module):
             with torch.no_grad():
                 layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * std)
                 layer.bias.zero_()
+        # One trainable (w1, w2) per hidden layer for the wavelet activation, else nothing.
+        self.waves = nn.ParameterList(
+            nn.Parameter(torch.ones(2)) for _ in range(depth if activation == "wavelet" else 0)
+        )
+
+    def _wave(self, i: int) -> torch.Tensor | None:
+        return self.waves[i] if self.activation == "wavelet" else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fourier is not None:
             x = self.fourier(x)
-        for layer in self.layers[:-1]:
-            x = _activate(layer(x), self.activation)
+        for i, layer in enumerate(self.layers[:-1]):
+            x = _activate(layer(x), self.activation, self._wave(i))
         return self.layers[-1](x)
 
     def forward_jet(self, x: Jet) -> Jet:
         """Propagate a :class:`~workbench.calculus.Jet` (value and derivatives) through the net."""
         if self.fourier is not None:
             x = self.fourier.forward_jet(x)
-        for layer in self.layers[:-1]:
-            x = _activate_jet(x.linear(layer.weight, layer.bias), self.activation)
+        for i, layer in enumerate(self.layers[:-1]):
+            x = _activate_jet(x.linear(layer.weight, layer.bias), self.activation, self._wave(i))
         last = self.layers[-1]
         return x.linear(last.weight, last.bias)
 
