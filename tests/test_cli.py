@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from workbench.cli import BadInput, build_run_inputs, list_catalog, main, make_parser
 from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
-from workbench.regularizers import REGULARIZERS
+from workbench.regularizers import COMBINERS, REGULARIZERS
+from workbench.results import Run
 from workbench.train import Training
 
 SUMMARY = re.compile(
@@ -28,7 +29,7 @@ def workbench(*args):
 
 def test_list_names_every_problem_method_regularizer_and_knob():
     text = list_catalog()
-    for registry in (PROBLEMS, METHODS, REGULARIZERS):
+    for registry in (PROBLEMS, METHODS, REGULARIZERS, COMBINERS):
         for name, cls in registry.items():
             assert f"  {name}:" in text
             for knob in cls.param.objects("existing"):
@@ -198,3 +199,47 @@ def test_training_flags_are_range_checked(data):
     )
     with pytest.raises(BadInput, match=name):
         build_run_inputs(args)
+
+
+def test_combiner_and_weights_flags(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "run",
+            "--problem",
+            "poisson1d",
+            "--combiner",
+            "lra",
+            "--set",
+            "combiner.alpha=0.5",
+            "--weight",
+            "boundary=10",
+            "--steps",
+            "5",
+            "--eval-every",
+            "0",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    run = Run.load(out)
+    assert '"alpha": 0.5' in run.attrs["combiner"] and '"name": "lra"' in run.attrs["combiner"]
+    assert "weight_boundary" in run.history
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--combiner", "adamw"], "unknown combiner 'adamw'"),
+        (["--combiner", "lra", "--set", "combiner.beta=2"], "combiner 'lra' has knobs"),
+        (["--set", "combiner.alpha=2"], "combiner 'sum' has knobs: none"),
+        (["--combiner", "lra", "--set", "combiner.alpha=2"], "alpha"),
+        (["--weight", "boundary=big"], "--weight boundary"),
+    ],
+)
+def test_bad_combiner_input_is_named(argv, match, capsys):
+    code = main(["run", "--problem", "poisson1d", "--steps", "1", *argv])
+    assert code == 2
+    assert match in capsys.readouterr().err

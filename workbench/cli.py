@@ -2,8 +2,10 @@
 the live app.
 
 Every knob comes from the same Parameters that drive the widgets: problem and method knobs via
-``--set name=value``, regularizers via ``--reg name[=weight]``, and the optimisation knobs of
-:class:`workbench.train.Training` as flags (``--steps``, ``--lr``, ...). Bad input prints one
+``--set name=value``, regularizers via ``--reg name[=weight]``, the loss combination via
+``--combiner name`` (its knobs as ``--set combiner.name=value``), fixed term weights via
+``--weight term=value``, and the optimisation knobs of :class:`workbench.train.Training` as
+flags (``--steps``, ``--lr``, ...). Bad input prints one
 line naming the parameter and what is allowed, and exits with code 2 before any work starts.
 """
 
@@ -18,7 +20,7 @@ import param
 
 from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
-from workbench.regularizers import REGULARIZERS
+from workbench.regularizers import COMBINERS, REGULARIZERS
 from workbench.results import knobs
 from workbench.train import Training, fit, train
 
@@ -74,6 +76,7 @@ def list_catalog() -> str:
         ("problems", PROBLEMS),
         ("methods", METHODS),
         ("regularizers", REGULARIZERS),
+        ("combiners (--combiner)", COMBINERS),
     ):
         out.append(f"{title}:")
         for name, cls in registry.items():
@@ -141,12 +144,19 @@ def build_run_inputs(args: argparse.Namespace):
     """Problem, method, regularizers and training settings from parsed arguments."""
     problem = _pick(PROBLEMS, "problem", args.problem)
     method = _pick(METHODS, "method", args.method)
+    combiner = _pick(COMBINERS, "combiner", args.combiner)
     for item in args.set:
         key, value = _split_assignment(item, "--set")
         scope, _, knob = key.rpartition(".")
+        if scope == "combiner":
+            if knob not in knobs(combiner):
+                allowed = ", ".join(knobs(combiner)) or "none"
+                raise BadInput(f"--set {key}: combiner {combiner.name!r} has knobs: {allowed}")
+            _assign(combiner, f"combiner {combiner.name}", knob, value)
+            continue
         targets = {"problem": problem, "method": method}
         if scope and scope not in targets:
-            raise BadInput(f"--set {key}: prefix must be 'problem.' or 'method.'")
+            raise BadInput(f"--set {key}: prefix must be 'problem.', 'method.' or 'combiner.'")
         owners = [s for s in ([scope] if scope else targets) if knob in knobs(targets[s])]
         if not owners:
             allowed = sorted(set(knobs(problem)) | set(knobs(method)))
@@ -169,13 +179,21 @@ def build_run_inputs(args: argparse.Namespace):
         value = getattr(args, name)
         if value is not None:
             _assign(settings, "training", name, str(value))
+    weights = {}
+    for item in args.weight:
+        term, text = _split_assignment(item, "--weight")
+        try:
+            weights[term] = float(text)
+        except ValueError:
+            raise BadInput(f"--weight {term}: {text!r} is not a number") from None
+    settings = {**knobs(settings), "weights": weights}
     try:
         # train() checks the whole combination (device, method vs problem) before any work;
         # the generator it returns has not started, so closing it costs nothing.
-        train(problem, method, regularizers, **knobs(settings)).close()
+        train(problem, method, regularizers, combiner, **settings).close()
     except (ValueError, TypeError) as err:
         raise BadInput(str(err)) from None
-    return problem, method, regularizers, knobs(settings)
+    return problem, method, regularizers, combiner, settings
 
 
 def _out_dir(args, problem, method) -> Path:
@@ -198,9 +216,9 @@ def cmd_run(args) -> int:
     # Imported here: holoviews takes a second to import and `list` does not need it.
     from workbench.views import report
 
-    problem, method, regularizers, settings = build_run_inputs(args)
+    problem, method, regularizers, combiner, settings = build_run_inputs(args)
     out = _out_dir(args, problem, method)
-    run = fit(problem, method, regularizers, progress=not args.quiet, **settings)
+    run = fit(problem, method, regularizers, combiner, progress=not args.quiet, **settings)
     run.save(out)
     report(run.tree, out / "report.html")
     print(f"saved run to {out}", file=sys.stderr)
@@ -265,7 +283,20 @@ def make_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KNOB=VALUE",
-        help="problem or method knob (prefix problem./method. if ambiguous)",
+        help="problem, method or combiner knob (prefix problem./method. if ambiguous; "
+        "combiner knobs always as combiner.NAME)",
+    )
+    run.add_argument(
+        "--combiner",
+        default="sum",
+        help=f"how loss terms become one update: {', '.join(COMBINERS)}",
+    )
+    run.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="TERM=W",
+        help="fixed weight of a loss term (e.g. residual=1e-4; default 1 each)",
     )
     run.add_argument(
         "--reg",
