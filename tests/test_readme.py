@@ -1,14 +1,16 @@
-"""The README's catalog lists every registered problem, method and regularizer."""
+"""The README's catalog lists every registered problem, method, regularizer, combiner and
+sampler."""
 
 from pathlib import Path
 
-from workbench import METHODS, PROBLEMS, REGULARIZERS
+from workbench import COMBINERS, METHODS, PROBLEMS, REGULARIZERS
+from workbench.regularizers import SAMPLERS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_readme_catalog_is_complete():
     text = README.read_text()
-    for registry in (PROBLEMS, METHODS, REGULARIZERS):
+    for registry in (PROBLEMS, METHODS, REGULARIZERS, COMBINERS, SAMPLERS):
         for name in registry:
             assert f"`{name}`" in text, name

@@ -85,6 +85,7 @@ def test_non_finite_loss_names_the_term(monkeypatch):
         ({"dtype": "float16"}, "dtype"),
         ({"device": "tpu"}, "device"),
         ({"weights": {"residual": -1}}, "weights"),
+        ({"weights": {"residul": 1.0}}, "has no term 'residul'; its terms are residual, boundary"),
     ],
 )
 def test_bad_settings_raise_before_work(settings, match):

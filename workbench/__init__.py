@@ -1,10 +1,11 @@
 """The workbench: a notebook-first lab for physics-informed machine learning.
 
-Pick a :class:`Problem`, a :class:`Method` and :class:`Regularizer` s, then :func:`fit` (or
-iterate :func:`train` for live updates) and look at the :class:`Run`.
+Pick a :class:`Problem`, a :class:`Method`, :class:`Regularizer` s and a :class:`Combiner`,
+then :func:`fit` (or iterate :func:`train` for live updates) and look at the :class:`Run`.
 """
 
 from workbench.methods import METHODS as METHODS
+from workbench.methods import PIG as PIG
 from workbench.methods import PINN as PINN
 from workbench.methods import Method as Method
 from workbench.problems import PROBLEMS as PROBLEMS
@@ -17,10 +18,17 @@ from workbench.problems import Poisson1D as Poisson1D
 from workbench.problems import Poisson2D as Poisson2D
 from workbench.problems import Problem as Problem
 from workbench.problems import Reaction1D as Reaction1D
+from workbench.regularizers import COMBINERS as COMBINERS
+from workbench.regularizers import LRA as LRA
 from workbench.regularizers import REGULARIZERS as REGULARIZERS
+from workbench.regularizers import Combiner as Combiner
+from workbench.regularizers import ConFIG as ConFIG
 from workbench.regularizers import GradientNorm as GradientNorm
 from workbench.regularizers import L2Penalty as L2Penalty
+from workbench.regularizers import MConFIG as MConFIG
+from workbench.regularizers import MultiAdam as MultiAdam
 from workbench.regularizers import Regularizer as Regularizer
+from workbench.regularizers import Sum as Sum
 from workbench.regularizers import WeightDecay as WeightDecay
 from workbench.results import Run as Run
 from workbench.train import Progress as Progress

@@ -286,7 +286,13 @@ def train(
     cfg = Training(**settings)
     combiner = _resolve_combiner(combiner)
     _check_inputs(problem, method, regularizers)
+    names = method.term_names(problem)
     for key, value in weights.items():
+        if key not in names:
+            raise ValueError(
+                f"weights: {method.name!r} on {problem.name!r} has no term {key!r}; "
+                f"its terms are {', '.join(names)}"
+            )
         if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
             raise ValueError(f"weights[{key!r}] must be a finite number >= 0, got {value!r}")
     device = _resolve_device(cfg.device)

@@ -63,6 +63,11 @@ class Method(param.ParameterizedABC):
         """Named, unweighted loss terms (scalars) for one batch."""
 
     @abc.abstractmethod
+    def term_names(self, problem: Problem) -> list[str]:
+        """The names of the terms :meth:`loss` returns for ``problem`` (known before training,
+        so that fixed weights can be checked)."""
+
+    @abc.abstractmethod
     def predict(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
         """The field ``u`` at points ``(N, D)``, shape ``(N, 1)``."""
 
@@ -221,13 +226,16 @@ class PhysicsInformed(Method):
             yield {"interior": interior, "interior:retained": retained, **conditions}
             step += 1
             if sampler.moves and step % self.resample_every == 0:
-                if residual is None and sampler.name not in ("resample",):
+                if residual is None and sampler.name != "resample":
                     raise ValueError(f"sampler {sampler.name!r} needs the model's residual")
                 interior, retained = sampler.update(interior, residual)
                 if sampler.name == "resample":
                     conditions = self._condition_points(problem, generator)
 
     # --- loss --------------------------------------------------------------------------
+    def term_names(self, problem: Problem) -> list[str]:
+        return ["residual", *(c.name for c in self._conditions(problem))]
+
     def _residual_term(self, problem: Problem, points: torch.Tensor, r: torch.Tensor):
         squared = r.pow(2).reshape(-1)
         if not self.causal_eps:
