@@ -7,13 +7,17 @@ The periodic refresh needs an event loop; here ``flush()`` (what each tick calls
 import time
 
 import holoviews as hv
+import numpy as np
 import pytest
 import torch
 from bokeh.document import Document
 
-from workbench import PINN, Burgers1D, Poisson1D, fit, views
+from workbench import PINN, Burgers1D, Poisson1D, Poisson2D, fit, views
 from workbench.app import ServeLimits, Setup, Workbench, from_query, to_query
 from workbench.app.live import LiveTraining
+from workbench.app.plots import KEPT_COLOUR, NEW_COLOUR
+from workbench.methods import METHODS
+from workbench.regularizers import LRA, ConFIG, MConFIG, Sum
 from workbench.train import Training
 
 SMALL = dict(width=16, depth=2, n_interior=128, n_boundary=16, n_initial=16)
@@ -160,6 +164,105 @@ def test_bad_setup_is_a_message_not_an_exception():
     assert workbench._alert.visible and "device" in workbench._alert.object
 
 
+# --- training aids: PIG Gaussians, samplers, combiners ---------------------------------------
+TINY_2D = dict(n_interior=64, n_boundary=16)
+
+
+def trained(setup: Setup) -> Workbench:
+    workbench = rendered(Workbench(setup))
+    workbench.train()
+    assert workbench.wait(60) == "done"
+    return workbench
+
+
+def test_pig_training_draws_gaussians_on_the_residual():
+    method = METHODS["pig"](gaussians=20, **TINY_2D)
+    workbench = trained(Setup(Poisson2D(), method, [], Training(steps=20)))
+    residual = workbench._field_plots["residual"]
+    data = residual.anchors.data
+    assert len(data["a"]) == 80  # 20 Gaussians x 4 channels
+    points = workbench.live.run.points
+    order = np.argsort(np.abs(points["gaussian_weight"].values), kind="stable")
+    np.testing.assert_allclose(data["w"], 2 * points["gaussian_sigma_x"].values[order])
+    np.testing.assert_allclose(data["h"], 2 * points["gaussian_sigma_y"].values[order])
+    bound = np.abs(data["weight"]).max()
+    assert (residual.weight_mapper.low, residual.weight_mapper.high) == (-bound, bound)
+    assert workbench._show_gaussians.visible and residual.centres_renderer.visible
+    workbench._show_gaussians.value = False
+    assert not residual.centres_renderer.visible and not residual.widths_renderer.visible
+    # The collocation points leave the Gaussians out.
+    collocation = sum(n for s, n in points.sizes.items() if s != "gaussian")
+    assert len(residual.points.data["a"]) == collocation == 64 + 16
+    # A new training of a model without Gaussians clears them.
+    workbench.setup.method = PINN(width=8, depth=1, **TINY_2D)
+    workbench.train()
+    assert len(residual.anchors.data["a"]) == 0 and not workbench._show_gaussians.visible
+    workbench.wait(60)
+
+
+def test_r3_sampler_colours_kept_and_new_points():
+    method = PINN(width=8, depth=1, sampler="r3", **TINY_2D)
+    workbench = trained(Setup(Poisson2D(), method, [], Training(steps=20)))
+    residual = workbench._field_plots["residual"]
+    labels = list(residual.points.data["label"])
+    colours = dict(zip(labels, residual.points.data["colour"]))
+    assert {"interior (kept)", "interior (new)"} <= set(colours)
+    assert colours["interior (kept)"] == KEPT_COLOUR and colours["interior (new)"] == NEW_COLOUR
+    assert labels.count("interior (kept)") + labels.count("interior (new)") == 64
+    assert not workbench._show_gaussians.visible
+    workbench._show_points.value = True
+    assert residual.points_renderer.visible and residual.points_legend.visible
+
+
+def test_config_combiner_fills_the_diagnostics_plot():
+    setup = small_setup(steps=20)
+    setup.combiner = ConFIG()
+    workbench = trained(setup)
+    plot = workbench._diagnostics_plot
+    assert plot.names == ["grad_cosine"] and plot.has_agreement and not plot.has_weights
+    cosines = plot.source.data["c0"]
+    assert len(cosines) == 20 and np.all((-1 <= cosines) & (cosines <= 1))
+    assert plot.agreement.visible and not plot.weights.visible
+    assert loss_points(workbench) == 20  # the loss plot is not mixed up with diagnostics
+    assert workbench._runs_table.object["combiner"].iloc[0] == "config"
+
+
+def test_lra_weights_and_a_sum_training_hides_the_diagnostics():
+    setup = small_setup(steps=12)
+    setup.combiner = LRA(every=2)
+    workbench = trained(setup)
+    plot = workbench._diagnostics_plot
+    assert plot.has_weights and plot.weights.visible
+    assert [line.name for line in plot._weights.lines if line.visible] == ["residual", "boundary"]
+    assert workbench._runs_table.object["combiner"].iloc[0].startswith("lra {")
+    workbench.setup.combiner = Sum()
+    workbench.train()
+    workbench.wait(60)
+    assert not plot.weights.visible and not plot.agreement.visible
+
+
+def test_live_diagnostics_pad_steps_without_a_report():
+    live = LiveTraining()
+    live.start(Poisson1D(), PINN(**SMALL), combiner=MConFIG(), steps=6)
+    live.wait(60)
+    columns = live.diagnostics()
+    assert len(columns["step"]) == len(columns["grad_cosine"]) == 6
+    # M-ConFIG reports once it has seen every term (two terms: from the second step).
+    assert np.isnan(columns["grad_cosine"][0]) and np.isfinite(columns["grad_cosine"][1:]).all()
+    assert "grad_cosine" not in live.history()
+
+
+def test_combiner_select_swaps_the_knobs_and_copies():
+    workbench = Workbench()
+    assert workbench.setup.combiner.name == "sum" and workbench._combiner_knobs.objects == []
+    workbench._combiner_select.value = "lra"
+    assert isinstance(workbench.setup.combiner, LRA)
+    assert {"alpha", "every"} <= set(workbench._combiner_knobs[0].widgets)
+    workbench.setup.combiner.alpha = 0.3
+    copy = workbench.setup.copy()
+    assert copy.combiner is not workbench.setup.combiner and copy.combiner.alpha == 0.3
+
+
 # --- serving caps ---------------------------------------------------------------------------
 def test_caps_refuse_too_many_steps_points_and_trainings():
     limits = ServeLimits(max_steps=500, max_points=200, max_trainings=1)
@@ -201,6 +304,20 @@ def test_query_round_trip_reproduces_the_setup():
     assert workbench._problem_select.value == "burgers1d"
     assert workbench.setup.method.width == 64 and workbench.setup.training.steps == 3000
     assert to_query(workbench.setup) == query
+    assert "combiner" not in query  # the default sum stays out of links
+
+
+def test_query_round_trip_of_a_combiner_with_a_knob():
+    setup = small_setup()
+    setup.combiner = LRA(alpha=0.2, reference="boundary")
+    query = to_query(setup)
+    assert query["combiner"] == "lra" and query["c.alpha"] == "0.2"
+    assert query["c.reference"] == "boundary" and "c.every" not in query
+    workbench = Workbench.from_query(query)
+    combiner = workbench.setup.combiner
+    assert isinstance(combiner, LRA) and combiner.alpha == 0.2 and combiner.reference == "boundary"
+    assert workbench._combiner_select.value == "lra"
+    assert to_query(workbench.setup) == query
 
 
 @pytest.mark.parametrize(
@@ -211,6 +328,10 @@ def test_query_round_trip_reproduces_the_setup():
         ({"m.activation": "relu"}, "allowed: tanh"),
         ({"reg": "weight_decay", "r.l2.weight": "1"}, "r.l2.weight"),
         ({"x": "1"}, "unknown query key 'x'"),
+        ({"combiner": "nope"}, "unknown combiner 'nope'; allowed: sum, lra"),
+        ({"combiner": "lra", "c.beta": "1"}, "c.beta: 'lra' has no knob 'beta'"),
+        ({"combiner": "lra", "c.alpha": "2"}, "c.alpha=2"),
+        ({"c.alpha": "0.5"}, "c.alpha: 'sum' has no knob 'alpha'"),
     ],
 )
 def test_bad_queries_name_the_key(query, message):

@@ -256,6 +256,33 @@ def test_report_is_self_contained(tmp_path, kind):
     _assert_self_contained(text)
 
 
+def test_report_shows_combiner_diagnostics_and_gaussians(tmp_path):
+    tree = make_run("xy")
+    hist = tree["history"].to_dataset()
+    step = hist["step"].values
+    hist["grad_cosine"] = ("step", np.cos(step / 50), {"long_name": "cosine", "role": "diagnostic"})
+    hist["weight_boundary"] = ("step", 1 + step, {"long_name": "weight", "role": "diagnostic"})
+    pts = tree["points"].to_dataset()
+    rng = np.random.default_rng(3)
+    pts["interior_retained"] = ("interior", (np.arange(300) % 2).astype(float))
+    for d in ("x", "y"):
+        pts[f"gaussian_{d}"] = ("gaussian", rng.uniform(-1, 1, 30))
+        pts[f"gaussian_sigma_{d}"] = ("gaussian", rng.uniform(0.05, 0.1, 30))
+    pts["gaussian_weight"] = ("gaussian", rng.normal(size=30))
+    pts["gaussian_channel"] = ("gaussian", np.zeros(30, dtype=int))
+    tree["history"] = xr.DataTree(hist)
+    tree["points"] = xr.DataTree(pts)
+    tree.attrs["combiner"] = json.dumps({"name": "lra", "params": {"alpha": 0.2}})
+    text = report(tree, tmp_path / "aids.html").read_text()
+    for title in ("loss-term weights", "gradient agreement", "PIG Gaussians", "interior (kept)"):
+        assert title in text
+    assert "&quot;alpha&quot;: 0.2" in text  # the combiner in the header
+    _assert_self_contained(text)
+    # Without them: no such panels.
+    text = report(make_run("xy"), tmp_path / "plain.html").read_text()
+    assert "gradient agreement" not in text and "PIG Gaussians" not in text
+
+
 def test_report_without_points(tmp_path):
     tree = make_run("xt", with_points=False)
     _assert_self_contained(report(tree, tmp_path / "a.html").read_text())

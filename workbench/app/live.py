@@ -26,7 +26,7 @@ import xarray as xr
 
 from workbench.methods.base import Method
 from workbench.problems.base import Problem
-from workbench.regularizers.base import Regularizer
+from workbench.regularizers.base import Combiner, Regularizer
 from workbench.results import Run
 from workbench.train import Progress, train
 
@@ -72,6 +72,7 @@ class LiveTraining:
         self._step = 0
         self._total_steps = 0
         self._columns: dict[str, list[float]] = {}
+        self._diagnostics: dict[str, list[float]] = {}
         self._l2re: float | None = None
         self._wall_s = 0.0
         self._snapshot: tuple[xr.Dataset, xr.Dataset | None] | None = None
@@ -87,6 +88,7 @@ class LiveTraining:
         problem: Problem,
         method: Method,
         regularizers: Sequence[Regularizer] = (),
+        combiner: Combiner | str | None = None,
         *,
         paused: bool = False,
         **settings,
@@ -99,7 +101,7 @@ class LiveTraining:
         """
         if self.active:
             raise RuntimeError("a training is already running: pause, stop or reset it first")
-        records = train(problem, method, regularizers, **settings)
+        records = train(problem, method, regularizers, combiner, **settings)
         with self._lock:
             self._clear()
             self._records = records
@@ -195,6 +197,7 @@ class LiveTraining:
                 columns.setdefault("step", []).append(record.step)
                 for name, value in record.losses.items():
                     columns.setdefault(name, []).append(value)
+                self._take_diagnostics(record.diagnostics, len(columns["step"]))
             if record.l2re is not None:
                 self._l2re = record.l2re
             if record.snapshot is not None:
@@ -204,6 +207,17 @@ class LiveTraining:
                 self._run = record.run
                 self._state = record.run.status
                 self._message = record.message
+
+    def _take_diagnostics(self, values: dict[str, float], n: int) -> None:
+        # Combiners report a diagnostic at some steps only (M-ConFIG after it has seen every
+        # term, none during L-BFGS): NaN pads each column to one value per step, which a
+        # plot draws as a gap.
+        diagnostics = self._diagnostics
+        for name in values:
+            diagnostics.setdefault(name, [])
+        for name, column in diagnostics.items():
+            column.extend([np.nan] * (n - 1 - len(column)))
+            column.append(values.get(name, np.nan))
 
     # --- reading ----------------------------------------------------------------------------
     @property
@@ -265,12 +279,26 @@ class LiveTraining:
         with self._lock:
             n = len(self._columns.get("step", ()))
             columns = {k: v[:n] for k, v in self._columns.items()}
-        if n == 0:
-            return {}
-        index = np.arange(n)
-        if n > max_points:
-            index = np.unique(np.r_[np.linspace(0, n - 1, max_points).astype(int), n - 1])
-        return {k: np.asarray(v, dtype=float)[index] for k, v in columns.items()}
+        return _thinned(columns, n, max_points)
+
+    def diagnostics(self, max_points: int = 1000) -> dict[str, np.ndarray]:
+        """The combiner's diagnostics so far, on the steps of :meth:`history`.
+
+        Returns
+        -------
+        dict
+            ``step`` and one array per diagnostic (``weight_<term>``, ``grad_cosine``), NaN
+            at steps where it was not reported; empty before the first diagnostic (the
+            ``sum`` combiner reports none).
+        """
+        with self._lock:
+            n = len(self._columns.get("step", ()))
+            if not self._diagnostics:
+                return {}
+            # A diagnostic not reported at the newest steps yet: NaN up to the last step.
+            columns = {k: v[:n] + [np.nan] * (n - len(v)) for k, v in self._diagnostics.items()}
+            columns["step"] = self._columns["step"][:n]
+        return _thinned(columns, n, max_points)
 
     def take_snapshot(self) -> tuple[xr.Dataset, xr.Dataset | None] | None:
         """The newest (fields, points) snapshot if it arrived since the last call, else None."""
@@ -279,3 +307,13 @@ class LiveTraining:
                 return None
             self._taken_version = self._snapshot_version
             return self._snapshot
+
+
+def _thinned(columns: dict[str, list[float]], n: int, max_points: int) -> dict[str, np.ndarray]:
+    """Columns of ``n`` rows as arrays, thinned to ``max_points`` rows (always the last)."""
+    if n == 0:
+        return {}
+    index = np.arange(n)
+    if n > max_points:
+        index = np.unique(np.r_[np.linspace(0, n - 1, max_points).astype(int), n - 1])
+    return {k: np.asarray(v, dtype=float)[index] for k, v in columns.items()}

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
+from bokeh.core.properties import field as column
 from bokeh.core.properties import value
 from bokeh.models import (
     ColorBar,
@@ -23,16 +24,28 @@ from bokeh.models import (
     Legend,
     LegendItem,
     LinearColorMapper,
+    Range1d,
     Span,
 )
-from bokeh.palettes import Category10_10, RdBu11, Viridis256, interp_palette
+from bokeh.palettes import Category10_10, PiYG11, RdBu11, Viridis256, interp_palette
 from bokeh.plotting import figure
 
 from workbench.views.fields import SYMMETRIC_NAMES, plot_dims
+from workbench.views.points import gaussian_table, point_layers
 
 #: Diverging palette, blue (negative) to red (positive), like matplotlib's RdBu_r; smooth,
 #: because 11 bands would draw contour-like steps into an error field.
 DIVERGING = interp_palette(RdBu11, 256)
+
+#: Palette of the PIG Gaussians' weights, pink (negative) to green (positive) like the views'
+#: ``PiYG``: a second diverging palette, so a weight is not read as a residual underneath.
+WEIGHTS = interp_palette(tuple(reversed(PiYG11)), 256)
+
+#: Colours of collocation points by layer label: the sampler's kept points black, its new
+#: ones green; other sets (boundary, initial, ...) take greys and browns in turn. Blue and
+#: red are avoided, the residual image underneath uses them.
+KEPT_COLOUR, NEW_COLOUR = "black", "#2ca02c"
+SET_COLOURS = ("black", "#7f7f7f", "#8c564b", "#9467bd", "#bcbd22")
 
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 
@@ -54,12 +67,77 @@ def _finite_range(values: np.ndarray, symmetric: bool) -> tuple[float, float]:
     return (low, high) if high > low else (low - 0.5, high + 0.5)
 
 
+class _Lines:
+    """Line renderers made up front on one figure, named and shown as data appears.
+
+    Adding renderers to a figure already in a page makes the browser rebuild it, which took
+    over a second here, while relabelling and hiding lines costs nothing.
+
+    Parameters
+    ----------
+    fig : bokeh.plotting.figure
+        Where the lines go; gets a legend of its own.
+    source : ColumnDataSource
+        Holds ``step`` and one column per line: ``f"{prefix}{i}"``.
+    prefix : str
+        Column name prefix of these lines in ``source``.
+    colours, widths : sequence
+        One per line; their number is the most lines shown.
+    """
+
+    def __init__(self, fig, source, prefix, colours, widths, location="top_right"):
+        self.columns = [f"{prefix}{i}" for i in range(len(colours))]
+        self.lines, items = [], []
+        for slot, colour, width in zip(self.columns, colours, widths):
+            line = fig.line(
+                "step", slot, source=source, color=colour, line_width=width, visible=False
+            )
+            self.lines.append(line)
+            items.append(LegendItem(label=value(""), renderers=[line], visible=False))
+        self.legend = Legend(items=items, location=location, click_policy="hide")
+        fig.add_layout(self.legend)
+        self.labels: list[str] = []
+
+    def label(self, labels: list[str]) -> None:
+        """Show the first ``len(labels)`` lines, named ``labels``; hide the others."""
+        labels = labels[: len(self.lines)]
+        if labels == self.labels:
+            return
+        self.labels = labels
+        for i, (line, item) in enumerate(zip(self.lines, self.legend.items)):
+            used = i < len(labels)
+            text = labels[i] if used else ""
+            line.update(visible=used, name=text)
+            # value(): a bare string label would be read as a column name.
+            item.update(label=value(text), visible=used)
+
+    def data(self, values: list[np.ndarray], n: int, transform=None) -> dict[str, np.ndarray]:
+        """Columns for ``source``: ``values`` in the first slots, NaN in the rest."""
+        out = {}
+        empty = np.full(n, np.nan, dtype=np.float32)
+        for i, slot in enumerate(self.columns):
+            if i < len(values):
+                y = np.asarray(values[i], dtype=float)
+                y = transform(y) if transform is not None else y
+                # float32 halves what travels to the browser; a plot needs no more precision.
+                out[slot] = y.astype(np.float32)
+            else:
+                out[slot] = empty
+        return out
+
+
+def _log_floor(values: list[np.ndarray]) -> float:
+    # Zeros and negatives cannot sit on a log axis: raise them just below the data.
+    positive = [v[v > 0] for v in values]
+    positive = [v for v in positive if v.size]
+    return 0.1 * min(float(v.min()) for v in positive) if positive else 1e-12
+
+
 class LossPlot:
     """Loss terms and the total loss against step, on a log axis.
 
     The lines exist from the start (one for the total, :data:`MAX_TERMS` for terms) and are
-    named and shown as terms appear: adding renderers to a figure already in a page makes the
-    browser rebuild it, which took over a second here, while relabelling costs nothing.
+    named and shown as terms appear (see :class:`_Lines`).
     """
 
     MAX_TERMS = 9
@@ -77,22 +155,11 @@ class LossPlot:
         self.figure.add_tools(
             HoverTool(tooltips=[("term", "$name"), ("step", "@step"), ("loss", "$y")])
         )
-        slots = [f"v{i}" for i in range(self.MAX_TERMS + 1)]
-        self.source = ColumnDataSource({"step": [], **{slot: [] for slot in slots}})
-        self.lines, items = [], []
-        for i, slot in enumerate(slots):
-            line = self.figure.line(
-                "step",
-                slot,
-                source=self.source,
-                color="black" if i == 0 else Category10_10[(i - 1) % 10],
-                line_width=2.5 if i == 0 else 1.6,
-                visible=False,
-            )
-            self.lines.append(line)
-            items.append(LegendItem(label=value(""), renderers=[line], visible=False))
-        self.legend = Legend(items=items, location="top_right", click_policy="hide")
-        self.figure.add_layout(self.legend)
+        count = self.MAX_TERMS + 1
+        self.source = ColumnDataSource({"step": [], **{f"v{i}": [] for i in range(count)}})
+        colours = ["black", *(Category10_10[i % 10] for i in range(self.MAX_TERMS))]
+        self._lines = _Lines(self.figure, self.source, "v", colours, [2.5] + [1.6] * self.MAX_TERMS)
+        self.lines, self.legend = self._lines.lines, self._lines.legend
         self.names: list[str] = []
 
     def clear(self) -> None:
@@ -104,34 +171,131 @@ class LossPlot:
         if not columns:
             return
         terms = [k for k in columns if k not in ("step", "loss")][: self.MAX_TERMS]
-        names = ["loss", *terms]
-        if names != self.names:
-            self.names = names
-            for i, (line, item) in enumerate(zip(self.lines, self.legend.items)):
-                used = i < len(names)
-                label = ("total loss" if i == 0 else names[i]) if used else ""
-                line.update(visible=used, name=label)
-                # value(): a bare string label would be read as a column name.
-                item.update(label=value(label), visible=used)
-        values = [columns[name] for name in names]
-        positive = [v[v > 0] for v in values]
-        positive = [v for v in positive if v.size]
-        # Zeros and negatives cannot sit on a log axis: raise them just below the data.
-        floor = 0.1 * min(float(v.min()) for v in positive) if positive else 1e-12
-        data = {"step": columns["step"]}
-        empty = np.full(len(columns["step"]), np.nan, dtype=np.float32)
-        for i in range(len(self.lines)):
-            if i < len(values):
-                y = np.where(np.isfinite(values[i]), np.maximum(values[i], floor), np.nan)
-                # float32 halves what travels to the browser; a plot needs no more precision.
-                data[f"v{i}"] = y.astype(np.float32)
-            else:
-                data[f"v{i}"] = empty
-        self.source.data = data
+        self.names = ["loss", *terms]
+        self._lines.label(["total loss", *terms])
+        values = [columns[name] for name in self.names]
+        floor = _log_floor(values)
+        self.source.data = {
+            "step": columns["step"],
+            **self._lines.data(
+                values,
+                len(columns["step"]),
+                lambda y: np.where(np.isfinite(y), np.maximum(y, floor), np.nan),
+            ),
+        }
+
+
+class DiagnosticsPlot:
+    """What the combiner of the loss terms reports, against step: two small figures.
+
+    :attr:`weights` draws the term weights ``weight_<term>`` on a log axis (learning-rate
+    annealing moves them over decades); :attr:`agreement` draws ``grad_cosine``, the smallest
+    cosine between two terms' gradients, on a fixed ``[-1, 1]`` axis with a line at 0 (below
+    it the terms pull the weights in conflicting directions), and any other diagnostic.
+    Each figure is visible only while it has data (:attr:`has_weights`,
+    :attr:`has_agreement`): the default ``sum`` combiner logs nothing.
+    """
+
+    MAX_TERMS = 9
+    MAX_OTHERS = 3
+
+    def __init__(self, width: int = 400, height: int = 300):
+        self.weights = figure(
+            title="loss-term weights",
+            y_axis_type="log",
+            x_axis_label="step",
+            y_axis_label="term weight",
+            width=width,
+            height=height,
+            tools=_TOOLS,
+            visible=False,
+        )
+        self.weights.add_tools(
+            HoverTool(tooltips=[("term", "$name"), ("step", "@step"), ("weight", "$y")])
+        )
+        self.agreement = figure(
+            title="gradient agreement (below 0: terms conflict)",
+            x_axis_label="step",
+            y_axis_label="smallest gradient cosine",
+            y_range=Range1d(-1.05, 1.05),
+            width=width,
+            height=height,
+            tools=_TOOLS,
+            visible=False,
+        )
+        self.agreement.add_tools(
+            HoverTool(tooltips=[("value", "$name"), ("step", "@step"), ("", "$y")])
+        )
+        self.agreement.add_layout(
+            Span(location=0, dimension="width", line_dash="dashed", line_color="gray")
+        )
+        columns = [f"w{i}" for i in range(self.MAX_TERMS)]
+        columns += [f"c{i}" for i in range(self.MAX_OTHERS)]
+        self.source = ColumnDataSource({"step": [], **{c: [] for c in columns}})
+        self._weights = _Lines(
+            self.weights,
+            self.source,
+            "w",
+            [Category10_10[i % 10] for i in range(self.MAX_TERMS)],
+            [1.6] * self.MAX_TERMS,
+        )
+        self._others = _Lines(
+            self.agreement,
+            self.source,
+            "c",
+            ["black", *Category10_10[1 : self.MAX_OTHERS]],
+            [1.6] * self.MAX_OTHERS,
+            location="bottom_right",
+        )
+        self.names: list[str] = []
+
+    @property
+    def has_weights(self) -> bool:
+        return bool(self._weights.labels)
+
+    @property
+    def has_agreement(self) -> bool:
+        return bool(self._others.labels)
+
+    def clear(self) -> None:
+        """Empty every curve and hide both figures' lines until the next data."""
+        self.source.data = {key: [] for key in self.source.data}
+        self._weights.label([])
+        self._others.label([])
+        self.names = []
+        self.weights.visible = self.agreement.visible = False
+
+    def update(self, columns: dict[str, np.ndarray]) -> None:
+        """Redraw from ``step`` and one array per diagnostic (see the class docs)."""
+        if not columns:
+            return
+        names = [k for k in columns if k != "step"]
+        weights = [n for n in names if n.startswith("weight_")][: self.MAX_TERMS]
+        others = [n for n in names if not n.startswith("weight_")][: self.MAX_OTHERS]
+        self.names = [*weights, *others]
+        self._weights.label([n.removeprefix("weight_") for n in weights])
+        self._others.label(others)
+        self.weights.visible, self.agreement.visible = bool(weights), bool(others)
+        n = len(columns["step"])
+        floor = _log_floor([columns[w] for w in weights])
+        self.source.data = {
+            "step": columns["step"],
+            **self._weights.data(
+                [columns[w] for w in weights],
+                n,
+                lambda y: np.where(np.isfinite(y), np.maximum(y, floor), np.nan),
+            ),
+            **self._others.data([columns[o] for o in others], n),
+        }
 
 
 class FieldPlot:
     """One field of the live snapshot: curves for 1D problems, an image for 2D ones.
+
+    On top it can draw a ``/points`` dataset (:meth:`update_points`): the collocation points
+    (the sampler's kept and new points in different colours, with a legend) and, for PIG
+    models, the Gaussians' centres coloured by weight and their 1-sigma ellipses (segments
+    on the axis for 1D problems). Both are drawn by glyphs made here, whose data is replaced.
 
     Parameters
     ----------
@@ -151,7 +315,11 @@ class FieldPlot:
         self.dims = plot_dims(dims)
         self.symmetric = self.names[0] in SYMMETRIC_NAMES
         self.figure = figure(title=title, width=width, height=height, tools=_TOOLS)
-        self.points = ColumnDataSource({"a": [], "b": [], "set": []})
+        self.points = ColumnDataSource({"a": [], "b": [], "colour": [], "label": []})
+        self.anchors = ColumnDataSource(
+            {"a": [], "b": [], "w": [], "h": [], "weight": [], "size": [], "channel": []}
+        )
+        self.weight_mapper = LinearColorMapper(palette=WEIGHTS, low=-1.0, high=1.0)
         self.marker: Span | None = None
         if len(self.dims) == 1:
             self.source = ColumnDataSource({"coord": [], **{n: [] for n in self.names}})
@@ -166,9 +334,7 @@ class FieldPlot:
                     legend_label={"u": "prediction", "u_ref": "reference"}.get(name, name),
                 )
             self.figure.legend.location = "top_right"
-            self.points_renderer = self.figure.scatter(
-                "a", "b", source=self.points, size=4, alpha=0.6, color="#444444"
-            )
+            curves = list(self.figure.renderers)
         else:
             self.mapper = LinearColorMapper(palette=DIVERGING if self.symmetric else Viridis256)
             self.source = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []})
@@ -188,16 +354,78 @@ class FieldPlot:
                 )
             )
             self.figure.add_layout(ColorBar(color_mapper=self.mapper, width=10), "right")
-            self.points_renderer = self.figure.scatter(
-                "a", "b", source=self.points, size=3, alpha=0.55, color="black"
-            )
+            curves = [image]
             if "t" in dims:
                 self.marker = Span(
                     location=0, dimension="height", line_dash="dotted", line_width=1.5
                 )
                 self.figure.add_layout(self.marker)
-        self.points_renderer.visible = False
+        # The field alone sets the axes: Gaussians reaching past the domain must not shrink it.
+        self.figure.x_range.renderers = curves
+        self.figure.y_range.renderers = curves
+        self._add_overlays()
         self._labelled = False
+
+    def _add_overlays(self) -> None:
+        # Gaussians first: the collocation points, fewer and smaller, stay visible on top.
+        self.widths_renderer = self.figure.ellipse(
+            x="a",
+            y="b",
+            width="w",
+            height="h",
+            source=self.anchors,
+            fill_alpha=0,
+            line_color="#333333",
+            line_alpha=0.35,
+            line_width=0.8,
+            name="Gaussian widths",
+        )
+        self.centres_renderer = self.figure.scatter(
+            "a",
+            "b",
+            source=self.anchors,
+            size="size",
+            fill_color={"field": "weight", "transform": self.weight_mapper},
+            line_color="black",
+            line_width=0.4,
+            name="Gaussian centres",
+        )
+        self.figure.add_tools(
+            HoverTool(
+                renderers=[self.centres_renderer],
+                tooltips=[("Gaussian weight", "@weight"), ("channel", "@channel")],
+            )
+        )
+        one_d = len(self.dims) == 1
+        self.points_renderer = self.figure.scatter(
+            "a",
+            "b",
+            source=self.points,
+            size=4 if one_d else 3,
+            alpha=0.6,
+            color="colour",
+            name="collocation points",
+        )
+        self.points_renderer.visible = False
+        # One legend entry per distinct label, grouped by the browser from the data.
+        self.points_legend = LegendItem(
+            label=column("label"), renderers=[self.points_renderer], visible=False
+        )
+        if one_d:
+            self.figure.legend[0].items.append(self.points_legend)
+        else:
+            self.figure.add_layout(
+                Legend(
+                    items=[self.points_legend],
+                    location="top_left",
+                    label_text_font_size="8pt",
+                    glyph_height=12,
+                    label_height=12,
+                    padding=4,
+                    spacing=0,
+                    background_fill_alpha=0.6,
+                )
+            )
 
     def set_title(self, text: str) -> None:
         self.figure.title.text = text
@@ -234,24 +462,63 @@ class FieldPlot:
         self._labelled = True
 
     def update_points(self, ds_points: xr.Dataset | None) -> None:
-        """Collocation points to overlay (shown with :meth:`show_points`)."""
-        a, b = [], []
-        if ds_points is not None:
-            for s in ds_points.dims:
-                names = [f"{s}_{d}" for d in self.dims]
-                if all(n in ds_points.data_vars for n in names):
-                    a.append(ds_points[names[0]].values)
-                    b.append(
-                        ds_points[names[1]].values
-                        if len(names) == 2
-                        else np.zeros(ds_points.sizes[s])
-                    )
-        a = np.concatenate(a) if a else np.empty(0)
-        b = np.concatenate(b) if b else np.empty(0)
-        self.points.data = {"a": a, "b": b, "set": np.zeros(len(a))}
+        """Collocation points (shown with :meth:`show_points`) and Gaussians to overlay.
+
+        ``ds_points`` is a ``/points`` group or a live ``Progress.points``; None clears both.
+        """
+        a, b, colours, labels = [], [], [], []
+        layers = point_layers(ds_points, self.dims) if ds_points is not None else []
+        others = iter(SET_COLOURS[1:])
+        for i, (label, columns) in enumerate(layers):
+            if label.endswith("(kept)"):
+                colour = KEPT_COLOUR
+            elif label.endswith("(new)"):
+                colour = NEW_COLOUR
+            else:
+                colour = SET_COLOURS[0] if i == 0 else next(others, SET_COLOURS[-1])
+            n = len(columns[0])
+            a.append(columns[0])
+            b.append(columns[1] if len(columns) == 2 else np.zeros(n))
+            colours += [colour] * n
+            labels += [label] * n
+        self.points.data = {
+            "a": np.concatenate(a) if a else np.empty(0),
+            "b": np.concatenate(b) if b else np.empty(0),
+            "colour": colours,
+            "label": labels,
+        }
+        self._update_gaussians(ds_points)
+
+    def _update_gaussians(self, ds_points: xr.Dataset | None) -> None:
+        table = gaussian_table(ds_points, self.dims) if ds_points is not None else None
+        if table is None:
+            self.anchors.data = {key: [] for key in self.anchors.data}
+            return
+        centre, sigma, weight = table["centre"], table["sigma"], table["weight"]
+        magnitude = np.where(np.isfinite(weight), np.abs(weight), 0.0)
+        bound = float(magnitude.max()) if magnitude.size and magnitude.max() > 0 else 1.0
+        zeros = np.zeros_like(centre[0])
+        two_d = len(centre) == 2
+        self.anchors.data = {
+            "a": centre[0],
+            "b": centre[1] if two_d else zeros,
+            # Bokeh's ellipse takes full axes: 2 sigma wide. In 1D a flat one is a segment.
+            "w": 2 * sigma[0],
+            "h": 2 * sigma[1] if two_d else zeros,
+            "weight": weight,
+            # Size grows with |weight|: a Gaussian that barely contributes is a dot.
+            "size": 3 + 7 * magnitude / bound,
+            "channel": table["channel"],
+        }
+        self.weight_mapper.update(low=-bound, high=bound)
 
     def show_points(self, show: bool) -> None:
         self.points_renderer.visible = show
+        self.points_legend.visible = show
+
+    def show_gaussians(self, show: bool) -> None:
+        self.widths_renderer.visible = show
+        self.centres_renderer.visible = show
 
     def mark_time(self, t: float) -> None:
         if self.marker is not None:

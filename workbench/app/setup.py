@@ -1,9 +1,11 @@
-"""A training set-up (problem, method, regularizers, training knobs) and its URL query form.
+"""A training set-up (problem, method, regularizers, combiner, training knobs) and its URL query.
 
 The query holds only what differs from the defaults, so a shared link stays short and keeps
 meaning the same thing when a default is not touched::
 
-    ?problem=burgers1d&method=pinn&p.nu=0.005&m.width=64&reg=weight_decay&r.weight_decay.weight=0.001&t.steps=3000
+    ?problem=burgers1d&method=pinn&p.nu=0.005&m.width=64&reg=weight_decay&r.weight_decay.weight=0.001&combiner=lra&c.alpha=0.2&t.steps=3000
+
+The combiner of the loss terms appears only when it is not the default ``sum``.
 
 Values are JSON (``param``'s own serialisation), so numbers, booleans and ``null`` read back
 exactly; param checks bounds and types when they are assigned.
@@ -20,13 +22,16 @@ from workbench.methods import METHODS
 from workbench.methods.base import Method
 from workbench.problems import PROBLEMS
 from workbench.problems.base import Problem
-from workbench.regularizers import REGULARIZERS
-from workbench.regularizers.base import Regularizer
+from workbench.regularizers import COMBINERS, REGULARIZERS, Sum
+from workbench.regularizers.base import Combiner, Regularizer
 from workbench.results import knobs
 from workbench.train import Training
 
 #: Query-key prefix of each part's knobs.
-PREFIXES = {"problem": "p", "method": "m", "training": "t"}
+PREFIXES = {"problem": "p", "method": "m", "training": "t", "combiner": "c"}
+
+#: The combiner a set-up has unless it says otherwise (left out of queries).
+DEFAULT_COMBINER = Sum.name
 
 
 @dataclass
@@ -37,6 +42,8 @@ class Setup:
     method: Method
     regularizers: list[Regularizer] = field(default_factory=list)
     training: Training = field(default_factory=Training)
+    #: How the loss terms become one update (:data:`workbench.regularizers.COMBINERS`).
+    combiner: Combiner = field(default_factory=Sum)
 
     def copy(self) -> Setup:
         """Independent copies of every part: a training keeps the knobs it started with."""
@@ -51,6 +58,7 @@ class Setup:
             type(self.method)(**knobs(self.method)),
             [type(r)(**knobs(r)) for r in self.regularizers],
             Training(**knobs(self.training)),
+            type(self.combiner)(**knobs(self.combiner)),
         )
 
 
@@ -85,7 +93,9 @@ def _decode(obj: param.Parameterized, name: str, text: str):
 def to_query(setup: Setup) -> dict[str, str]:
     """The query parameters that reproduce ``setup`` (defaults left out)."""
     query = {"problem": setup.problem.name, "method": setup.method.name}
-    for part in ("problem", "method", "training"):
+    if setup.combiner.name != DEFAULT_COMBINER:
+        query["combiner"] = setup.combiner.name
+    for part in ("problem", "method", "training", "combiner"):
         obj = getattr(setup, part)
         for name in _changed(obj):
             query[f"{PREFIXES[part]}.{name}"] = _encode(obj, name)
@@ -120,17 +130,18 @@ def from_query(query: Mapping[str, str], default_problem: str = "burgers1d") -> 
     Raises
     ------
     ValueError
-        Naming the query key at fault: unknown problem, method, regularizer or knob, or a
-        value out of its knob's bounds.
+        Naming the query key at fault: unknown problem, method, regularizer, combiner or
+        knob, or a value out of its knob's bounds.
     """
     problem = _pick(PROBLEMS, "problem", query.get("problem", default_problem))
     method = _pick(METHODS, "method", query.get("method", "pinn"))
     names = [n for n in query.get("reg", "").split(",") if n]
     regularizers = {n: _pick(REGULARIZERS, "regularizer", n) for n in names}
-    setup = Setup(problem, method, list(regularizers.values()), Training())
-    owners = {"p": problem, "m": method, "t": setup.training}
+    combiner = _pick(COMBINERS, "combiner", query.get("combiner", DEFAULT_COMBINER))
+    setup = Setup(problem, method, list(regularizers.values()), Training(), combiner)
+    owners = {"p": problem, "m": method, "t": setup.training, "c": combiner}
     for key, text in query.items():
-        if key in ("problem", "method", "reg"):
+        if key in ("problem", "method", "reg", "combiner"):
             continue
         prefix, _, rest = key.partition(".")
         if prefix == "r":
@@ -142,6 +153,7 @@ def from_query(query: Mapping[str, str], default_problem: str = "burgers1d") -> 
             _set(owners[prefix], key, rest, text)
         else:
             raise ValueError(
-                f"unknown query key {key!r}; expected problem, method, reg, p.*, m.*, r.*, t.*"
+                f"unknown query key {key!r}; expected problem, method, reg, combiner, "
+                "p.*, m.*, r.*, c.*, t.*"
             )
     return setup

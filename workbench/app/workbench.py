@@ -1,4 +1,4 @@
-"""The Workbench: pick a PDE, a method and regularizers, press Train, watch it learn.
+"""The Workbench: pick a PDE, a method, regularizers and a combiner, press Train, watch it learn.
 
 One Panel ``Viewer`` serves three front ends: it renders inline in JupyterLab
 (``Workbench()`` as a cell's value), as a served page (``workbench serve``), and as an
@@ -7,16 +7,18 @@ ipywidget (``pn.ipywidget(Workbench())``).
 Data flow: widgets edit the Parameters of a :class:`~workbench.app.setup.Setup`; Train copies
 it and hands it to a :class:`~workbench.app.live.LiveTraining` (a worker thread running
 ``train()``); a periodic callback on the event loop (every ``refresh_ms``) copies the thinned
-loss history and the latest coarse snapshot into the Live tab's Bokeh figures
-(:mod:`workbench.app.plots`). Each tick sends the full (thinned) state, not deltas: deltas
-streamed through the Jupyter comm lose or duplicate rows, full state heals on the next tick.
-When the training ends the views switch to the Run's full-resolution fields and the Run joins
-the Runs tab, drawn with the pure views of :mod:`workbench.views`.
+loss history, the combiner's diagnostics and the latest coarse snapshot (with its collocation
+points and any PIG Gaussians) into the Live tab's Bokeh figures (:mod:`workbench.app.plots`).
+Each tick sends the full (thinned) state, not deltas: deltas streamed through the Jupyter comm
+lose or duplicate rows, full state heals on the next tick. When the training ends the views
+switch to the Run's full-resolution fields and the Run joins the Runs tab, drawn with the
+pure views of :mod:`workbench.views`.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import tempfile
 import threading
@@ -32,11 +34,11 @@ import xarray as xr
 
 from workbench import views
 from workbench.app.live import LiveTraining
-from workbench.app.plots import FieldPlot, LossPlot, ProfilePlot
+from workbench.app.plots import DiagnosticsPlot, FieldPlot, LossPlot, ProfilePlot
 from workbench.app.setup import Setup, from_query, to_query
 from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
-from workbench.regularizers import REGULARIZERS
+from workbench.regularizers import COMBINERS, REGULARIZERS
 from workbench.results import RUN_FILE, Run, knobs
 from workbench.train import Training
 from workbench.views.fields import FIELD_TITLES
@@ -225,6 +227,17 @@ class Workbench(pn.viewable.Viewer):
             reg_rows += [check, knob_panel]
             reg.param.watch(self._on_knob, list(knobs(reg)))
 
+        self._combiner_select = pn.widgets.Select(
+            label="Combiner",
+            options=list(COMBINERS),
+            value=setup.combiner.name,
+            sizing_mode="stretch_width",
+        )
+        self._combiner_info = pn.pane.Markdown(sizing_mode="stretch_width", margin=(0, 10))
+        self._combiner_knobs = pn.Column(sizing_mode="stretch_width")
+        self._combiner_select.param.watch(self._on_combiner, "value")
+        self._show_combiner()
+
         training_knobs = TRAINING_KNOBS + (["device"] if torch.cuda.is_available() else [])
         steps_cap = self.limits.max_steps
         self._training_knobs = pn.Param(
@@ -279,6 +292,11 @@ class Workbench(pn.viewable.Viewer):
         self._time.param.watch(self._on_time, "value")
         self._show_points = pn.widgets.Checkbox(label="overlay collocation points on the residual")
         self._show_points.param.watch(self._on_show_points, "value")
+        # Shown once a snapshot carries Gaussians (a PIG training), as views follow the data.
+        self._show_gaussians = pn.widgets.Checkbox(
+            label="overlay the Gaussians (centres, 1 sigma)", value=True, visible=False
+        )
+        self._show_gaussians.param.watch(self._on_show_gaussians, "value")
         self._live_views = pn.Column(sizing_mode="stretch_width")
 
         self.sidebar = pn.Column(
@@ -292,6 +310,10 @@ class Workbench(pn.viewable.Viewer):
             self._method_knobs,
             pn.pane.Markdown("### Regularizers"),
             *reg_rows,
+            pn.pane.Markdown("### Loss combination"),
+            self._combiner_select,
+            self._combiner_info,
+            self._combiner_knobs,
             pn.pane.Markdown("### Training"),
             self._training_knobs,
             sizing_mode="stretch_width",
@@ -319,6 +341,21 @@ class Workbench(pn.viewable.Viewer):
             self._reg_objects[name] for name, check in self._reg_checks.items() if check.value
         ]
         self._sync_query()
+
+    def _on_combiner(self, event) -> None:
+        if event.new and event.new != self.setup.combiner.name:
+            self.setup.combiner = COMBINERS[event.new]()
+            self._show_combiner()
+            self._sync_query()
+
+    def _show_combiner(self) -> None:
+        combiner = self.setup.combiner
+        self._combiner_info.object = _first_doc_line(combiner)
+        names = list(knobs(combiner))
+        # The sum has no knobs; an empty Param panel would still draw a box.
+        self._combiner_knobs.objects = [_knob_panel(combiner)] if names else []
+        if names:
+            combiner.param.watch(self._on_knob, names)
 
     def _on_knob(self, *events) -> None:
         if any(e.obj is self.setup.problem for e in events) and not self.live.active:
@@ -354,6 +391,7 @@ class Workbench(pn.viewable.Viewer):
         self._space_time = len(dims) == 2 and "t" in dims
         self._fields = _preview(problem, self.snapshot_points)
         self._loss_plot = LossPlot()
+        self._diagnostics_plot = DiagnosticsPlot()
         if len(dims) == 1:
             names = {"u": ["u", "u_ref"], "error": ["error"], "residual": ["residual"]}
         else:
@@ -367,7 +405,14 @@ class Workbench(pn.viewable.Viewer):
             self._time.param.update(start=t0, end=t1, step=(t1 - t0) / 100, value=(t0 + t1) / 2)
         loss_pane = pn.pane.Bokeh(self._loss_plot.figure)
         field_panes = [pn.pane.Bokeh(plot.figure) for plot in self._field_plots.values()]
-        self._bokeh_panes = [loss_pane, *field_panes]
+        # The figures hide themselves until a combiner reports something (the default sum
+        # reports nothing). Not pane.visible: toggling it makes Panel 1.9 copy the figure's
+        # themed stylesheets into the pane, which raises and drops the rest of the tick.
+        diagnostics_panes = [
+            pn.pane.Bokeh(self._diagnostics_plot.weights),
+            pn.pane.Bokeh(self._diagnostics_plot.agreement),
+        ]
+        self._bokeh_panes = [loss_pane, *field_panes, *diagnostics_panes]
         top = [loss_pane]
         if self._profile_plot is not None:
             profile_pane = pn.pane.Bokeh(self._profile_plot.figure)
@@ -377,12 +422,15 @@ class Workbench(pn.viewable.Viewer):
             self._status,
             self._progress,
             pn.FlexBox(*top),
-            self._show_points,
+            pn.Row(self._show_points, self._show_gaussians),
             pn.FlexBox(*field_panes),
+            pn.FlexBox(*diagnostics_panes),
         ]
         for plot in self._field_plots.values():
             plot.mark_time(self._time.value)
         self._field_plots["residual"].show_points(self._show_points.value)
+        self._field_plots["residual"].show_gaussians(self._show_gaussians.value)
+        self._show_gaussians.visible = False  # until a snapshot brings Gaussians
         self._draw_fields(self._fields, None)
 
     def _draw_fields(self, fields: xr.Dataset, points: xr.Dataset | None) -> None:
@@ -411,6 +459,7 @@ class Workbench(pn.viewable.Viewer):
             plot.set_title(title)
         if points is not None:
             self._field_plots["residual"].update_points(points)
+            self._show_gaussians.visible = "gaussian" in points.dims
         if self._profile_plot is not None:
             self._profile_plot.update(fields, self._time.value)
 
@@ -423,6 +472,10 @@ class Workbench(pn.viewable.Viewer):
 
     def _on_show_points(self, event) -> None:
         self._field_plots["residual"].show_points(event.new)
+        self._push()
+
+    def _on_show_gaussians(self, event) -> None:
+        self._field_plots["residual"].show_gaussians(event.new)
         self._push()
 
     def _push(self) -> None:
@@ -488,7 +541,12 @@ class Workbench(pn.viewable.Viewer):
             try:
                 settings = {**knobs(setup.training), "snapshot_points": self.snapshot_points}
                 self.live.start(
-                    setup.problem, setup.method, setup.regularizers, paused=paused, **settings
+                    setup.problem,
+                    setup.method,
+                    setup.regularizers,
+                    combiner=setup.combiner,
+                    paused=paused,
+                    **settings,
                 )
             except Exception:
                 self._training_ended()
@@ -503,6 +561,10 @@ class Workbench(pn.viewable.Viewer):
             self._build_live_views(setup.problem)
         else:  # same kind of plots: reuse them, so the page need not build new ones
             self._loss_plot.clear()
+            self._diagnostics_plot.clear()
+            # The last training's points and Gaussians would sit on this one's preview.
+            self._field_plots["residual"].update_points(None)
+            self._show_gaussians.visible = False  # a rebuild above starts hidden too
             self._draw_fields(_preview(setup.problem, self.snapshot_points), None)
         self._device = (
             "cuda" if setup.training.device != "cpu" and torch.cuda.is_available() else "cpu"
@@ -548,6 +610,9 @@ class Workbench(pn.viewable.Viewer):
         columns = live.history(MAX_PLOT_POINTS)
         if columns:
             self._loss_plot.update(columns)
+        diagnostics = live.diagnostics(MAX_PLOT_POINTS)
+        if diagnostics:
+            self._diagnostics_plot.update(diagnostics)
         snapshot = live.take_snapshot()
         run = live.run
         if run is not None and run is not self._shown_run:
@@ -632,6 +697,7 @@ class Workbench(pn.viewable.Viewer):
                     "problem knobs": at.get("problem_params", ""),
                     "method knobs": at.get("method_params", ""),
                     "regularizers": at.get("regularizers", ""),
+                    "combiner": _combiner_text(at.get("combiner", "")),
                 }
             )
         import pandas as pd
@@ -651,21 +717,22 @@ class Workbench(pn.viewable.Viewer):
             return pn.pane.Markdown("Finished runs appear here; pick two to compare.")
         columns = []
         for name, tree in chosen:
-            history = views.history(tree["history"].to_dataset()).opts(
-                title=f"{name}: loss", width=480, height=280
-            )
+            history_ds = tree["history"].to_dataset()
+            history = views.history(history_ds).opts(title=f"{name}: loss", width=480, height=280)
             error = tree["fields"].to_dataset()["error"]
             l2re = float(tree.attrs.get("l2re", np.nan))
-            columns.append(
-                pn.Column(
-                    pn.pane.HoloViews(history),
-                    pn.pane.HoloViews(
-                        views.field(error, title=f"{name}: error (l2re {l2re:.2e})").opts(
-                            width=480, height=300
-                        )
-                    ),
-                )
-            )
+            panes = [
+                pn.pane.HoloViews(history),
+                pn.pane.HoloViews(
+                    views.field(error, title=f"{name}: error (l2re {l2re:.2e})").opts(
+                        width=480, height=300
+                    )
+                ),
+            ]
+            diagnostics = views.diagnostics(history_ds)
+            if len(diagnostics):
+                panes.append(pn.pane.HoloViews(diagnostics.cols(1)))
+            columns.append(pn.Column(*panes))
         return pn.Row(*columns)
 
     def save(self, directory: str | Path | None = None) -> Path | None:
@@ -756,6 +823,16 @@ class Workbench(pn.viewable.Viewer):
             sidebar_width=360,
             accent="#1f6f8b",
         )
+
+
+def _combiner_text(stored: str) -> str:
+    """A Run's ``combiner`` attr (JSON) as ``name`` or ``name {knobs}`` for the Runs table."""
+    try:
+        spec = json.loads(stored)
+        name, params = spec["name"], spec.get("params") or {}
+    except (ValueError, TypeError, KeyError):
+        return str(stored)  # a Run from before combiners, or an odd file: show it as it is
+    return f"{name} {json.dumps(params, sort_keys=True)}" if params else str(name)
 
 
 def _read_uploaded(name: str, data: bytes) -> xr.DataTree:

@@ -4,14 +4,17 @@ Nothing here imports torch, so views are testable and usable on saved Runs
 without the training stack.
 """
 
-from workbench.views.fields import compare, field, points, profile
-from workbench.views.history import error_history, history
+from workbench.views.fields import compare, field, profile
+from workbench.views.history import diagnostics, error_history, history
+from workbench.views.points import gaussians, points
 from workbench.views.report import report
 
 __all__ = [
     "compare",
+    "diagnostics",
     "error_history",
     "field",
+    "gaussians",
     "history",
     "points",
     "profile",

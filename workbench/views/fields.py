@@ -1,8 +1,9 @@
-"""Views of solution fields and collocation points.
+"""Views of solution fields.
 
 Pure functions ``xarray -> HoloViews``: they read names, coordinates and the
-``long_name``/``units`` attrs of the ``/fields`` and ``/points`` groups of a
-Run and never touch the model that produced them.
+``long_name``/``units`` attrs of the ``/fields`` group of a Run and never touch
+the model that produced them. Points and Gaussians drawn over these fields are
+in :mod:`workbench.views.points`.
 """
 
 from __future__ import annotations
@@ -200,70 +201,6 @@ def compare(ds: xr.Dataset) -> hv.Layout:
             for n in present
         ]
     return hv.Layout(panels).cols(4)
-
-
-def points(
-    ds_points: xr.Dataset,
-    dims: Sequence[str] | None = None,
-    *,
-    max_points: int | None = 2000,
-) -> hv.Overlay:
-    """Collocation points, one coloured layer per point set.
-
-    Parameters
-    ----------
-    ds_points : xarray.Dataset
-        The ``/points`` group of a Run: for each point set ``S`` a dimension
-        ``S`` and variables ``f"{S}_{d}"`` for each problem dimension ``d``.
-    dims : sequence of str, optional
-        Problem dimensions; inferred from the variable names when omitted.
-        They are ordered with :func:`plot_dims`, so the result overlays
-        directly on :func:`field` images (``field(u) * points(pts)``).
-    max_points : int, optional
-        Largest number of points drawn per set; larger sets are thinned by a
-        deterministic stride so that reports stay small. ``None`` draws all.
-
-    Returns
-    -------
-    holoviews.Overlay
-        One ``hv.Points`` per non-empty point set (``hv.Scatter`` at zero
-        height for 1D problems), labelled with the set name for the legend.
-        Empty when there are no points.
-    """
-    sets = [s for s in ds_points.dims if ds_points.sizes[s] > 0]
-    if dims is None:
-        # A variable "S_d" lying along dimension S names problem dimension d;
-        # matching on the variable's own dimension keeps set names containing
-        # "_" unambiguous.
-        dims = list(
-            dict.fromkeys(
-                str(name)[len(str(var.dims[0])) + 1 :]
-                for name, var in ds_points.data_vars.items()
-                if var.ndim == 1 and str(name).startswith(f"{var.dims[0]}_")
-            )
-        )
-    dims = plot_dims(dims)
-    layers = []
-    for s in sets:
-        names = [f"{s}_{d}" for d in dims]
-        if not dims or any(n not in ds_points.data_vars for n in names):
-            continue
-        n = ds_points.sizes[s]
-        idx = slice(None)
-        if max_points is not None and n > max_points:
-            idx = np.linspace(0, n - 1, max_points).round().astype(int)
-        columns = [ds_points[name].values[idx] for name in names]
-        if len(dims) == 1:
-            layer = hv.Scatter(
-                (columns[0], np.zeros_like(columns[0])),
-                kdims=list(dims),
-                vdims=["collocation"],
-                label=s,
-            )
-        else:
-            layer = hv.Points(tuple(columns[:2]), kdims=list(dims[:2]), label=s)
-        layers.append(layer.opts(size=4, alpha=0.7, backend="bokeh"))
-    return hv.Overlay(layers)
 
 
 def profile(ds: xr.Dataset, dim: str, value: float) -> hv.Overlay:

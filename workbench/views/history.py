@@ -1,4 +1,10 @@
-"""Views of the training history of a Run (the ``/history`` group)."""
+"""Views of the training history of a Run (the ``/history`` group).
+
+``/history`` tells its variables apart by their ``role`` attr: loss terms (``loss_term``), the
+weighted total (``loss_total``) and what a combiner of the terms reports about each update
+(``diagnostic``: term weights ``weight_<term>``, the smallest cosine between two terms'
+gradients ``grad_cosine``). :func:`history` draws the losses, :func:`diagnostics` the rest.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ from workbench.views.fields import _dimension
 
 #: ``role`` attrs that mark the loss variables of ``/history``.
 LOSS_ROLES = ("loss_term", "loss_total")
+
+#: ``role`` attr of the combiner's diagnostics in ``/history``.
+DIAGNOSTIC_ROLE = "diagnostic"
 
 
 def _loss_names(ds: xr.Dataset) -> list[str]:
@@ -120,3 +129,88 @@ def error_history(ds: xr.Dataset, *, floor: float | None = None) -> hv.Curve:
         tools=["hover"],
         backend="bokeh",
     )
+
+
+def _curves(
+    ds: xr.Dataset, names: list[str], floor: float | None = None, short: bool = False
+) -> list[hv.Curve]:
+    curves = []
+    for name in names:
+        steps, values = _finite(ds, name)
+        if floor is not None:
+            values = np.maximum(values, floor)
+        vdim = _dimension(name, ds[name].attrs)
+        # Term names make a legend that leaves the plot its width; hover keeps the long name.
+        label = name.removeprefix("weight_") if short else vdim.label
+        curves.append(hv.Curve((steps, values), kdims=[_step_dim(ds)], vdims=[vdim], label=label))
+    return curves
+
+
+def diagnostics(ds: xr.Dataset, *, floor: float | None = None) -> hv.Layout:
+    """What the combiner of the loss terms reported at each step.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The ``/history`` group of a Run. Variables whose ``role`` attr is ``"diagnostic"``
+        are drawn: term weights ``weight_<term>`` (e.g. from learning-rate annealing),
+        cosines between gradients (``grad_cosine``) and any other diagnostic.
+    floor : float, optional
+        Lower clip of the weights on their log axis, as in :func:`history`.
+
+    Returns
+    -------
+    holoviews.Layout
+        Up to three panels, each present only when it has variables: the term weights
+        against step on a log scale (they span decades), one curve per term labelled with
+        the term's name; the gradient cosines on a linear axis fixed to ``[-1, 1]`` with a
+        dashed line at 0 (below it two terms pull the weights in conflicting directions);
+        other diagnostics on a linear axis. Empty when ``ds`` has no diagnostic variables
+        (the ``sum`` combiner logs none).
+    """
+    names = [str(n) for n, v in ds.data_vars.items() if v.attrs.get("role") == DIAGNOSTIC_ROLE]
+    weights = [n for n in names if n.startswith("weight_")]
+    cosines = [n for n in names if "cosine" in n and n not in weights]
+    others = [n for n in names if n not in weights and n not in cosines]
+    size = dict(width=420, height=300, backend="bokeh")
+    panels = []
+    if weights:
+        if floor is None:
+            floor = _auto_floor([_finite(ds, n)[1] for n in weights])
+        panels.append(
+            hv.Overlay(_curves(ds, weights, floor, short=True)).opts(
+                hv.opts.Curve(logy=True, tools=["hover"], backend="bokeh"),
+                hv.opts.Overlay(
+                    logy=True,
+                    ylabel="term weight",
+                    title="loss-term weights",
+                    legend_position="top_left",
+                    **size,
+                ),
+            )
+        )
+    if cosines:
+        curves = _curves(ds, cosines)
+        # Drawn after the curves: an overlay takes its axis labels from its first element.
+        zero = hv.HLine(0).opts(color="gray", line_dash="dashed", line_width=1, backend="bokeh")
+        label = curves[0].vdims[0].label if len(curves) == 1 else "cosine"
+        panels.append(
+            hv.Overlay([*curves, zero]).opts(
+                hv.opts.Curve(tools=["hover"], backend="bokeh"),
+                hv.opts.Overlay(
+                    ylim=(-1.05, 1.05),
+                    ylabel=label,
+                    title="gradient agreement (below 0: terms conflict)",
+                    show_legend=len(curves) > 1,
+                    **size,
+                ),
+            )
+        )
+    if others:
+        panels.append(
+            hv.Overlay(_curves(ds, others)).opts(
+                hv.opts.Curve(tools=["hover"], backend="bokeh"),
+                hv.opts.Overlay(title="combiner diagnostics", legend_position="right", **size),
+            )
+        )
+    return hv.Layout(panels)

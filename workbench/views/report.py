@@ -14,8 +14,9 @@ from bokeh.embed import file_html
 from bokeh.layouts import column
 from bokeh.resources import INLINE
 
-from workbench.views.fields import compare, field, points
-from workbench.views.history import error_history, history
+from workbench.views.fields import compare, field
+from workbench.views.history import diagnostics, error_history, history
+from workbench.views.points import gaussians, points
 
 _STYLE = """
 <style>
@@ -38,7 +39,7 @@ _TEMPLATE = """
 {% endblock %}
 """
 
-_PARAM_ATTRS = ("problem_params", "method_params", "regularizers")
+_PARAM_ATTRS = ("problem_params", "method_params", "regularizers", "combiner")
 _PLAIN_ATTRS = ("seed", "device", "workbench_version", "torch_version", "created")
 
 
@@ -111,6 +112,13 @@ def _strip_external(page: str) -> str:
     return page
 
 
+def _on_field(base: xr.DataArray | None, overlay: hv.Overlay) -> hv.Overlay:
+    """``overlay`` on an image of ``base`` when both are 2D, else alone."""
+    if base is not None and base.ndim == len(overlay.get(0).kdims) == 2:
+        return field(base) * overlay
+    return overlay
+
+
 def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
     """The report's HoloViews objects, skipping whatever the Run lacks."""
     plots = []
@@ -122,17 +130,34 @@ def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
         curves = [p for p in (history(hist), error_history(hist)) if len(p)]
         if curves:
             plots.append(hv.Layout(curves).cols(2))
+        panels = diagnostics(hist)
+        if len(panels):
+            plots.append(panels.cols(2))
     pts = _dataset(tree, "points")
-    overlay = points(pts) if pts is not None else hv.Overlay([])
+    if pts is None:
+        return plots
+    # The fields' dims name the problem's coordinates for sure; inferring them from the
+    # point variables is the fallback for Runs saved without fields.
+    dims = list(fields[next(iter(fields.data_vars))].dims) if fields is not None else None
+    base = next((fields[n] for n in ("residual", "u") if fields is not None and n in fields), None)
+    overlay = points(pts, dims)
     if len(overlay):
-        base = next(
-            (fields[n] for n in ("residual", "u") if fields is not None and n in fields),
-            None,
-        )
-        if base is not None and base.ndim == len(overlay.get(0).kdims) == 2:
-            overlay = field(base) * overlay
         plots.append(
-            overlay.opts(title="collocation points", width=480, height=340, backend="bokeh")
+            _on_field(base, overlay).opts(
+                title="collocation points", width=480, height=340, backend="bokeh"
+            )
+        )
+    anchors = gaussians(pts, dims)
+    if len(anchors):
+        plots.append(
+            _on_field(base, anchors).opts(
+                title="PIG Gaussians: centres (colour: weight) and 1-sigma widths",
+                # The title names both layers; a legend box would only hide Gaussians.
+                show_legend=False,
+                width=480,
+                height=380,
+                backend="bokeh",
+            )
         )
     return plots
 
@@ -145,7 +170,9 @@ def report(tree: xr.DataTree, path: str | Path) -> Path:
     tree : xarray.DataTree
         A Run: root attrs with provenance and optional ``/history``,
         ``/fields`` and ``/points`` groups. Missing or empty groups are
-        skipped.
+        skipped, and so are panels the Run has no data for: the combiner's
+        diagnostics (term weights, gradient cosines) and the PIG Gaussians
+        drawn on the residual.
     path : str or pathlib.Path
         Output file; parent directories are created.
 
