@@ -101,7 +101,7 @@ for label, (combiner, lr) in CASES.items():
 # The history of each run keeps every term separately (plus the weighted total):
 
 # %%
-hv.Layout([history(run.history).relabel(label) for label, run in runs.items()]).cols(2)
+hv.Layout([history(run.history).opts(title=label) for label, run in runs.items()]).cols(2)
 
 # %% [markdown]
 # ## Inside the update: term weights and gradient conflict
@@ -111,9 +111,9 @@ hv.Layout([history(run.history).relabel(label) for label, run in runs.items()]).
 # other), and LRA logs the weight it gives each term (`weight_<term>`).
 
 # %%
-hv.Layout([diagnostics(runs[label].history).relabel(label) for label in ("LRA", "ConFIG")]).cols(
-    1
-)
+for label in ("LRA", "ConFIG"):
+    print(label)
+    display(diagnostics(runs[label].history))
 
 # %% [markdown]
 # The cosine is negative much of the time: the residual and the conditions really do pull
@@ -139,7 +139,7 @@ display(table.style.format("{:.3g}"))
 
 # %%
 best = min(runs, key=lambda label: best_mse(runs[label]))
-field(runs[best].fields["error"]).relabel(f"error of {best}")
+field(runs[best].fields["error"]).opts(title=f"error of {best}")
 
 # %% [markdown]
 # The ConFIG authors' notebook reports best test MSEs of 3.1e-2 (Adam), 6.4e-3 (ConFIG) and

@@ -79,3 +79,18 @@ def test_float64_run_round_trips(tmp_path):
     loaded = Run.load(tmp_path / "r")
     assert next(loaded.model.parameters()).dtype == torch.float64
     np.testing.assert_array_equal(loaded.evaluate()["u"].values, run.fields["u"].values)
+
+
+def test_pig_run_with_a_combiner_round_trips(tmp_path):
+    from workbench import LRA, PIG, Heat1D
+
+    method = PIG(gaussians=8, channels=2, n_interior=64, n_boundary=16, n_initial=16)
+    run = fit(Heat1D(), method, combiner=LRA(alpha=0.3), steps=5, eval_every=0, progress=False)
+    run.save(tmp_path / "pig")
+    loaded = Run.load(tmp_path / "pig")
+    assert loaded.combiner.name == "lra" and loaded.combiner.alpha == 0.3
+    assert loaded.method.gaussians == 8
+    xr.testing.assert_identical(loaded.points, run.points)
+    assert loaded.history["weight_boundary"].attrs["role"] == "diagnostic"
+    again = loaded.evaluate()
+    np.testing.assert_array_equal(again["u"].values, run.fields["u"].values)

@@ -172,14 +172,19 @@ class Run:
         The specs that were trained.
     model : torch.nn.Module
         The trained weights.
+    combiner : Combiner, optional
+        How the loss terms were combined (``None``: the default sum).
     """
 
-    def __init__(self, tree: xr.DataTree, problem, method, regularizers, model: nn.Module):
+    def __init__(
+        self, tree: xr.DataTree, problem, method, regularizers, model: nn.Module, combiner=None
+    ):
         self.tree = tree
         self.problem = problem
         self.method = method
         self.regularizers = list(regularizers)
         self.model = model
+        self.combiner = combiner
 
     # --- quick access -------------------------------------------------------------------
     @property
@@ -251,7 +256,7 @@ class Run:
         """
         from workbench.methods import METHODS
         from workbench.problems import PROBLEMS
-        from workbench.regularizers import REGULARIZERS
+        from workbench.regularizers import COMBINERS, REGULARIZERS
 
         directory = Path(directory)
         for name in (RUN_FILE, WEIGHTS_FILE):
@@ -270,12 +275,15 @@ class Run:
             regularizers = [
                 REGULARIZERS[r["name"]](**r["params"]) for r in json.loads(attrs["regularizers"])
             ]
+            # Runs saved before combiners existed have no such attr: they summed their terms.
+            combined = json.loads(attrs.get("combiner", '{"name": "sum", "params": {}}'))
+            combiner = COMBINERS[combined["name"]](**combined["params"])
         except KeyError as err:
             raise ValueError(f"run in {str(directory)!r} names unknown {err}") from err
         model = method.build(problem, torch.Generator().manual_seed(int(attrs["seed"])))
         model = model.to(getattr(torch, attrs["dtype"]))
         model.load_state_dict(state)
-        return cls(tree, problem, method, regularizers, model)
+        return cls(tree, problem, method, regularizers, model, combiner)
 
 
 def provenance(problem, method, regularizers, *, seed: int, device: str, dtype: str) -> dict:

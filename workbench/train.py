@@ -709,7 +709,7 @@ class _Session:
                 {"name": self.combiner.name, "params": knobs(self.combiner)}, sort_keys=True
             ),
         )
-        run = Run(tree, problem, method, self.regularizers, model)
+        run = Run(tree, problem, method, self.regularizers, model, self.combiner)
         # A live series of snapshots should end on the final state, not one interval short.
         snapshot = None
         if cfg.snapshot_every or self.snapshot_wanted:

@@ -22,6 +22,11 @@ class LRA(Combiner):
     so a boundary term whose gradient is drowned by the residual's is scaled up until both
     move the weights comparably. The step follows :math:`\sum_i \lambda_i \nabla L_i` with
     Adam. The weights are logged as ``weight_<term>``.
+
+    The weights are capped at ``max_weight``, a guard the paper does not have: when most
+    parameters get no gradient from a term (local features such as PIG's Gaussians, or a
+    term that is already satisfied) its mean gradient tends to zero and the ratio explodes
+    (we saw 1e15 on Helmholtz with PIG).
     """
 
     name = param.String("lra", constant=True, doc="Registry name of this combiner.")
@@ -29,6 +34,7 @@ class LRA(Combiner):
         0.1, bounds=(0.0, 1.0), inclusive_bounds=(False, True), doc="Rate of the moving average."
     )
     every = param.Integer(10, bounds=(1, 100_000), doc="Steps between weight updates.")
+    max_weight = param.Number(1e4, bounds=(1.0, None), doc="Upper bound of every weight.")
     reference = param.String(
         "residual", doc="Term that keeps weight 1 (the first term if the method has no such term)."
     )
@@ -45,7 +51,8 @@ class LRA(Combiner):
                 mean = float(grad.abs().mean())
                 if name == reference or mean == 0.0:
                     continue
-                weights[name] = (1 - self.alpha) * weights[name] + self.alpha * top / mean
+                moved = (1 - self.alpha) * weights[name] + self.alpha * top / mean
+                weights[name] = min(moved, self.max_weight)
         direction = torch.zeros_like(next(iter(grads.values())))
         for name, grad in grads.items():
             direction += weights[name] * grad
