@@ -320,9 +320,38 @@ def test_query_round_trip_of_a_combiner_with_a_knob():
     assert to_query(workbench.setup) == query
 
 
+def test_term_weights_round_trip_and_reach_training():
+    setup = small_setup(steps=3)
+    setup.weights = {"boundary": 10.0}
+    query = to_query(setup)
+    assert query["w.boundary"] == "10.0"
+    workbench = Workbench.from_query(query)
+    assert workbench.setup.weights == {"boundary": 10.0}
+    assert workbench._weights_input.value == "boundary=10"
+    workbench._weights_input.value = "residual=0.5, boundary=2"
+    assert workbench.setup.weights == {"residual": 0.5, "boundary": 2.0}
+    workbench.train()
+    assert workbench.live.wait(timeout=60)
+    loss = workbench.live.run.history.isel(step=0)
+    expected = 0.5 * float(loss["residual"]) + 2.0 * float(loss["boundary"])
+    assert float(loss["loss"]) == pytest.approx(expected, rel=1e-5)
+    workbench._weights_input.value = "boundary=lots"
+    assert workbench._alert.visible and "'lots' is not a number" in workbench._alert.object
+    assert workbench.setup.weights == {"residual": 0.5, "boundary": 2.0}  # kept the last good
+
+
+def test_a_weight_for_a_term_the_method_lacks_is_refused():
+    workbench = Workbench(small_setup(steps=3))
+    workbench._weights_input.value = "initial=3"  # poisson1d has no initial condition
+    workbench.train()
+    assert workbench.live.state == "idle" and "has no term 'initial'" in workbench._alert.object
+
+
 @pytest.mark.parametrize(
     "query, message",
     [
+        ({"w.boundary": "-1"}, "w.boundary: the weight must be a finite number >= 0"),
+        ({"w.boundary": "x"}, "w.boundary: 'x' is not a number"),
         ({"problem": "nope"}, "unknown problem 'nope'"),
         ({"p.nu": "-1"}, "p.nu=-1"),
         ({"m.activation": "relu"}, "allowed: tanh"),

@@ -3,9 +3,10 @@
 The query holds only what differs from the defaults, so a shared link stays short and keeps
 meaning the same thing when a default is not touched::
 
-    ?problem=burgers1d&method=pinn&p.nu=0.005&m.width=64&reg=weight_decay&r.weight_decay.weight=0.001&combiner=lra&c.alpha=0.2&t.steps=3000
+    ?problem=burgers1d&method=pinn&p.nu=0.005&m.width=64&reg=weight_decay&r.weight_decay.weight=0.001&combiner=lra&c.alpha=0.2&w.initial=10&t.steps=3000
 
-The combiner of the loss terms appears only when it is not the default ``sum``.
+The combiner of the loss terms appears only when it is not the default ``sum``; ``w.<term>``
+are fixed weights of the method's loss terms.
 
 Values are JSON (``param``'s own serialisation), so numbers, booleans and ``null`` read back
 exactly; param checks bounds and types when they are assigned.
@@ -44,6 +45,8 @@ class Setup:
     training: Training = field(default_factory=Training)
     #: How the loss terms become one update (:data:`workbench.regularizers.COMBINERS`).
     combiner: Combiner = field(default_factory=Sum)
+    #: Fixed multipliers of the method's loss terms (``train(weights=...)``; default 1 each).
+    weights: dict[str, float] = field(default_factory=dict)
 
     def copy(self) -> Setup:
         """Independent copies of every part: a training keeps the knobs it started with."""
@@ -59,6 +62,7 @@ class Setup:
             [type(r)(**knobs(r)) for r in self.regularizers],
             Training(**knobs(self.training)),
             type(self.combiner)(**knobs(self.combiner)),
+            dict(self.weights),
         )
 
 
@@ -90,6 +94,30 @@ def _decode(obj: param.Parameterized, name: str, text: str):
         raise ValueError("not a number, true/false or null") from None
 
 
+def parse_weight(name: str, text: str) -> float:
+    """A term weight from text: a finite number >= 0, or ``ValueError`` naming ``name``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a number") from None
+    if not (value >= 0 and value != float("inf")):
+        raise ValueError(f"{name}: the weight must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """``"residual=1e-4, boundary=10"`` as ``{"residual": 1e-4, "boundary": 10.0}``."""
+    weights = {}
+    for item in text.replace(";", ",").split(","):
+        if not item.strip():
+            continue
+        term, sep, value = item.partition("=")
+        if not sep or not term.strip():
+            raise ValueError(f"term weights: expected term=number, got {item.strip()!r}")
+        weights[term.strip()] = parse_weight(f"weight of {term.strip()!r}", value.strip())
+    return weights
+
+
 def to_query(setup: Setup) -> dict[str, str]:
     """The query parameters that reproduce ``setup`` (defaults left out)."""
     query = {"problem": setup.problem.name, "method": setup.method.name}
@@ -99,6 +127,8 @@ def to_query(setup: Setup) -> dict[str, str]:
         obj = getattr(setup, part)
         for name in _changed(obj):
             query[f"{PREFIXES[part]}.{name}"] = _encode(obj, name)
+    for term, weight in setup.weights.items():
+        query[f"w.{term}"] = repr(float(weight))
     if setup.regularizers:
         query["reg"] = ",".join(r.name for r in setup.regularizers)
         for reg in setup.regularizers:
@@ -144,6 +174,9 @@ def from_query(query: Mapping[str, str], default_problem: str = "burgers1d") -> 
         if key in ("problem", "method", "reg", "combiner"):
             continue
         prefix, _, rest = key.partition(".")
+        if prefix == "w":
+            setup.weights[rest] = parse_weight(key, text)
+            continue
         if prefix == "r":
             reg_name, _, knob = rest.partition(".")
             if reg_name not in regularizers:
@@ -154,6 +187,6 @@ def from_query(query: Mapping[str, str], default_problem: str = "burgers1d") -> 
         else:
             raise ValueError(
                 f"unknown query key {key!r}; expected problem, method, reg, combiner, "
-                "p.*, m.*, r.*, c.*, t.*"
+                "p.*, m.*, r.*, c.*, w.*, t.*"
             )
     return setup

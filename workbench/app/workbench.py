@@ -35,7 +35,7 @@ import xarray as xr
 from workbench import views
 from workbench.app.live import LiveTraining
 from workbench.app.plots import DiagnosticsPlot, FieldPlot, LossPlot, ProfilePlot
-from workbench.app.setup import Setup, from_query, to_query
+from workbench.app.setup import Setup, from_query, parse_weights, to_query
 from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
 from workbench.regularizers import COMBINERS, REGULARIZERS
@@ -237,6 +237,13 @@ class Workbench(pn.viewable.Viewer):
         self._combiner_knobs = pn.Column(sizing_mode="stretch_width")
         self._combiner_select.param.watch(self._on_combiner, "value")
         self._show_combiner()
+        self._weights_input = pn.widgets.TextInput(
+            label="Term weights",
+            value=", ".join(f"{k}={v:g}" for k, v in setup.weights.items()),
+            placeholder="e.g. residual=1e-4, boundary=10 (default 1 each)",
+            sizing_mode="stretch_width",
+        )
+        self._weights_input.param.watch(self._on_weights, "value")
 
         training_knobs = TRAINING_KNOBS + (["device"] if torch.cuda.is_available() else [])
         steps_cap = self.limits.max_steps
@@ -314,6 +321,7 @@ class Workbench(pn.viewable.Viewer):
             self._combiner_select,
             self._combiner_info,
             self._combiner_knobs,
+            self._weights_input,
             pn.pane.Markdown("### Training"),
             self._training_knobs,
             sizing_mode="stretch_width",
@@ -347,6 +355,14 @@ class Workbench(pn.viewable.Viewer):
             self.setup.combiner = COMBINERS[event.new]()
             self._show_combiner()
             self._sync_query()
+
+    def _on_weights(self, event) -> None:
+        try:
+            self.setup.weights = parse_weights(event.new)
+        except ValueError as err:
+            self.notify(str(err))
+            return
+        self._sync_query()
 
     def _show_combiner(self) -> None:
         combiner = self.setup.combiner
@@ -539,7 +555,11 @@ class Workbench(pn.viewable.Viewer):
                 )
             self._holds_slot = True
             try:
-                settings = {**knobs(setup.training), "snapshot_points": self.snapshot_points}
+                settings = {
+                    **knobs(setup.training),
+                    "snapshot_points": self.snapshot_points,
+                    "weights": setup.weights,
+                }
                 self.live.start(
                     setup.problem,
                     setup.method,
