@@ -157,3 +157,22 @@ def test_compile_with_a_per_term_combiner_warns_and_runs_eagerly():
         )
     assert run.status == "done"
     assert any("runs eagerly" in str(w.message) for w in caught)
+
+
+def test_config_and_mconfig_match_the_authors_package():
+    pytest.importorskip("conflictfree")
+    from conflictfree.grad_operator import ConFIG_update
+    from conflictfree.momentum_operator import PseudoMomentumOperator
+
+    generator = torch.Generator().manual_seed(0)
+    for m in (2, 3, 4):
+        grads = torch.randn(m, 50, generator=generator)
+        assert torch.allclose(config_direction(grads), ConFIG_update(grads), atol=1e-5)
+    terms = ["residual", "initial", "boundary"]
+    ours = MConFIG()
+    state = ours.start(terms, torch.zeros(50))
+    theirs = PseudoMomentumOperator(num_vectors=3)
+    for step in range(9):
+        grad = torch.randn(50, generator=generator)
+        mine, _ = ours.combine({terms[step % 3]: grad}, state, step)
+        assert torch.allclose(mine, theirs.calculate_gradient(step % 3, grad), atol=1e-5)

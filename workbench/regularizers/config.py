@@ -1,8 +1,10 @@
 """ConFIG and M-ConFIG: conflict-free updates for several loss terms.
 
 Liu, Chu & Thuerey, "ConFIG: Towards Conflict-free Training of Physics Informed Neural
-Networks", ICLR 2025 (package ``conflictfree``, which is not a dependency here; this is our own
-implementation of the published algorithm).
+Networks", ICLR 2025. The authors' package ``conflictfree`` is not used at run time: its
+least-squares solve mixes a float32 right-hand side with the gradients' dtype, so it fails on
+float64 training. This is our own implementation of the published algorithm; the tests check
+that it gives the package's updates (to float32 precision) where the package works.
 """
 
 from __future__ import annotations
