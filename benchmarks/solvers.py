@@ -177,11 +177,13 @@ def allen_cahn_cases() -> list[Case]:
         ),
         Case(
             "allen_cahn",
-            "PIG, 600 s",
+            "PIG, 4000 its or 600 s",
             "allen_cahn1d",
             {},
-            PIG(gaussians=800, n_interior=4096, sampler="resample", hard_constraints=True),
-            dict(steps=200_000, lr=1e-2, schedule="constant", max_wall_s=600),
+            PIG(gaussians=400, n_interior=2048, sampler="resample"),
+            # With the exact initial condition, Adam at 1e-2 and at 5e-3 diverged within 30
+            # steps here; the initial condition as a loss term (weight 100) and 1e-3 train.
+            dict(steps=4000, lr=1e-3, max_wall_s=600, weights={"initial": 100.0}),
         ),
     ]
 
