@@ -68,5 +68,5 @@ def test_pig_learns_poisson2d():
     method = PIG(gaussians=64, n_interior=512, n_boundary=128, sampler="resample")
     run = fit(problem, method, steps=300, lr=1e-2, eval_every=100, progress=False)
     first = run.history["l2re"].dropna("step").values[0]
-    assert run.l2re < 0.1 < first
+    assert run.l2re < 0.2 < first
     assert run.points.sizes["gaussian"] == 64 * 4

@@ -80,8 +80,9 @@ class Condition(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """Draw ``n`` points ``(n, D)`` where the condition is enforced."""
+    def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
+        """Draw ``n`` points ``(n, D)`` where the condition is enforced (scrambled Sobol, evenly
+        spread, with ``sobol=True``)."""
 
     @abc.abstractmethod
     def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
@@ -109,10 +110,13 @@ class ValueCondition(Condition):
     dims: tuple
     target: Callable[[dict[str, torch.Tensor]], torch.Tensor]
 
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+    def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
         counts = [n // len(self.faces) + (i < n % len(self.faces)) for i in range(len(self.faces))]
         return torch.cat(
-            [uniform_points(k, face, self.dims, generator) for k, face in zip(counts, self.faces)]
+            [
+                uniform_points(k, face, self.dims, generator, sobol)
+                for k, face in zip(counts, self.faces)
+            ]
         )
 
     def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
@@ -131,9 +135,9 @@ class PeriodicCondition(Condition):
     box: Mapping
     dims: tuple
 
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+    def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
         lo, _ = self.box[self.dim]
-        return uniform_points(n, {**self.box, self.dim: lo}, self.dims, generator)
+        return uniform_points(n, {**self.box, self.dim: lo}, self.dims, generator, sobol)
 
     def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
         lo, hi = self.box[self.dim]
