@@ -93,8 +93,10 @@ def test_train_pushes_records_to_the_views_then_pause_and_reset():
     workbench = rendered(Workbench(small_setup(steps=100_000)))
     assert not workbench._field_plots["u"].source.data["u"].any()  # the preview: no model yet
     workbench.train()
-    wait_until(lambda: workbench.live.step_count > 50 and workbench.live.take_snapshot() is None)
-    wait_until(lambda: workbench.live._snapshot_version > 1)
+    wait_until(lambda: workbench.live.step_count > 50)
+    # Wait for a snapshot newer than any so far without taking it: flush() must draw it.
+    version = workbench.live._snapshot_version
+    wait_until(lambda: workbench.live._snapshot_version > version)
     workbench.flush()
     assert loss_points(workbench) > 10
     assert workbench._field_plots["u"].source.data["u"].any()
