@@ -126,8 +126,8 @@ class RARD(Sampler):
     pool : int
         Candidates drawn per update.
     power, offset : float
-        ``k`` and ``c`` in ``p ~ r^k / mean(r^k) + c`` (Wu et al. recommend k=2, c=0 for
-        RAR-D... up to k=1, c=1; c > 0 keeps some uniform coverage).
+        ``k`` and ``c`` in ``p ~ r^k / mean(r^k) + c``; Wu et al. recommend ``k=2, c=0`` for
+        RAR-D, and ``c > 0`` keeps some uniform coverage.
     generator : torch.Generator
         Source of the weighted draw.
     """
