@@ -179,10 +179,10 @@ table = pd.DataFrame(results).T
 display(table.style.format({"l2re": "{:.3g}", "wall s": "{:.0f}"}))
 
 # %% [markdown]
-# At full size (2-3 minutes of CPU per PINN run) we measured: the plain PINN stays at 0.64
-# relative error while R3 reaches 0.024 with the very same network, optimizer and budget;
-# causal R3 0.087, and PIG 0.012 after 3000 steps; causal weighting (0.66) did not help at
-# this budget.
+# At full size (2-3 minutes of CPU per PINN run) we measured: the plain PINN stays at 0.66
+# relative error while R3 reaches 0.036 with the very same network, optimizer and budget;
+# causal R3 about 0.09, and PIG about 0.01 after 3000 steps; causal weighting (0.66) did not
+# help at this budget.
 # `benchmarks/solvers.py --only convection` prints the table. Things to try:
 #
 # * `Convection1D(beta=50)`: harder still; which aid holds up?
