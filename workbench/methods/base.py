@@ -1,4 +1,4 @@
-"""The Method ABC: how to learn a Problem.
+"""The Method ABC (how to learn a Problem) and the PhysicsInformed ABC of the PINN family.
 
 A Method is a spec (hyperparameters as Parameters, plus the algorithm). It never holds
 tensors: weights live in the ``nn.Module`` returned by :meth:`Method.build`, optimizer state
