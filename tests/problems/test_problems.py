@@ -15,6 +15,9 @@ CHECK_SETTINGS = {
     "allen_cahn1d": ({"eps2": 1e-3}, {"x": 801, "t": 801}),
     "convection1d": ({"beta": 5.0}, {"x": 801, "t": 401}),
     "helmholtz2d": ({"a1": 2, "a2": 1}, {"x": 401, "y": 401}),
+    # The default smoothing (0.25) leaves coefficient layers ~0.03 wide, where the conservative
+    # scheme and the strong form differ by 0.5% at 401 nodes (second order: 0.13% at 801).
+    "darcy2d": ({"smoothing": 1.0}, {"x": 601, "y": 601}),
 }
 
 ALL = sorted(PROBLEMS)

@@ -4,6 +4,7 @@ from workbench.problems.allen_cahn1d import AllenCahn1D
 from workbench.problems.base import Condition, PeriodicCondition, Problem, ValueCondition
 from workbench.problems.burgers1d import Burgers1D
 from workbench.problems.convection1d import Convection1D
+from workbench.problems.darcy2d import Darcy2D
 from workbench.problems.heat1d import Heat1D
 from workbench.problems.helmholtz2d import Helmholtz2D
 from workbench.problems.poisson1d import Poisson1D
@@ -16,6 +17,7 @@ PROBLEMS: dict[str, type[Problem]] = {
         Poisson1D,
         Poisson2D,
         Helmholtz2D,
+        Darcy2D,
         Heat1D,
         Convection1D,
         Reaction1D,

@@ -9,13 +9,30 @@ turns a field into residuals. It never holds a network. Methods ask it for
   :class:`Condition` that samples its own points and measures the mismatch;
 * :meth:`Problem.sample_interior`: collocation points, always from an explicit generator;
 * :meth:`Problem.reference`: the classical solution on :meth:`Problem.grid`, as xarray.
+
+Problems with a *family of instances* (an input function drawn at random, such as the
+coefficient of Darcy flow or the initial condition of Burgers) also serve operator learning:
+
+* :meth:`Problem.dataset`: ``n`` input functions and their solutions on a grid, as an
+  ``xr.Dataset``, generated from a seed and cached on disk;
+* :meth:`Problem.grid_residual`: the discrete PDE residual of gridded fields, in torch, for
+  physics-informed operator losses.
 """
 
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
+import os
+import tempfile
+import time
+import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -67,6 +84,44 @@ def uniform_points(
         else:
             columns.append(torch.full((n,), float(span), dtype=torch.float64))
     return torch.stack(columns, dim=1).to(torch.get_default_dtype())
+
+
+#: Smallest and largest points per dim that :meth:`Problem.dataset` accepts.
+FAMILY_RESOLUTIONS = (8, 1024)
+
+#: Datasets kept in memory per process (most recently used last).
+_MEMORY_CACHE: OrderedDict[tuple, xr.Dataset] = OrderedDict()
+_MEMORY_CACHE_SIZE = 8
+
+
+def data_directory() -> Path:
+    """Where :meth:`Problem.dataset` caches its NetCDF files.
+
+    ``$WORKBENCH_DATA`` when set; otherwise ``<repo>/data/generated`` for a source checkout
+    (the folder above the ``workbench`` package holds ``pyproject.toml``), else
+    ``~/.cache/workbench``.
+    """
+    root = os.environ.get("WORKBENCH_DATA")
+    if root:
+        return Path(root).expanduser()
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file():
+        return repo / "data" / "generated"
+    return Path.home() / ".cache" / "workbench"
+
+
+def _workbench_version() -> str:
+    try:
+        return version("workbench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _problems_with(flag: str) -> str:
+    """Comma-separated registry names of the problems whose class attribute ``flag`` is set."""
+    from workbench.problems import PROBLEMS  # the registry imports this module
+
+    return ", ".join(n for n, cls in PROBLEMS.items() if getattr(cls, flag))
 
 
 def columns(points: torch.Tensor, dims) -> dict[str, torch.Tensor]:
@@ -166,6 +221,23 @@ class Problem(param.ParameterizedABC):
     constrained : tuple of str
         Names of the conditions that :meth:`constrain` satisfies exactly (empty if the
         problem offers no exact-constraint output transform).
+    family_input : str or None
+        Name of the input function of the problem's family of instances (``"a"`` for
+        ``darcy2d``); ``None`` when the problem has no family (then :meth:`dataset` raises).
+    family_dims : tuple of str
+        Spatial dims of the family's fields.
+    family_periodic : tuple of bool
+        Per family dim, whether its grid is periodic: ``n`` points ``lo + (hi - lo) j / n``
+        without the end point. Otherwise the grid is ``n`` nodes including both ends.
+    family_resolution : int
+        Default points per dim of the family's datasets.
+    family_has_residual : bool
+        Whether :meth:`grid_residual` exists for the family.
+    family_attrs : dict
+        ``long_name``/``units`` of the input variable and of ``u`` in :meth:`dataset`.
+    family_chunk : int
+        Samples solved per call of :meth:`family_solve` while :meth:`dataset` generates
+        (the steps of its progress bar).
     """
 
     dims: ClassVar[tuple[str, ...]]
@@ -180,6 +252,21 @@ class Problem(param.ParameterizedABC):
         "y": {"long_name": "position y", "units": "1"},
         "t": {"long_name": "time t", "units": "1"},
     }
+
+    #: Name of the family's input function; None when the problem has no family.
+    family_input: ClassVar[str | None] = None
+    #: Spatial dims of the family's fields.
+    family_dims: ClassVar[tuple[str, ...]] = ()
+    #: Per family dim, whether its grid is periodic (the end point is not stored).
+    family_periodic: ClassVar[tuple[bool, ...]] = ()
+    #: Default resolution (points per dim) of the family's datasets.
+    family_resolution: ClassVar[int] = 32
+    #: Whether grid_residual() exists for this family.
+    family_has_residual: ClassVar[bool] = False
+    #: Attrs of the dataset variables: the input (under its name) and "u".
+    family_attrs: ClassVar[dict[str, dict[str, str]]] = {}
+    #: Samples per family_solve() call in dataset().
+    family_chunk: ClassVar[int] = 64
 
     @abc.abstractmethod
     def residual(self, coords: dict[str, torch.Tensor], u: Jet) -> torch.Tensor:
@@ -237,3 +324,276 @@ class Problem(param.ParameterizedABC):
         mesh = np.meshgrid(*(grid[d] for d in self.dims), indexing="ij")
         flat = np.stack([m.reshape(-1) for m in mesh], axis=1)
         return torch.as_tensor(flat, dtype=torch.get_default_dtype())
+
+    # --- families of instances (operator learning) ----------------------------------------
+    def _require_family(self) -> None:
+        if self.family_input is None:
+            raise ValueError(
+                f"problem {self.name!r} has no family of instances; problems with one: "
+                f"{_problems_with('family_input')}"
+            )
+
+    def family_grid(self, resolution: int) -> dict[str, np.ndarray]:
+        """Coordinates per family dim of the dataset grid with ``resolution`` points per dim:
+        ``resolution`` nodes including both ends of the domain, or, along a periodic dim
+        (:attr:`family_periodic`), ``resolution`` points without the end point."""
+        self._require_family()
+        grid = {}
+        for d, periodic in zip(self.family_dims, self.family_periodic, strict=True):
+            lo, hi = self.domain[d]
+            if periodic:
+                grid[d] = lo + (hi - lo) * np.arange(resolution) / resolution
+            else:
+                grid[d] = np.linspace(lo, hi, resolution)
+        return grid
+
+    def family_solver_resolution(self, resolution: int) -> int:
+        """Points per dim of the grid the family's solver works on for datasets at
+        ``resolution``. Every dataset node is a solver node (the finer grid nests the coarser
+        one), and a finer grid evaluated twice gives itself. The default solves in place."""
+        self._require_family()
+        return resolution
+
+    def family_inputs(self, n: int, resolution: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``n`` input functions and evaluate them on :meth:`family_grid`.
+
+        Cheap (no solve). The functions are drawn as series coefficients, one sample after
+        the other from ``rng``, and only then evaluated, so sample ``i`` is the same function
+        at every resolution and for every ``n > i``, and consecutive calls with the same
+        ``rng`` continue the sequence.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, *grid)``, float64.
+        """
+        self._require_family()
+        raise NotImplementedError  # pragma: no cover - every family overrides this
+
+    def family_solve(self, inputs: np.ndarray, resolution: int) -> np.ndarray:
+        """Solutions ``(n, *grid)`` (float64) for inputs ``(n, *grid)`` on :meth:`family_grid`.
+
+        Inputs on a grid coarser than :meth:`family_solver_resolution` are interpolated to the
+        solver grid first; :meth:`dataset` evaluates the input functions on the solver grid
+        instead, which is exact.
+        """
+        self._require_family()
+        raise NotImplementedError  # pragma: no cover - every family overrides this
+
+    def family_provenance(self, resolution: int) -> dict[str, str | int | float]:
+        """How a dataset at ``resolution`` is made (input distribution, solver, solver grid):
+        stored in the dataset's attrs and part of its cache key."""
+        self._require_family()
+        return {}
+
+    def grid_residual(self, inputs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """The discrete PDE residual of gridded fields, for physics-informed operator losses.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor
+            The input functions ``(B, *grid)`` on :meth:`family_grid`.
+        u : torch.Tensor
+            Candidate solutions, same shape.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, *grid)``, differentiable, in ``u``'s dtype and on its device: the same
+            discrete equations the family's solver uses at interior nodes (the solver's own
+            solution *at this resolution* gives rounding-level values), and the boundary
+            mismatch scaled to the same units at boundary nodes.
+
+        Raises
+        ------
+        ValueError
+            When the problem has no family or its family has no grid residual.
+        """
+        self._require_family()
+        raise ValueError(
+            f"problem {self.name!r} has no grid residual for its family; problems with one: "
+            f"{_problems_with('family_has_residual')}"
+        )
+
+    def dataset(
+        self,
+        n: int,
+        resolution: int | None = None,
+        seed: int = 0,
+        *,
+        cache: bool = True,
+        progress: bool = True,
+    ) -> xr.Dataset:
+        """``n`` random instances of the problem's family and their solutions on a grid.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples, ``>= 1``.
+        resolution : int, optional
+            Points per dim, in :data:`FAMILY_RESOLUTIONS`; default :attr:`family_resolution`.
+        seed : int
+            Seed of the one ``numpy.random.Generator`` that draws all input functions, in
+            order, so sample ``i`` is the same for every ``n > i``, and the same function at
+            every resolution (compare resolutions sample by sample).
+        cache : bool
+            Reuse and store the dataset: in memory for this process and as NetCDF in
+            :func:`data_directory` (``<problem>-n<n>-r<res>-s<seed>-<hash>.nc``, the hash over
+            the problem's parameters and :meth:`family_provenance`). A missing or unreadable
+            file is (re)generated, with a warning when it was unreadable.
+        progress : bool
+            Show a progress bar while solving.
+
+        Returns
+        -------
+        xarray.Dataset
+            Dims ``("sample", *family_dims)``; variables :attr:`family_input` (the input
+            functions) and ``u`` (the solutions), float64; coords ``sample = 0 .. n-1`` and
+            the grid. Attrs: ``problem``, ``problem_params`` (JSON), ``n``, ``resolution``,
+            ``seed``, ``input``, the entries of :meth:`family_provenance`, ``wall_s`` (the
+            generation time) and ``workbench_version``.
+
+        Raises
+        ------
+        ValueError
+            If the problem has no family, or ``n``, ``resolution`` or ``seed`` is out of range.
+        """
+        self._require_family()
+        lo, hi = FAMILY_RESOLUTIONS
+        resolution = self.family_resolution if resolution is None else resolution
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        if (
+            isinstance(resolution, bool)
+            or not isinstance(resolution, (int, np.integer))
+            or not lo <= resolution <= hi
+        ):
+            raise ValueError(f"resolution must be an integer in [{lo}, {hi}], got {resolution!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        n, resolution, seed = int(n), int(resolution), int(seed)
+
+        params = json.dumps(
+            {k: v for k, v in self.param.values().items() if k != "name"}, sort_keys=True
+        )
+        provenance = self.family_provenance(resolution)
+        recipe = json.dumps({"params": params, "family": provenance}, sort_keys=True, default=str)
+        digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
+        key = (self.name, n, resolution, seed, digest)
+        path = data_directory() / f"{self.name}-n{n}-r{resolution}-s{seed}-{digest}.nc"
+        if cache:
+            if key in _MEMORY_CACHE:
+                _MEMORY_CACHE.move_to_end(key)
+                return _MEMORY_CACHE[key].copy(deep=True)
+            stored = self._read_dataset(path, n, resolution)
+            if stored is not None:
+                self._remember(key, stored)
+                return stored.copy(deep=True)
+
+        start = time.perf_counter()
+        inputs, solutions = self._generate(n, resolution, seed, progress)
+        wall = time.perf_counter() - start
+        grid = self.family_grid(resolution)
+        dims = ("sample", *self.family_dims)
+        coords = {d: (d, grid[d], self.dim_attrs[d]) for d in self.family_dims}
+        coords["sample"] = ("sample", np.arange(n), {"long_name": "sample index", "units": "1"})
+        attrs = {
+            "problem": self.name,
+            "problem_params": params,
+            "n": n,
+            "resolution": resolution,
+            "seed": seed,
+            "input": self.family_input,
+            **provenance,
+            "wall_s": round(wall, 3),
+            "workbench_version": _workbench_version(),
+        }
+        data = xr.Dataset(
+            {
+                self.family_input: (dims, inputs, self.family_attrs.get(self.family_input, {})),
+                "u": (dims, solutions, self.family_attrs.get("u", {})),
+            },
+            coords=coords,
+            attrs=attrs,
+        )
+        if cache:
+            self._write_dataset(data, path)
+            self._remember(key, data)
+            return data.copy(deep=True)
+        return data
+
+    def _generate(
+        self, n: int, resolution: int, seed: int, progress: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and solutions ``(n, *grid)``: the input functions are evaluated on the
+        solver grid, solved there, and both are subsampled to the dataset grid."""
+        from tqdm.auto import tqdm
+
+        fine = self.family_solver_resolution(resolution)
+        coarse_grid = self.family_grid(resolution)
+        fine_grid = self.family_grid(fine)
+        take = []
+        for d, periodic in zip(self.family_dims, self.family_periodic):
+            c, f = coarse_grid[d], fine_grid[d]
+            stride = len(f) // len(c) if periodic else (len(f) - 1) // (len(c) - 1)
+            if not np.allclose(f[::stride], c, rtol=0, atol=1e-12):
+                raise RuntimeError(  # pragma: no cover - a family's grids must nest
+                    f"{self.name}: solver grid {fine} does not nest the grid {resolution}"
+                )
+            take.append(slice(None, None, stride))
+        take = (slice(None), *take)
+        rng = np.random.default_rng(seed)
+        shape = (n, *(len(coarse_grid[d]) for d in self.family_dims))
+        inputs, solutions = np.empty(shape), np.empty(shape)
+        # Chunks start at multiples of family_chunk whatever n is, and every family solves
+        # each sample independently of the others in its chunk, so sample i never depends
+        # on n.
+        desc = f"{self.name} dataset"
+        with tqdm(total=n, disable=not progress, desc=desc, unit="sample") as bar:
+            for lo in range(0, n, self.family_chunk):
+                count = min(self.family_chunk, n - lo)
+                fine_inputs = self.family_inputs(count, fine, rng)
+                fine_solutions = self.family_solve(fine_inputs, fine)
+                inputs[lo : lo + count] = fine_inputs[take]
+                solutions[lo : lo + count] = fine_solutions[take]
+                bar.update(count)
+        return inputs, solutions
+
+    def _read_dataset(self, path: Path, n: int, resolution: int) -> xr.Dataset | None:
+        """The cached dataset at ``path``, or None when absent or unreadable (warns then)."""
+        if not path.is_file():
+            return None
+        try:
+            with xr.open_dataset(path, engine="h5netcdf") as stored:
+                data = stored.load()
+            shape = (n, *(len(v) for v in self.family_grid(resolution).values()))
+            if data["u"].shape != shape or data[self.family_input].shape != shape:
+                raise ValueError(f"holds shape {data['u'].shape}, expected {shape}")
+        except Exception as err:  # any corruption: regenerate rather than fail
+            warnings.warn(f"regenerating unreadable cached dataset {path}: {err}", stacklevel=3)
+            return None
+        return data
+
+    @staticmethod
+    def _write_dataset(data: xr.Dataset, path: Path) -> None:
+        """Write atomically (temporary file, then rename): a crash never leaves half a file
+        under the final name. Failure to write only warns: the data is still returned."""
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+            os.close(fd)
+            data.to_netcdf(tmp, engine="h5netcdf")
+            os.replace(tmp, path)
+        except OSError as err:
+            warnings.warn(f"could not cache dataset at {path}: {err}", stacklevel=3)
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.remove(tmp)
+
+    @staticmethod
+    def _remember(key: tuple, data: xr.Dataset) -> None:
+        _MEMORY_CACHE[key] = data
+        _MEMORY_CACHE.move_to_end(key)
+        while len(_MEMORY_CACHE) > _MEMORY_CACHE_SIZE:
+            _MEMORY_CACHE.popitem(last=False)
