@@ -4,14 +4,18 @@ Pick a :class:`Problem`, a :class:`Method`, :class:`Regularizer` s and a :class:
 then :func:`fit` (or iterate :func:`train` for live updates) and look at the :class:`Run`.
 """
 
+from workbench.methods import FNO as FNO
 from workbench.methods import METHODS as METHODS
 from workbench.methods import PIG as PIG
 from workbench.methods import PINN as PINN
+from workbench.methods import DeepONet as DeepONet
 from workbench.methods import Method as Method
+from workbench.methods import MultiONet as MultiONet
 from workbench.problems import PROBLEMS as PROBLEMS
 from workbench.problems import AllenCahn1D as AllenCahn1D
 from workbench.problems import Burgers1D as Burgers1D
 from workbench.problems import Convection1D as Convection1D
+from workbench.problems import Darcy2D as Darcy2D
 from workbench.problems import Heat1D as Heat1D
 from workbench.problems import Helmholtz2D as Helmholtz2D
 from workbench.problems import Poisson1D as Poisson1D
@@ -27,6 +31,7 @@ from workbench.regularizers import GradientNorm as GradientNorm
 from workbench.regularizers import L2Penalty as L2Penalty
 from workbench.regularizers import MConFIG as MConFIG
 from workbench.regularizers import MultiAdam as MultiAdam
+from workbench.regularizers import PDEResidual as PDEResidual
 from workbench.regularizers import Regularizer as Regularizer
 from workbench.regularizers import Sum as Sum
 from workbench.regularizers import WeightDecay as WeightDecay

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import param
 
-from workbench.methods import METHODS
+from workbench.methods import METHODS, Operator
 from workbench.problems import PROBLEMS
 from workbench.regularizers import COMBINERS, REGULARIZERS
 from workbench.results import knobs
@@ -179,6 +179,12 @@ def build_run_inputs(args: argparse.Namespace):
         value = getattr(args, name)
         if value is not None:
             _assign(settings, "training", name, str(value))
+    if args.epochs is not None:
+        if not isinstance(method, Operator):
+            raise BadInput(f"--epochs: only operator methods train in epochs, not {method.name!r}")
+        if args.steps is not None:
+            raise BadInput("--epochs sets the steps; give --epochs or --steps, not both")
+        _assign(settings, "training", "steps", str(args.epochs * method.steps_per_epoch()))
     weights = {}
     for item in args.weight:
         term, text = _split_assignment(item, "--weight")
@@ -316,6 +322,11 @@ def make_parser() -> argparse.ArgumentParser:
             **flag_value,
             help=f"{p.doc} ({_bounds(p)}; default {p.default})",
         )
+    run.add_argument(
+        "--epochs",
+        type=_positive_int,
+        help="operator methods: passes over the training set (sets --steps)",
+    )
     run.add_argument("--out", help="folder for run.nc, weights and report.html")
     serve = sub.add_parser("serve", help="open the live Workbench app in a browser")
     serve.add_argument("--address", default="127.0.0.1", help="address to listen on")

@@ -11,6 +11,14 @@ Layout of a Run's tree (the names every view and the app rely on):
 ``/points``
     per point set ``S`` (``interior``, ``boundary``, ...): a dim ``S`` and variables
     ``S_x``, ``S_t``, ... holding the last training batch's coordinates.
+``/fields`` of an operator run (dims ``sample`` + the family's dims)
+    the first test samples: the input function (named in attr ``input``), ``u``, ``u_ref``,
+    ``error``, ``residual`` (where the family has one) and ``rel_l2`` (dim ``sample``).
+``/samples``
+    the same for the whole test set (operator runs).
+``/transfer``
+    the same for the test set's input functions at another resolution (attrs ``resolution``,
+    ``train_resolution``): how the operator transfers to a grid it never saw.
 root attrs
     provenance: ``problem``, ``method``, ``problem_params``, ``method_params``,
     ``regularizers`` (JSON), ``seed``, ``device``, ``dtype``, ``status``, ``message``,
@@ -200,6 +208,16 @@ class Run:
         return self.tree["points"].to_dataset()
 
     @property
+    def samples(self) -> xr.Dataset | None:
+        """``/samples`` (an operator's test set: inputs, truths, predictions, errors), if any."""
+        return self.tree["samples"].to_dataset() if "samples" in self.tree.children else None
+
+    @property
+    def transfer(self) -> xr.Dataset | None:
+        """``/transfer`` (the test set at another resolution), if any."""
+        return self.tree["transfer"].to_dataset() if "transfer" in self.tree.children else None
+
+    @property
     def loss_terms(self) -> list[str]:
         """Names of the unweighted loss terms logged in ``/history``."""
         return [k for k, v in self.history.data_vars.items() if v.attrs.get("role") == "loss_term"]
@@ -219,8 +237,9 @@ class Run:
         return float(self.tree.attrs["l2re"])
 
     def evaluate(self, size: Mapping[str, int] | None = None) -> xr.Dataset:
-        """Fields of the model on the problem's grid (``size`` points per dim)."""
-        return evaluate_fields(self.problem, self.method, self.model, size)
+        """The model's fields (see :meth:`Method.evaluate <workbench.methods.Method.evaluate>`;
+        ``size`` points per dim where the method evaluates on the problem's grid)."""
+        return self.method.evaluate(self.model, self.problem, size)
 
     def summary(self) -> str:
         """The one-line result, as printed by ``workbench run``."""

@@ -27,15 +27,7 @@ from workbench.methods.base import Batch, Method
 from workbench.problems.base import Problem
 from workbench.regularizers import COMBINERS, Sum
 from workbench.regularizers.base import Combiner, Regularizer
-from workbench.results import (
-    Run,
-    evaluate_fields,
-    history_dataset,
-    knobs,
-    points_dataset,
-    provenance,
-    relative_l2,
-)
+from workbench.results import Run, history_dataset, knobs, provenance
 
 #: L-BFGS iterations per optimizer call, and so per Progress record.
 LBFGS_CHUNK = 10
@@ -106,7 +98,8 @@ class Progress:
     wall_s : float
         Seconds since training started.
     snapshot : xarray.Dataset or None
-        Coarse fields (see :func:`workbench.results.evaluate_fields`) every ``snapshot_every``.
+        Coarse fields (see :meth:`Method.evaluate <workbench.methods.Method.evaluate>`) every
+        ``snapshot_every``.
     done : bool
         True on the last record, which carries the ``run``.
     run : Run or None
@@ -240,6 +233,8 @@ def _check_inputs(problem, method, regularizers) -> None:
         if not isinstance(reg, Regularizer):
             raise TypeError(f"regularizers must be Regularizers, got {type(reg).__name__}")
     method.check(problem)
+    for reg in regularizers:
+        reg.check(problem, method)
 
 
 def train(
@@ -328,19 +323,15 @@ class _Session:
         self.combiner = combiner
         self.cfg, self.weights, self.device = cfg, weights, device
         self.dtype = getattr(torch, cfg.dtype)
+        # The reference solution or the dataset is made once, before the clock starts.
+        method.prepare(problem)
         generator = torch.Generator().manual_seed(cfg.seed)
         self.model = method.build(problem, generator).to(device, self.dtype)
         # Frozen tensors (requires_grad=False, e.g. PIG's fixed means) stay as built.
         self.trainable = [k for k, p in self.model.named_parameters() if p.requires_grad]
         self.batches = method.batches(problem, generator, self.pointwise_residual)
 
-        # The classical reference is computed once, before the clock starts.
-        self.reference = problem.reference()
-        grid = {d: self.reference[d].values for d in problem.dims}
-        self.eval_points = problem.grid_points(grid).to(device, self.dtype)
-        self.snapshot_size = {
-            d: min(n, cfg.snapshot_points) for d, n in self.reference.sizes.items()
-        }
+        self.snapshot_size = {d: min(n, cfg.snapshot_points) for d, n in problem.grid_size.items()}
 
         # Everything the loss touches is plain Python: param descriptors break torch.compile.
         self.plain_problem = _plain_view(problem)
@@ -479,8 +470,12 @@ class _Session:
         for name in sorted(losses, key=lambda k: k == "loss"):
             if not math.isfinite(losses[name]):
                 return f"loss term {name!r} is not finite ({losses[name]})"
-        if not self.first:
-            self.first.update(losses)
+        # Each term's scale is its first nonzero value: a term can start at exactly 0 (an
+        # operator batch without labelled samples has no data term), and growing from 0 is
+        # not divergence.
+        for name, value in losses.items():
+            if value > 0 and name not in self.first:
+                self.first[name] = value
         factor = self.cfg.divergence_factor
         for name, value in losses.items():
             limit = factor * max(self.first.get(name, value), 1e-12)
@@ -533,14 +528,10 @@ class _Session:
         if evaluate or snap:
             _load_params(self.model, self.params)
         if evaluate:
-            points = self.eval_points.to(next(self.model.parameters()))
-            with torch.no_grad():
-                u = self.method.predict(self.model, self.problem, points)
-            u = u.cpu().double().numpy().reshape(self.reference.shape)
-            l2re = relative_l2(u, self.reference.values)
+            l2re = self.method.error(self.model, self.problem)
         points = None
         if snap:
-            snapshot = evaluate_fields(self.problem, self.method, self.model, self.snapshot_size)
+            snapshot = self.method.evaluate(self.model, self.problem, self.snapshot_size)
             points = self.points()
         wall = time.perf_counter() - self.start
         diagnostics = diagnostics or {}
@@ -562,9 +553,8 @@ class _Session:
         )
 
     def points(self) -> xr.Dataset:
-        """The batch's point sets and the model's anchors (the model holds current params)."""
-        batch = points_dataset(self.batch, self.problem.dims)
-        return xr.merge([batch, self.method.anchors(self.model, self.problem)])
+        """What the method shows of the batch and the model (the model holds current params)."""
+        return self.method.points(self.model, self.problem, self.batch)
 
     # --- the phases ----------------------------------------------------------------------
     def adam_phase(self) -> Iterator[Progress]:
@@ -678,17 +668,17 @@ class _Session:
             _, (total, terms) = self.loss(self.params, self.batch)
             losses = {"loss": float(total), **{k: float(t) for k, t in terms.items()}}
             self.record(0, losses, cfg.lr, "adam")
-        fields = evaluate_fields(problem, method, model)
+        fields = method.evaluate(model, problem)
         last = self.records[-1]
         skip = {"step", "loss", "lr", "wall_s", "l2re", *self.diagnostic_names}
         terms = [k for k in last if k not in skip]
-        tree = xr.DataTree.from_dict(
-            {
-                "/history": history_dataset(self.records, terms, list(self.diagnostic_names)),
-                "/fields": fields,
-                "/points": self.points(),
-            }
-        )
+        groups = {
+            "/history": history_dataset(self.records, terms, list(self.diagnostic_names)),
+            "/fields": fields,
+            "/points": self.points(),
+        }
+        groups.update({f"/{k}": v for k, v in method.results(model, problem).items()})
+        tree = xr.DataTree.from_dict(groups)
         wall = time.perf_counter() - self.start
         tree.attrs = provenance(
             problem,
@@ -713,7 +703,7 @@ class _Session:
         # A live series of snapshots should end on the final state, not one interval short.
         snapshot = None
         if cfg.snapshot_every or self.snapshot_wanted:
-            snapshot = evaluate_fields(problem, method, model, self.snapshot_size)
+            snapshot = method.evaluate(model, problem, self.snapshot_size)
         losses = {k: last[k] for k in ("loss", *terms)}
         return Progress(
             self.step,

@@ -1,18 +1,26 @@
 """Learning methods. Adding one is one file plus one line in ``METHODS``."""
 
-from workbench.methods.base import Batch, Method, PhysicsInformed
+from workbench.methods.base import Batch, Method, Operator, OperatorModel, PhysicsInformed
+from workbench.methods.deeponet import DeepONet
+from workbench.methods.fno import FNO
+from workbench.methods.multionet import MultiONet
 from workbench.methods.pig import PIG, PIGModel
 from workbench.methods.pinn import PINN, PINNModel
 
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (PINN, PIG)}
+METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (PINN, PIG, FNO, DeepONet, MultiONet)}
 
 __all__ = [
     "METHODS",
     "Method",
     "PhysicsInformed",
+    "Operator",
+    "OperatorModel",
     "Batch",
     "PINN",
     "PINNModel",
     "PIG",
     "PIGModel",
+    "FNO",
+    "DeepONet",
+    "MultiONet",
 ]

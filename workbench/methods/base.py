@@ -1,4 +1,8 @@
-"""The Method ABC (how to learn a Problem) and the PhysicsInformed ABC of the PINN family.
+"""The Method ABC (how to learn a Problem) and the ABCs of its families.
+
+* :class:`PhysicsInformed`: the PINN family (a field network trained at collocation points);
+* :class:`Operator`: neural operators (a map from input function to solution, learned from
+  a problem family's dataset).
 
 A Method is a spec (hyperparameters as Parameters, plus the algorithm). It never holds
 tensors: weights live in the ``nn.Module`` returned by :meth:`Method.build`, optimizer state
@@ -11,15 +15,18 @@ import abc
 from collections.abc import Callable, Iterator, Mapping
 from typing import ClassVar
 
+import numpy as np
 import param
 import torch
 import xarray as xr
 from torch import nn
 
 from workbench.calculus import Jet, coordinate_jets, jet_by_autograd
+from workbench.nn.grids import grid_coordinates
 from workbench.problems.base import Condition, Problem, columns
 from workbench.regularizers.base import Sampler
 from workbench.regularizers.sampling import RARD, SAMPLERS
+from workbench.results import FIELD_ATTRS, evaluate_fields, points_dataset, relative_l2
 
 #: A training batch: named tensors (collocation points, boundary points, data, ...).
 #: A key ``"S:v"`` holds a per-point value ``v`` of point set ``S`` (shape ``(n,)``), such as
@@ -31,8 +38,10 @@ class Method(param.ParameterizedABC):
     """Abstract learning method.
 
     ``train()`` calls, in order: :meth:`check` (bad combinations fail before any work),
-    :meth:`build`, then for each step the next batch from :meth:`batches` and :meth:`loss`.
-    :meth:`predict` and :meth:`residual` evaluate a trained model for fields and metrics.
+    :meth:`prepare` (expensive one-off work, before the clock starts), :meth:`build`, then for
+    each step the next batch from :meth:`batches` and :meth:`loss`. :meth:`error`,
+    :meth:`evaluate` and :meth:`results` evaluate a model for the metric, the fields and any
+    extra groups of the Run.
     """
 
     name: ClassVar[str]
@@ -68,21 +77,32 @@ class Method(param.ParameterizedABC):
         so that fixed weights can be checked)."""
 
     @abc.abstractmethod
-    def predict(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
-        """The field ``u`` at points ``(N, D)``, shape ``(N, 1)``."""
+    def evaluate(
+        self, model: nn.Module, problem: Problem, size: Mapping[str, int] | None = None
+    ) -> xr.Dataset:
+        """The model's fields for ``/fields`` and live snapshots: ``u`` (prediction), ``u_ref``
+        (reference), ``error`` and ``residual``, with attr ``l2re``. ``size`` (points per dim)
+        asks for a coarser grid where the method evaluates on one."""
 
     @abc.abstractmethod
-    def residual(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
-        """The PDE residual of the model's field at points ``(N, D)``, shape ``(N, 1)``."""
+    def error(self, model: nn.Module, problem: Problem) -> float:
+        """The headline relative L2 error of the model (logged as ``l2re`` during training)."""
 
     def check(self, problem: Problem) -> None:
         """Raise ``ValueError`` naming what is wrong if this method cannot learn ``problem``."""
         if not self.supports(problem):
             raise ValueError(f"method {self.name!r} does not support problem {problem.name!r}")
 
-    def anchors(self, model: nn.Module, problem: Problem) -> xr.Dataset:
-        """Point-like parts of the model to show and save in ``/points`` (e.g. Gaussian
-        centres, widths and weights); empty for models that have none."""
+    def prepare(self, problem: Problem) -> None:
+        """Do the one-off expensive work (reference solution, dataset) before the clock starts."""
+
+    def results(self, model: nn.Module, problem: Problem) -> dict[str, xr.Dataset]:
+        """Extra groups of the Run beyond ``/history``, ``/fields`` and ``/points`` (e.g. an
+        operator's ``/samples``), by group name; none by default."""
+        return {}
+
+    def points(self, model: nn.Module, problem: Problem, batch: Batch) -> xr.Dataset:
+        """What to show and save in ``/points`` for this batch (empty by default)."""
         return xr.Dataset()
 
 
@@ -275,8 +295,302 @@ class PhysicsInformed(Method):
         return terms
 
     def predict(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
+        """The field ``u`` at points ``(N, D)``, shape ``(N, 1)``."""
         return self.field(model, problem, points, {}).value
 
     def residual(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
+        """The PDE residual of the model's field at points ``(N, D)``, shape ``(N, 1)``."""
         u = self.field(model, problem, points, problem.derivatives)
         return problem.residual(columns(points, problem.dims), u)
+
+    # --- evaluation ----------------------------------------------------------------------
+    def prepare(self, problem: Problem) -> None:
+        problem.reference()  # cached on the problem
+
+    def evaluate(self, model, problem, size=None):
+        return evaluate_fields(problem, self, model, size)
+
+    def error(self, model: nn.Module, problem: Problem) -> float:
+        reference = problem.reference()
+        param0 = next(model.parameters())
+        grid = {d: reference[d].values for d in problem.dims}
+        points = problem.grid_points(grid).to(param0.device, param0.dtype)
+        with torch.no_grad():
+            u = self.predict(model, problem, points)
+        return relative_l2(u.cpu().double().numpy().reshape(reference.shape), reference.values)
+
+    def points(self, model: nn.Module, problem: Problem, batch: Batch) -> xr.Dataset:
+        """The batch's point sets and the model's :meth:`anchors`."""
+        return xr.merge([points_dataset(batch, problem.dims), self.anchors(model, problem)])
+
+    def anchors(self, model: nn.Module, problem: Problem) -> xr.Dataset:
+        """Point-like parts of the model to show and save in ``/points`` (e.g. Gaussian
+        centres, widths and weights); empty for models that have none."""
+        return xr.Dataset()
+
+
+#: Test samples in ``/fields`` and live snapshots (the gallery); ``/samples`` holds them all.
+GALLERY_SIZE = 8
+
+
+class OperatorModel(nn.Module):
+    """An operator network wrapped between standardised inputs and outputs.
+
+    ``model(inputs)`` maps input functions on a grid ``(B, *grid)`` to solutions ``(B, *grid)``
+    at the same grid, whatever its resolution. The wrapped network sees the standardised input
+    and the grid's normalised coordinates (see :func:`~workbench.nn.spectral.grid_coordinates`);
+    its output is rescaled by the training data's output mean and standard deviation.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        ``network(z, coords)`` with ``z`` of shape ``(B, *grid)`` and ``coords`` one 1D tensor
+        per dim, returning ``(B, *grid)``.
+    periodic : tuple of bool
+        Per dim, whether the family's grid is periodic (its end node is not stored).
+    """
+
+    def __init__(self, network: nn.Module, periodic: tuple[bool, ...]):
+        super().__init__()
+        self.network = network
+        self.periodic = tuple(periodic)
+        # Buffers, not parameters: saved with the weights, never trained.
+        for name, value in (("in_mean", 0.0), ("in_std", 1.0), ("out_mean", 0.0), ("out_std", 1.0)):
+            self.register_buffer(name, torch.tensor(value))
+
+    def standardise(self, inputs: np.ndarray, outputs: np.ndarray | None) -> None:
+        """Set the scaling from training data (outputs: the labelled solutions, if any)."""
+        with torch.no_grad():
+            self.in_mean.fill_(float(inputs.mean()))
+            self.in_std.fill_(float(inputs.std()) or 1.0)
+            if outputs is not None and outputs.size:
+                self.out_mean.fill_(float(outputs.mean()))
+                self.out_std.fill_(float(outputs.std()) or 1.0)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Solutions ``(B, *grid)`` for input functions ``(B, *grid)``."""
+        coords = grid_coordinates(tuple(inputs.shape[1:]), self.periodic, inputs)
+        z = (inputs - self.in_mean) / self.in_std
+        return self.network(z, coords) * self.out_std + self.out_mean
+
+
+def relative_errors(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample relative L2 error ``||p - t|| / ||t||`` over all but the first dim, ``(B,)``."""
+    dims = tuple(range(1, prediction.ndim))
+    difference = (prediction - target).pow(2).sum(dims).sqrt()
+    return difference / target.pow(2).sum(dims).sqrt().clamp_min(1e-30)
+
+
+class Operator(Method):
+    """Abstract base of neural operators: learn the map from input function to solution.
+
+    The problem must have a family of instances (``problem.family_input`` is not None): the
+    method trains on ``problem.dataset(n_test + n_train, resolution, data_seed)``, the first
+    ``n_test`` samples held out for testing. Subclasses only say which network maps the input
+    function to the solution (:meth:`network`); the data, the loss and the evaluation live here.
+
+    * Loss ``data``: the mean relative L2 error of the labelled samples in the batch (the first
+      ``labels`` training samples have a solution; the others reach the loss only through
+      regularizers such as ``pde_residual``, the physics-informed operator loss of PINO).
+    * ``l2re``: the mean relative L2 error over the test set.
+    * The Run gets ``/samples`` (every test sample: input, truth, prediction, error, residual and
+      ``rel_l2``) and ``/transfer`` (the same at ``transfer_resolution``: the same input
+      functions on a finer grid, which the model never saw).
+    """
+
+    resolution = param.Integer(
+        None,
+        allow_None=True,
+        bounds=(8, 1024),
+        doc="Grid points per dim of the training data (None = the family's default).",
+    )
+    n_train = param.Integer(1000, bounds=(1, 100_000), doc="Training samples.")
+    n_test = param.Integer(100, bounds=(1, 10_000), doc="Held-out test samples.")
+    labels = param.Integer(
+        None,
+        allow_None=True,
+        bounds=(0, 100_000),
+        doc="Training samples whose solution the loss sees (None = all); the rest are inputs "
+        "only, for the pde_residual regularizer.",
+    )
+    batch_size = param.Integer(20, bounds=(1, 10_000), doc="Samples per optimizer step.")
+    data_seed = param.Integer(
+        0,
+        bounds=(0, 2**31 - 1),
+        doc="Seed of the generated dataset (the run's seed only "
+        "draws the weights and the batch order).",
+    )
+    transfer_resolution = param.Integer(
+        None,
+        allow_None=True,
+        bounds=(0, 1024),
+        doc="Resolution of the resolution-transfer test (None = twice the training "
+        "resolution, 0 = off).",
+    )
+
+    def supports(self, problem: Problem) -> bool:
+        return problem.family_input is not None
+
+    def check(self, problem: Problem) -> None:
+        if not self.supports(problem):
+            from workbench.problems import PROBLEMS
+
+            families = [n for n, cls in PROBLEMS.items() if cls.family_input is not None]
+            raise ValueError(
+                f"method {self.name!r} learns the solution operator of a problem family; "
+                f"problem {problem.name!r} has none. Problems with a family: "
+                f"{', '.join(families)}"
+            )
+        if self.labels is not None and self.labels > self.n_train:
+            raise ValueError(f"labels must be <= n_train ({self.n_train}), got {self.labels}")
+        if self.batch_size > self.n_train:
+            raise ValueError(
+                f"batch_size must be <= n_train ({self.n_train}), got {self.batch_size}"
+            )
+        if self.transfer_resolution is not None and 0 < self.transfer_resolution < 8:
+            raise ValueError(
+                f"transfer_resolution must be 0 (off) or >= 8, got {self.transfer_resolution}"
+            )
+
+    # --- data ----------------------------------------------------------------------------
+    def data_resolution(self, problem: Problem) -> int:
+        """Grid points per dim of the training and test data."""
+        return self.resolution or problem.family_resolution
+
+    def transfer_size(self, problem: Problem) -> int:
+        """Resolution of the transfer test (0 = off)."""
+        if self.transfer_resolution is None:
+            return 2 * self.data_resolution(problem)
+        return self.transfer_resolution
+
+    def split(self, problem: Problem) -> dict[str, xr.Dataset]:
+        """``{"train": ..., "test": ...}`` from the problem's (cached) dataset."""
+        data = problem.dataset(
+            self.n_test + self.n_train, self.data_resolution(problem), self.data_seed
+        )
+        return {
+            "test": data.isel(sample=slice(0, self.n_test)),
+            "train": data.isel(sample=slice(self.n_test, None)),
+        }
+
+    def transfer_data(self, problem: Problem) -> xr.Dataset | None:
+        """The test inputs and solutions at the transfer resolution (None when off).
+
+        Sample ``i`` of a family's dataset does not depend on the resolution, so these are the
+        test set's input functions on a finer grid.
+        """
+        size = self.transfer_size(problem)
+        if not size:
+            return None
+        return problem.dataset(self.n_test, size, self.data_seed)
+
+    def prepare(self, problem: Problem) -> None:
+        self.split(problem)
+        self.transfer_data(problem)
+
+    # --- model ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def network(self, problem: Problem, resolution: int, generator: torch.Generator) -> nn.Module:
+        """The network ``network(z, coords) -> (B, *grid)`` (see :class:`OperatorModel`) for
+        data at ``resolution`` points per dim."""
+
+    def build(self, problem: Problem, generator: torch.Generator) -> OperatorModel:
+        train = self.split(problem)["train"]
+        network = self.network(problem, self.data_resolution(problem), generator)
+        model = OperatorModel(network, problem.family_periodic)
+        labelled = train["u"].values[: self._label_count()]
+        model.standardise(train[problem.family_input].values, labelled)
+        return model
+
+    def _label_count(self) -> int:
+        return self.n_train if self.labels is None else self.labels
+
+    def batches(
+        self,
+        problem: Problem,
+        generator: torch.Generator,
+        residual: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> Iterator[Batch]:
+        train = self.split(problem)["train"]
+        inputs = torch.as_tensor(train[problem.family_input].values)
+        targets = torch.as_tensor(train["u"].values)
+        labelled = torch.zeros(self.n_train, dtype=inputs.dtype)
+        labelled[: self._label_count()] = 1.0
+        size = self.batch_size
+        while True:
+            # One shuffled pass over the training set per epoch; a last partial batch is dropped
+            # so every step sees the same batch size.
+            order = torch.randperm(self.n_train, generator=generator)
+            for start in range(0, self.n_train - size + 1, size):
+                chosen = order[start : start + size]
+                yield {
+                    "input": inputs[chosen],
+                    "target": targets[chosen],
+                    "labelled": labelled[chosen],
+                }
+
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps in one pass over the training set."""
+        return self.n_train // self.batch_size
+
+    # --- loss ----------------------------------------------------------------------------
+    def term_names(self, problem: Problem) -> list[str]:
+        return ["data"]
+
+    def loss(self, model: nn.Module, problem: Problem, batch: Batch) -> dict[str, torch.Tensor]:
+        errors = relative_errors(model(batch["input"]), batch["target"])
+        mask = batch["labelled"]
+        return {"data": (errors * mask).sum() / mask.sum().clamp_min(1.0)}
+
+    # --- evaluation ----------------------------------------------------------------------
+    def predict(self, model: nn.Module, inputs: np.ndarray, chunk: int = 64) -> np.ndarray:
+        """The model's solutions for input functions ``(n, *grid)`` (numpy in, numpy out)."""
+        param0 = next(model.parameters())
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(inputs), chunk):
+                batch = torch.as_tensor(inputs[start : start + chunk])
+                out.append(model(batch.to(param0.device, param0.dtype)).cpu().double())
+        return torch.cat(out).numpy()
+
+    def samples(self, model: nn.Module, problem: Problem, data: xr.Dataset) -> xr.Dataset:
+        """Input, truth, prediction, error, residual and per-sample ``rel_l2`` for ``data``."""
+        name = problem.family_input
+        dims = ("sample", *problem.family_dims)
+        inputs, truth = data[name].values, data["u"].values
+        u = self.predict(model, inputs)
+        rel = relative_errors(torch.as_tensor(u), torch.as_tensor(truth)).numpy()
+        variables = {
+            name: data[name],
+            "u": (dims, u, FIELD_ATTRS["u"]),
+            "u_ref": (dims, truth, FIELD_ATTRS["u_ref"]),
+            "error": (dims, u - truth, FIELD_ATTRS["error"]),
+            "rel_l2": ("sample", rel, {"long_name": "relative L2 error", "units": "1"}),
+        }
+        if problem.family_has_residual:
+            r = problem.grid_residual(torch.as_tensor(inputs), torch.as_tensor(u))
+            variables["residual"] = (dims, r.numpy(), FIELD_ATTRS["residual"])
+        ds = xr.Dataset(variables, coords=data[name].coords)
+        ds.attrs.update(input=name, resolution=int(inputs.shape[-1]), l2re=float(rel.mean()))
+        return ds
+
+    def error(self, model: nn.Module, problem: Problem) -> float:
+        test = self.split(problem)["test"]
+        u = self.predict(model, test[problem.family_input].values)
+        return float(relative_errors(torch.as_tensor(u), torch.as_tensor(test["u"].values)).mean())
+
+    def evaluate(self, model, problem, size=None):
+        """The first test samples (a gallery); attr ``l2re`` is the whole test set's mean."""
+        test = self.samples(model, problem, self.split(problem)["test"])
+        gallery = test.isel(sample=slice(0, GALLERY_SIZE))
+        gallery.attrs = dict(test.attrs)
+        return gallery
+
+    def results(self, model: nn.Module, problem: Problem) -> dict[str, xr.Dataset]:
+        groups = {"samples": self.samples(model, problem, self.split(problem)["test"])}
+        transfer = self.transfer_data(problem)
+        if transfer is not None:
+            ds = self.samples(model, problem, transfer)
+            ds.attrs["train_resolution"] = self.data_resolution(problem)
+            groups["transfer"] = ds
+        return groups

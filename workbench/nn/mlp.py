@@ -73,6 +73,19 @@ class FourierFeatures(nn.Module):
         return Jet([torch.cat(p, dim=-1) for p in zip(s.parts, c.parts)], x.first, x.second)
 
 
+def glorot(layer: nn.Linear, generator: torch.Generator) -> nn.Linear:
+    """Glorot-normal weights drawn from ``generator`` and zero biases, in place; returns ``layer``.
+
+    torch's own initialisers draw from the global RNG, which would make two runs with the same
+    seed differ once anything else has drawn from it.
+    """
+    std = math.sqrt(2.0 / (layer.in_features + layer.out_features))
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * std)
+        layer.bias.zero_()
+    return layer
+
+
 class MLP(nn.Module):
     """Fully connected network ``in -> [width] * depth -> out`` with Glorot-normal weights.
 
@@ -108,12 +121,9 @@ class MLP(nn.Module):
         self.fourier = fourier
         sizes = [fourier.out_features if fourier else in_features] + [width] * depth
         sizes.append(out_features)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        for layer in self.layers:
-            std = math.sqrt(2.0 / (layer.in_features + layer.out_features))
-            with torch.no_grad():
-                layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * std)
-                layer.bias.zero_()
+        self.layers = nn.ModuleList(
+            glorot(nn.Linear(a, b), generator) for a, b in zip(sizes[:-1], sizes[1:])
+        )
         # One trainable (w1, w2) per hidden layer for the wavelet activation, else nothing.
         self.waves = nn.ParameterList(
             nn.Parameter(torch.ones(2)) for _ in range(depth if activation == "wavelet" else 0)
@@ -139,4 +149,4 @@ class MLP(nn.Module):
         return x.linear(last.weight, last.bias)
 
 
-__all__ = ["MLP", "FourierFeatures", "ACTIVATIONS"]
+__all__ = ["MLP", "FourierFeatures", "ACTIVATIONS", "glorot"]

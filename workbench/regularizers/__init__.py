@@ -8,12 +8,13 @@ from workbench.regularizers.config import ConFIG, MConFIG, config_direction
 from workbench.regularizers.gradient_norm import GradientNorm
 from workbench.regularizers.lra import LRA
 from workbench.regularizers.multiadam import MultiAdam
+from workbench.regularizers.pde_residual import PDEResidual
 from workbench.regularizers.sampling import R3, RARD, SAMPLERS, CausalR3, Fixed, Resample
 from workbench.regularizers.sum import Sum
 from workbench.regularizers.weight_decay import L2Penalty, WeightDecay
 
 REGULARIZERS: dict[str, type[Regularizer]] = {
-    cls.name: cls for cls in (WeightDecay, L2Penalty, GradientNorm)
+    cls.name: cls for cls in (WeightDecay, L2Penalty, GradientNorm, PDEResidual)
 }
 
 COMBINERS: dict[str, type[Combiner]] = {
@@ -31,6 +32,7 @@ __all__ = [
     "WeightDecay",
     "L2Penalty",
     "GradientNorm",
+    "PDEResidual",
     "Sum",
     "LRA",
     "ConFIG",

@@ -18,7 +18,7 @@ from torch import nn
 from workbench.problems.base import Problem
 
 if TYPE_CHECKING:  # methods import the samplers defined here: no import cycle at run time
-    from workbench.methods.base import Batch
+    from workbench.methods.base import Batch, Method
 
 #: The method's weighted training loss as a function of the parameters, for penalties on
 #: its gradient (see :class:`~workbench.regularizers.GradientNorm`).
@@ -50,6 +50,10 @@ class Regularizer(param.ParameterizedABC):
     def decoupled_decay(self) -> float:
         """Rate of weight decay applied directly in the update (0 for loss-term regularizers)."""
         return 0.0
+
+    def check(self, problem: Problem, method: Method) -> None:
+        """Raise ``ValueError`` naming what is wrong if this regularizer cannot be used with
+        ``problem`` and ``method`` (called before any work starts)."""
 
 
 class Combiner(param.ParameterizedABC):
