@@ -6,17 +6,21 @@ without the training stack.
 
 from workbench.views.fields import compare, field, profile
 from workbench.views.history import diagnostics, error_history, history
+from workbench.views.operators import error_histogram, gallery, resolution_transfer
 from workbench.views.points import gaussians, points
 from workbench.views.report import report
 
 __all__ = [
     "compare",
     "diagnostics",
+    "error_histogram",
     "error_history",
     "field",
+    "gallery",
     "gaussians",
     "history",
     "points",
     "profile",
     "report",
+    "resolution_transfer",
 ]

@@ -14,8 +14,9 @@ from bokeh.embed import file_html
 from bokeh.layouts import column
 from bokeh.resources import INLINE
 
-from workbench.views.fields import compare, field
+from workbench.views.fields import SAMPLE_DIM, compare, field, sample_labels, select_sample
 from workbench.views.history import diagnostics, error_history, history
+from workbench.views.operators import error_histogram, gallery, resolution_transfer
 from workbench.views.points import gaussians, points
 
 _STYLE = """
@@ -119,11 +120,60 @@ def _on_field(base: xr.DataArray | None, overlay: hv.Overlay) -> hv.Overlay:
     return overlay
 
 
+def _picks(samples: xr.Dataset) -> list[tuple[str, object]]:
+    """(which, label) of the test samples a static report shows: worst, median, best."""
+    labels = sample_labels(samples)
+    if "rel_l2" not in samples.data_vars:
+        return [("first", labels[0].item())]
+    rel = np.asarray(samples["rel_l2"].values, dtype=float)
+    # NaN sorts last: a diverged sample counts as the worst, which it is.
+    order = np.argsort(np.where(np.isfinite(rel), rel, np.inf), kind="stable")
+    picks = {"worst": order[-1], "median": order[len(order) // 2], "best": order[0]}
+    seen, out = set(), []
+    for which, i in picks.items():
+        if i not in seen:  # a test set of one or two samples
+            seen.add(i)
+            out.append((which, labels[i].item()))
+    return out
+
+
+def _operator_plots(tree: xr.DataTree) -> list:
+    """Gallery, error histogram and resolution transfer, for the groups the Run has."""
+    samples = _dataset(tree, "samples")
+    if samples is None or SAMPLE_DIM not in samples.dims:
+        return []
+    transfer = _dataset(tree, "transfer")
+    if transfer is not None and SAMPLE_DIM not in transfer.dims:
+        transfer = None
+    plots = []
+    # A static page has no slider: show the samples that tell most about the test error.
+    picks = _picks(samples)
+    for which, label in picks:
+        plots.append(gallery(samples, sample=label).opts(title=f"{which} test sample"))
+    if "rel_l2" in samples.data_vars:
+        with_rel = transfer if transfer is not None and "rel_l2" in transfer.data_vars else None
+        plots.append(error_histogram(samples, with_rel))
+    if transfer is not None:
+        median = next((label for which, label in picks if which == "median"), picks[0][1])
+        if median in sample_labels(transfer):
+            plots.append(
+                resolution_transfer(samples, transfer, sample=median).opts(
+                    title=f"resolution transfer of the median test sample ({median})"
+                )
+            )
+    return plots
+
+
 def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
     """The report's HoloViews objects, skipping whatever the Run lacks."""
     plots = []
     fields = _dataset(tree, "fields")
-    if fields is not None:
+    if fields is not None and SAMPLE_DIM in fields.dims:
+        # Operator runs: the first test sample, residual included (the gallery lacks it).
+        first = sample_labels(fields)[0].item()
+        plots.append(compare(fields, sample=first).opts(title=f"fields of test sample {first}"))
+        fields = select_sample(fields, first)
+    elif fields is not None:
         plots.append(compare(fields))
     if hist is not None:
         # Empty panels (no loss terms, l2re never evaluated) only add warnings.
@@ -133,6 +183,7 @@ def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
         panels = diagnostics(hist)
         if len(panels):
             plots.append(panels.cols(2))
+    plots += _operator_plots(tree)
     pts = _dataset(tree, "points")
     if pts is None:
         return plots
@@ -169,10 +220,14 @@ def report(tree: xr.DataTree, path: str | Path) -> Path:
     ----------
     tree : xarray.DataTree
         A Run: root attrs with provenance and optional ``/history``,
-        ``/fields`` and ``/points`` groups. Missing or empty groups are
-        skipped, and so are panels the Run has no data for: the combiner's
-        diagnostics (term weights, gradient cosines) and the PIG Gaussians
-        drawn on the residual.
+        ``/fields``, ``/points``, ``/samples`` and ``/transfer`` groups.
+        Missing or empty groups are skipped, and so are panels the Run has no
+        data for: the combiner's diagnostics (term weights, gradient cosines),
+        the PIG Gaussians drawn on the residual. ``/samples`` (a test set of
+        an operator run) adds the gallery of its worst, median and best
+        samples and the histogram of their errors; ``/transfer`` adds the
+        resolution-transfer panel. ``/fields`` with a ``sample`` dim shows its
+        first sample.
     path : str or pathlib.Path
         Output file; parent directories are created.
 
