@@ -17,7 +17,8 @@ from workbench.results import Run
 from workbench.train import Training
 
 SUMMARY = re.compile(
-    r"^result problem=(\S+) method=(\S+) steps=(\d+) l2re=([-+.\deE]+|nan) wall_s=([.\deE+-]+)$"
+    r"^result problem=(\S+) method=(\S+) steps=(\d+) l2re=([-+.\deE]+|nan)"
+    r"(?: l2re@(\d+)=([-+.\deE]+|nan))? wall_s=([.\deE+-]+)$"
 )
 
 
@@ -71,6 +72,26 @@ def test_run_writes_run_report_and_one_summary_line(tmp_path):
     # The same folder is not overwritten silently.
     again = workbench("run", "--problem", "burgers1d", "--steps", "1", "--out", str(out))
     assert again.returncode == 2 and "--out" in again.stderr
+
+
+def test_operator_run_in_epochs_reports_transfer_error(tmp_path):
+    out = tmp_path / "fno"
+    knobs = "n_train=40 n_test=8 resolution=16 batch_size=8 modes=4 width=8".split()
+    sets = [arg for knob in knobs for arg in ("--set", knob)]
+    proc = workbench(
+        "run", "--problem", "darcy2d", "--method", "fno", "--epochs", "2", *sets,
+        "--reg", "pde_residual=0.5", "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    match = SUMMARY.match(proc.stdout.strip())
+    assert match, proc.stdout
+    assert match.group(3) == "10"  # 2 epochs of 40 / 8 batches
+    assert match.group(5) == "32"  # the transfer resolution, twice the training one
+    run = Run.load(out)
+    assert {"samples", "transfer"} <= set(run.tree.children)
+    assert run.history["pde_residual"].notnull().all()
+    refused = workbench("run", "--problem", "heat1d", "--epochs", "2")
+    assert refused.returncode == 2 and "--epochs" in refused.stderr
 
 
 def test_divergence_exits_nonzero_and_saves_last_good_run(tmp_path):
@@ -142,6 +163,7 @@ CROSS_CHECKED = {
     "modes",
     "resolution",
     "sum_layers",
+    "depth",
     "transfer_resolution",
 }
 

@@ -244,10 +244,15 @@ class Run:
     def summary(self) -> str:
         """The one-line result, as printed by ``workbench run``."""
         a = self.tree.attrs
-        return (
+        line = (
             f"result problem={a['problem']} method={a['method']} steps={a['steps']} "
-            f"l2re={float(a['l2re']):.4g} wall_s={float(a['wall_s']):.3g}"
+            f"l2re={float(a['l2re']):.4g}"
         )
+        transfer = self.transfer
+        if transfer is not None:
+            # An operator's error on the test inputs at the transfer resolution.
+            line += f" l2re@{transfer.attrs['resolution']}={float(transfer.attrs['l2re']):.4g}"
+        return f"{line} wall_s={float(a['wall_s']):.3g}"
 
     def __repr__(self) -> str:
         return f"<Run {self.summary()} status={self.status}>"

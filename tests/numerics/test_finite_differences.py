@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from workbench.numerics.finite_differences import (
-    inverse_laplacian,
     diffusion_residual,
+    inverse_laplacian,
     refine_nodes,
     solve_diffusion,
 )

@@ -338,7 +338,7 @@ class OperatorModel(nn.Module):
 
     ``model(inputs)`` maps input functions on a grid ``(B, *grid)`` to solutions ``(B, *grid)``
     at the same grid, whatever its resolution. The wrapped network sees the standardised input
-    and the grid's normalised coordinates (see :func:`~workbench.nn.spectral.grid_coordinates`);
+    and the grid's normalised coordinates (see :func:`~workbench.nn.grids.grid_coordinates`);
     its output is rescaled by the training data's output mean and standard deviation.
 
     Parameters

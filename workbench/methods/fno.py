@@ -99,7 +99,13 @@ class FNO(Operator):
 
     name = param.String("fno", constant=True, doc="Registry name of this method.")
 
-    modes = param.Integer(12, bounds=(1, 512), doc="Fourier modes kept per dim.")
+    modes = param.Integer(
+        None,
+        allow_None=True,
+        bounds=(1, 512),
+        doc="Fourier modes kept per dim and sign (None = 12 as in the FNO paper, at most half "
+        "the resolution).",
+    )
     width = param.Integer(32, bounds=(1, 1024), doc="Channels of the Fourier layers.")
     layers = param.Integer(4, bounds=(1, 16), doc="Number of Fourier layers.")
     projection = param.Integer(128, bounds=(1, 4096), doc="Hidden size of the projection.")
@@ -110,16 +116,17 @@ class FNO(Operator):
     def check(self, problem: Problem) -> None:
         super().check(problem)
         resolution = self.data_resolution(problem)
-        if self.modes > resolution // 2:
+        if self.modes is not None and self.modes > resolution // 2:
             raise ValueError(
                 f"modes: a grid of resolution={resolution} points holds {resolution // 2} "
                 f"Fourier modes per dim (of each sign), got modes={self.modes}"
             )
 
     def network(self, problem: Problem, resolution: int, generator: torch.Generator) -> nn.Module:
+        modes = self.modes or min(12, resolution // 2)
         return FNONetwork(
             len(problem.family_dims),
-            self.modes,
+            modes,
             self.width,
             self.layers,
             self.projection,
