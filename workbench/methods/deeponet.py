@@ -9,12 +9,14 @@ is free; an input on another grid is first interpolated to the sensors.
 
 from __future__ import annotations
 
+import math
+
 import param
 import torch
 from torch import nn
 
 from workbench.methods.base import Operator
-from workbench.nn.grids import resample
+from workbench.nn.grids import query_points, resample
 from workbench.nn.mlp import MLP
 from workbench.problems.base import Problem
 
@@ -48,10 +50,7 @@ class DeepONetNetwork(nn.Module):
     ):
         super().__init__()
         self.sensors, self.periodic = tuple(sensors), tuple(periodic)
-        count = 1
-        for n in sensors:
-            count *= n
-        self.branch = MLP(count, basis, width, depth, activation, generator)
+        self.branch = MLP(math.prod(sensors), basis, width, depth, activation, generator)
         self.trunk = MLP(len(sensors), basis, width, depth, activation, generator)
         self.bias = nn.Parameter(torch.zeros(()))
 
@@ -59,10 +58,7 @@ class DeepONetNetwork(nn.Module):
         grid = z.shape[1:]
         at_sensors = resample(z, self.sensors, self.periodic)
         coefficients = self.branch(at_sensors.reshape(len(z), -1))
-        mesh = torch.meshgrid(*coords, indexing="ij")
-        # The trunk sees coordinates in [-1, 1], where tanh/sin MLPs train well.
-        points = torch.stack([2 * m.reshape(-1) - 1 for m in mesh], dim=1)
-        basis = self.trunk(points)
+        basis = self.trunk(query_points(coords))
         return (coefficients @ basis.T).reshape(len(z), *grid) + self.bias
 
 

@@ -15,13 +15,15 @@ Earlier layers thus feed the output directly, for ``l`` extra scalars.
 
 from __future__ import annotations
 
+import math
+
 import param
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from workbench.methods.base import Operator
-from workbench.nn.grids import resample
+from workbench.nn.grids import query_points, resample
 from workbench.nn.mlp import glorot
 from workbench.problems.base import Problem
 
@@ -59,9 +61,6 @@ class MultiONetNetwork(nn.Module):
         super().__init__()
         self.sensors, self.periodic = tuple(sensors), tuple(periodic)
         self.sum_layers, self.activation = sum_layers, activation
-        count = 1
-        for n in sensors:
-            count *= n
 
         def tower(n_in: int) -> nn.ModuleList:
             sizes = [n_in] + [width] * (depth + 1)
@@ -69,7 +68,7 @@ class MultiONetNetwork(nn.Module):
                 glorot(nn.Linear(a, b), generator) for a, b in zip(sizes, sizes[1:])
             )
 
-        self.branch = tower(count)
+        self.branch = tower(math.prod(sensors))
         self.trunk = tower(len(sensors))
         self.weights = nn.Parameter(torch.ones(sum_layers))
         self.bias = nn.Parameter(torch.zeros(()))
@@ -78,8 +77,7 @@ class MultiONetNetwork(nn.Module):
         act = _ACTIVATIONS[self.activation]
         grid = z.shape[1:]
         b = resample(z, self.sensors, self.periodic).reshape(len(z), -1)
-        mesh = torch.meshgrid(*coords, indexing="ij")
-        t = torch.stack([2 * m.reshape(-1) - 1 for m in mesh], dim=1)
+        t = query_points(coords)
         first_summed = len(self.branch) - self.sum_layers
         out = z.new_zeros(len(z), len(t))
         for k, (layer_b, layer_t) in enumerate(zip(self.branch, self.trunk)):

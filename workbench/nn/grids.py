@@ -42,4 +42,11 @@ def resample(z: torch.Tensor, size: tuple[int, ...], periodic: tuple[bool, ...])
     return out[(..., *(slice(0, n) for n in size))]
 
 
-__all__ = ["grid_coordinates", "resample"]
+def query_points(coords: list[torch.Tensor]) -> torch.Tensor:
+    """All nodes of the grid spanned by ``coords`` (each in ``[0, 1]``) as ``(N, D)`` points in
+    ``[-1, 1]`` (C order), where tanh/sin networks train well: a trunk network's queries."""
+    mesh = torch.meshgrid(*coords, indexing="ij")
+    return torch.stack([2 * m.reshape(-1) - 1 for m in mesh], dim=1)
+
+
+__all__ = ["grid_coordinates", "query_points", "resample"]
