@@ -1,12 +1,20 @@
 """The catalog of PDE problems. Adding one is one file plus one line in ``PROBLEMS``."""
 
+from workbench.problems.advection_diffusion1d import AdvectionDiffusion1D
 from workbench.problems.allen_cahn1d import AllenCahn1D
-from workbench.problems.base import Condition, PeriodicCondition, Problem, ValueCondition
+from workbench.problems.base import (
+    Condition,
+    DerivativeCondition,
+    PeriodicCondition,
+    Problem,
+    ValueCondition,
+)
 from workbench.problems.burgers1d import Burgers1D
 from workbench.problems.convection1d import Convection1D
 from workbench.problems.darcy2d import Darcy2D
 from workbench.problems.heat1d import Heat1D
 from workbench.problems.helmholtz2d import Helmholtz2D
+from workbench.problems.pendulum import Pendulum
 from workbench.problems.poisson1d import Poisson1D
 from workbench.problems.poisson2d import Poisson2D
 from workbench.problems.reaction1d import Reaction1D
@@ -23,6 +31,8 @@ PROBLEMS: dict[str, type[Problem]] = {
         Reaction1D,
         Burgers1D,
         AllenCahn1D,
+        Pendulum,
+        AdvectionDiffusion1D,
     )
 }
 
@@ -31,6 +41,7 @@ __all__ = [
     "Problem",
     "Condition",
     "ValueCondition",
+    "DerivativeCondition",
     "PeriodicCondition",
     *(cls.__name__ for cls in PROBLEMS.values()),
 ]

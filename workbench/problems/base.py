@@ -10,13 +10,22 @@ turns a field into residuals. It never holds a network. Methods ask it for
 * :meth:`Problem.sample_interior`: collocation points, always from an explicit generator;
 * :meth:`Problem.reference`: the classical solution on :meth:`Problem.grid`, as xarray.
 
-Problems with a *family of instances* (an input function drawn at random, such as the
-coefficient of Darcy flow or the initial condition of Burgers) also serve operator learning:
+Problems with a *family of instances* also serve operator learning and generative models.
+A family is of one of two kinds:
 
-* :meth:`Problem.dataset`: ``n`` input functions and their solutions on a grid, as an
+* a *function family* (:attr:`Problem.family_input` names it): each sample is an input
+  function drawn at random (the coefficient of Darcy flow, the initial condition of Burgers)
+  and its solution, for operator learning;
+* a *parameter family* (:attr:`Problem.family_parameters` names them): each sample has random
+  scalar physical parameters (a pendulum's frequency and damping) and no input function; the
+  true parameters are kept per sample, to check what a generative model's latent space learned.
+
+Both offer
+
+* :meth:`Problem.dataset`: ``n`` samples and their solutions on a grid, as an
   ``xr.Dataset``, generated from a seed and cached on disk;
-* :meth:`Problem.grid_residual`: the discrete PDE residual of gridded fields, in torch, for
-  physics-informed operator losses.
+* :meth:`Problem.grid_residual` (function families that have one): the discrete PDE residual
+  of gridded fields, in torch, for physics-informed operator losses.
 """
 
 from __future__ import annotations
@@ -117,11 +126,51 @@ def _workbench_version() -> str:
         return "unknown"
 
 
-def _problems_with(flag: str) -> str:
-    """Comma-separated registry names of the problems whose class attribute ``flag`` is set."""
+def _problems_with(*flags: str) -> str:
+    """Comma-separated registry names of the problems with any of the class attributes
+    ``flags`` set (not None, not empty)."""
     from workbench.problems import PROBLEMS  # the registry imports this module
 
-    return ", ".join(n for n, cls in PROBLEMS.items() if getattr(cls, flag))
+    return ", ".join(
+        n
+        for n, cls in PROBLEMS.items()
+        if any(getattr(cls, f) not in (None, (), False) for f in flags)
+    )
+
+
+def uniform_parameters(
+    n: int, ranges: Mapping[str, tuple[float, float]], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """``n`` samples of independent uniform scalar parameters, drawn sample after sample.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples, ``>= 0``.
+    ranges : mapping of str to (float, float)
+        ``name -> (lo, hi)`` with ``lo <= hi``; ``lo == hi`` fixes the parameter.
+    rng : numpy.random.Generator
+        The only source of randomness. One row of ``len(ranges)`` uniforms is drawn per
+        sample, in order, so consecutive calls continue the sequence: two calls drawing
+        ``k`` and ``n - k`` samples give the same numbers as one call drawing ``n``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Per name, the values ``(n,)``, float64.
+
+    Raises
+    ------
+    ValueError
+        If a range has ``lo > hi``, naming ``<name>_min`` and ``<name>_max``.
+    """
+    for name, (lo, hi) in ranges.items():
+        if not lo <= hi:
+            raise ValueError(
+                f"{name}_min must be <= {name}_max, got {name}_min={lo!r} > {name}_max={hi!r}"
+            )
+    u = rng.random((n, len(ranges)))
+    return {name: lo + (hi - lo) * u[:, i] for i, (name, (lo, hi)) in enumerate(ranges.items())}
 
 
 def columns(points: torch.Tensor, dims) -> dict[str, torch.Tensor]:
@@ -179,6 +228,44 @@ class ValueCondition(Condition):
 
 
 @dataclass(frozen=True)
+class DerivativeCondition(Condition):
+    """``du/d dim = target`` on a set of points (Neumann boundary, or initial velocity).
+
+    Parameters
+    ----------
+    name : str
+        Loss-term name, e.g. ``"velocity"``.
+    faces : list of mappings
+        Boxes (see :func:`uniform_points`) making up the set; points are spread evenly.
+    dims : tuple of str
+        The problem's dims.
+    dim : str
+        The dim of the derivative.
+    target : callable
+        Maps named coordinate columns to target values ``(N, 1)``.
+    """
+
+    name: str
+    faces: tuple
+    dims: tuple
+    dim: str
+    target: Callable[[dict[str, torch.Tensor]], torch.Tensor]
+
+    def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
+        counts = [n // len(self.faces) + (i < n % len(self.faces)) for i in range(len(self.faces))]
+        return torch.cat(
+            [
+                uniform_points(k, face, self.dims, generator, sobol)
+                for k, face in zip(counts, self.faces)
+            ]
+        )
+
+    def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
+        jet = evaluate(points, {self.dim: 1})
+        return jet.d(self.dim) - self.target(columns(points, self.dims))
+
+
+@dataclass(frozen=True)
 class PeriodicCondition(Condition):
     """``u`` and ``du/d dim`` agree on the two ends of a periodic ``dim``.
 
@@ -222,22 +309,30 @@ class Problem(param.ParameterizedABC):
         Names of the conditions that :meth:`constrain` satisfies exactly (empty if the
         problem offers no exact-constraint output transform).
     family_input : str or None
-        Name of the input function of the problem's family of instances (``"a"`` for
-        ``darcy2d``); ``None`` when the problem has no family (then :meth:`dataset` raises).
+        Name of the input function of the problem's function family (``"a"`` for
+        ``darcy2d``); ``None`` for a parameter family or no family.
+    family_parameters : tuple of str
+        Names of the per-sample scalar parameters of a parameter family (``("omega",
+        "gamma", "theta0")`` for ``pendulum``); empty for a function family or no family.
+        A problem with neither has no family (then :meth:`dataset` raises).
     family_dims : tuple of str
-        Spatial dims of the family's fields.
+        Dims of the family's fields (spatial, and ``t`` for trajectory families).
     family_periodic : tuple of bool
         Per family dim, whether its grid is periodic: ``n`` points ``lo + (hi - lo) j / n``
         without the end point. Otherwise the grid is ``n`` nodes including both ends.
     family_resolution : int
         Default points per dim of the family's datasets.
+    family_points : dict
+        Family dims whose number of points is fixed rather than ``resolution`` (the 50 time
+        steps of a trajectory family whose resolution counts space points).
     family_has_residual : bool
         Whether :meth:`grid_residual` exists for the family.
     family_attrs : dict
-        ``long_name``/``units`` of the input variable and of ``u`` in :meth:`dataset`.
+        ``long_name``/``units`` of the input variable (or of each parameter) and of ``u`` in
+        :meth:`dataset`.
     family_chunk : int
-        Samples solved per call of :meth:`family_solve` while :meth:`dataset` generates
-        (the steps of its progress bar).
+        Samples solved per call of :meth:`family_solve` (or :meth:`family_simulate`) while
+        :meth:`dataset` generates (the steps of its progress bar).
     """
 
     dims: ClassVar[tuple[str, ...]]
@@ -253,17 +348,22 @@ class Problem(param.ParameterizedABC):
         "t": {"long_name": "time t", "units": "1"},
     }
 
-    #: Name of the family's input function; None when the problem has no family.
+    #: Name of the family's input function; None for a parameter family or no family.
     family_input: ClassVar[str | None] = None
-    #: Spatial dims of the family's fields.
+    #: Per-sample scalar parameters of the family, drawn with each sample and saved by dataset() as
+    #: variables on dim "sample" (e.g. ("omega", "gamma", "theta0")). Empty for function families.
+    family_parameters: ClassVar[tuple[str, ...]] = ()
+    #: Dims of the family's fields.
     family_dims: ClassVar[tuple[str, ...]] = ()
     #: Per family dim, whether its grid is periodic (the end point is not stored).
     family_periodic: ClassVar[tuple[bool, ...]] = ()
     #: Default resolution (points per dim) of the family's datasets.
     family_resolution: ClassVar[int] = 32
+    #: Family dims with a fixed number of points, whatever the dataset's resolution.
+    family_points: ClassVar[dict[str, int]] = {}
     #: Whether grid_residual() exists for this family.
     family_has_residual: ClassVar[bool] = False
-    #: Attrs of the dataset variables: the input (under its name) and "u".
+    #: Attrs of the dataset variables: the input or each parameter (under its name) and "u".
     family_attrs: ClassVar[dict[str, dict[str, str]]] = {}
     #: Samples per family_solve() call in dataset().
     family_chunk: ClassVar[int] = 64
@@ -327,24 +427,35 @@ class Problem(param.ParameterizedABC):
 
     # --- families of instances (operator learning) ----------------------------------------
     def _require_family(self) -> None:
-        if self.family_input is None:
+        if self.family_input is None and not self.family_parameters:
             raise ValueError(
                 f"problem {self.name!r} has no family of instances; problems with one: "
-                f"{_problems_with('family_input')}"
+                f"{_problems_with('family_input', 'family_parameters')}"
+            )
+
+    def _require_parameter_family(self) -> None:
+        self._require_family()
+        if not self.family_parameters:
+            raise ValueError(
+                f"problem {self.name!r} has a function family (input {self.family_input!r}), "
+                f"not a parameter family; problems with one: "
+                f"{_problems_with('family_parameters')}"
             )
 
     def family_grid(self, resolution: int) -> dict[str, np.ndarray]:
         """Coordinates per family dim of the dataset grid with ``resolution`` points per dim:
         ``resolution`` nodes including both ends of the domain, or, along a periodic dim
-        (:attr:`family_periodic`), ``resolution`` points without the end point."""
+        (:attr:`family_periodic`), ``resolution`` points without the end point. Dims in
+        :attr:`family_points` have their fixed number of points instead."""
         self._require_family()
         grid = {}
         for d, periodic in zip(self.family_dims, self.family_periodic, strict=True):
             lo, hi = self.domain[d]
+            points = self.family_points.get(d, resolution)
             if periodic:
-                grid[d] = lo + (hi - lo) * np.arange(resolution) / resolution
+                grid[d] = lo + (hi - lo) * np.arange(points) / points
             else:
-                grid[d] = np.linspace(lo, hi, resolution)
+                grid[d] = np.linspace(lo, hi, points)
         return grid
 
     def family_solver_resolution(self, resolution: int) -> int:
@@ -379,6 +490,46 @@ class Problem(param.ParameterizedABC):
         """
         self._require_family()
         raise NotImplementedError  # pragma: no cover - every family overrides this
+
+    def family_ranges(self) -> dict[str, tuple[float, float]]:
+        """Parameter families: ``name -> (lo, hi)`` per entry of :attr:`family_parameters`,
+        the interval :meth:`family_draw` draws it from (usually Parameters of the problem, so
+        that other ranges, for out-of-distribution data, make other datasets)."""
+        self._require_parameter_family()
+        raise NotImplementedError  # pragma: no cover - every parameter family overrides this
+
+    def family_draw(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Parameter families: draw the parameters of ``n`` samples.
+
+        The default draws each parameter uniformly from :meth:`family_ranges`, one sample
+        after the other (:func:`uniform_parameters`), so sample ``i`` is the same for every
+        ``n > i``, and consecutive calls with the same ``rng`` continue the sequence.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            Per name in :attr:`family_parameters`, the values ``(n,)``, float64.
+
+        Raises
+        ------
+        ValueError
+            If a range has its minimum above its maximum.
+        """
+        self._require_parameter_family()
+        return uniform_parameters(n, self.family_ranges(), rng)
+
+    def family_simulate(self, parameters: Mapping[str, np.ndarray], resolution: int) -> np.ndarray:
+        """Parameter families: the noise-free fields ``(n, *grid)`` (float64) on
+        :meth:`family_grid` for the parameters ``name -> (n,)`` (as from :meth:`family_draw`).
+        Each sample is simulated independently of the others."""
+        self._require_parameter_family()
+        raise NotImplementedError  # pragma: no cover - every parameter family overrides this
+
+    def family_observe(self, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """How the simulated fields ``(n, *grid)`` are observed in :meth:`dataset`: families
+        with observation noise add it here, drawn from ``rng`` sample after sample. The
+        default returns ``u`` unchanged and draws nothing."""
+        return u
 
     def family_provenance(self, resolution: int) -> dict[str, str | int | float]:
         """How a dataset at ``resolution`` is made (input distribution, solver, solver grid):
@@ -431,11 +582,15 @@ class Problem(param.ParameterizedABC):
         n : int
             Number of samples, ``>= 1``.
         resolution : int, optional
-            Points per dim, in :data:`FAMILY_RESOLUTIONS`; default :attr:`family_resolution`.
+            Points per dim (except the dims of :attr:`family_points`), in
+            :data:`FAMILY_RESOLUTIONS`; default :attr:`family_resolution`.
         seed : int
-            Seed of the one ``numpy.random.Generator`` that draws all input functions, in
-            order, so sample ``i`` is the same for every ``n > i``, and the same function at
-            every resolution (compare resolutions sample by sample).
+            Seed of the one ``numpy.random.Generator`` that draws all input functions, or all
+            parameters (:meth:`family_draw`), in order, so sample ``i`` is the same for every
+            ``n > i``, and the same function at every resolution (compare resolutions sample by
+            sample). Observation noise (:meth:`family_observe`) comes from a second generator,
+            spawned from the same seed, also drawn sample after sample, so neither stream
+            depends on ``n`` or on how the samples are chunked.
         cache : bool
             Reuse and store the dataset: in memory for this process and as NetCDF in
             :func:`data_directory` (``<problem>-n<n>-r<res>-s<seed>-<hash>.nc``, the hash over
@@ -447,16 +602,20 @@ class Problem(param.ParameterizedABC):
         Returns
         -------
         xarray.Dataset
-            Dims ``("sample", *family_dims)``; variables :attr:`family_input` (the input
-            functions) and ``u`` (the solutions), float64; coords ``sample = 0 .. n-1`` and
-            the grid. Attrs: ``problem``, ``problem_params`` (JSON), ``n``, ``resolution``,
-            ``seed``, ``input``, the entries of :meth:`family_provenance`, ``wall_s`` (the
-            generation time) and ``workbench_version``.
+            Dims ``("sample", *family_dims)``; variables ``u`` (the solutions, observed as
+            :meth:`family_observe` says) and either :attr:`family_input` (the input functions,
+            same dims) or one variable per entry of :attr:`family_parameters` (dim
+            ``sample``), float64; coords ``sample = 0 .. n-1`` and the grid. Attrs:
+            ``problem``, ``problem_params`` (JSON), ``n``, ``resolution``, ``seed``, ``input``
+            (function families) or ``parameters`` (parameter families: the names, comma
+            separated), the entries of :meth:`family_provenance`, ``wall_s`` (the generation
+            time) and ``workbench_version``.
 
         Raises
         ------
         ValueError
-            If the problem has no family, or ``n``, ``resolution`` or ``seed`` is out of range.
+            If the problem has no family, ``n``, ``resolution`` or ``seed`` is out of range,
+            or (parameter families) a parameter range is empty.
         """
         self._require_family()
         lo, hi = FAMILY_RESOLUTIONS
@@ -472,10 +631,14 @@ class Problem(param.ParameterizedABC):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         n, resolution, seed = int(n), int(resolution), int(seed)
+        if self.family_parameters:
+            # Drawing no samples checks the ranges, so a bad one fails before any work.
+            self.family_draw(0, np.random.default_rng(0))
 
         params = json.dumps(
             {k: v for k, v in self.param.values().items() if k != "name"}, sort_keys=True
         )
+        dims = ("sample", *self.family_dims)
         provenance = self.family_provenance(resolution)
         recipe = json.dumps({"params": params, "family": provenance}, sort_keys=True, default=str)
         digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
@@ -491,10 +654,13 @@ class Problem(param.ParameterizedABC):
                 return stored.copy(deep=True)
 
         start = time.perf_counter()
-        inputs, solutions = self._generate(n, resolution, seed, progress)
+        if self.family_parameters:
+            variables, solutions = self._simulate(n, resolution, seed, progress)
+        else:
+            inputs, solutions = self._generate(n, resolution, seed, progress)
+            variables = {self.family_input: (dims, inputs)}
         wall = time.perf_counter() - start
         grid = self.family_grid(resolution)
-        dims = ("sample", *self.family_dims)
         coords = {d: (d, grid[d], self.dim_attrs[d]) for d in self.family_dims}
         coords["sample"] = ("sample", np.arange(n), {"long_name": "sample index", "units": "1"})
         attrs = {
@@ -503,14 +669,21 @@ class Problem(param.ParameterizedABC):
             "n": n,
             "resolution": resolution,
             "seed": seed,
-            "input": self.family_input,
+            **(
+                {"parameters": ", ".join(self.family_parameters)}
+                if self.family_parameters
+                else {"input": self.family_input}
+            ),
             **provenance,
             "wall_s": round(wall, 3),
             "workbench_version": _workbench_version(),
         }
         data = xr.Dataset(
             {
-                self.family_input: (dims, inputs, self.family_attrs.get(self.family_input, {})),
+                **{
+                    name: (var_dims, values, self.family_attrs.get(name, {}))
+                    for name, (var_dims, values) in variables.items()
+                },
                 "u": (dims, solutions, self.family_attrs.get("u", {})),
             },
             coords=coords,
@@ -559,6 +732,32 @@ class Problem(param.ParameterizedABC):
                 bar.update(count)
         return inputs, solutions
 
+    def _simulate(
+        self, n: int, resolution: int, seed: int, progress: bool
+    ) -> tuple[dict[str, tuple[tuple[str, ...], np.ndarray]], np.ndarray]:
+        """Parameter families: the parameters ``name -> (("sample",), (n,))`` and the
+        observed fields ``(n, *grid)``, drawn and simulated chunk by chunk."""
+        from tqdm.auto import tqdm
+
+        rng = np.random.default_rng(seed)
+        # A child of the seed: noise draws never shift the parameter stream, so the
+        # parameters of a dataset are family_draw(n, default_rng(seed)) whatever the noise.
+        noise_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
+        grid = self.family_grid(resolution)
+        solutions = np.empty((n, *(len(grid[d]) for d in self.family_dims)))
+        parameters = {name: np.empty(n) for name in self.family_parameters}
+        desc = f"{self.name} dataset"
+        with tqdm(total=n, disable=not progress, desc=desc, unit="sample") as bar:
+            for lo in range(0, n, self.family_chunk):
+                count = min(self.family_chunk, n - lo)
+                drawn = self.family_draw(count, rng)
+                clean = self.family_simulate(drawn, resolution)
+                solutions[lo : lo + count] = self.family_observe(clean, noise_rng)
+                for name in self.family_parameters:
+                    parameters[name][lo : lo + count] = drawn[name]
+                bar.update(count)
+        return {name: (("sample",), v) for name, v in parameters.items()}, solutions
+
     def _read_dataset(self, path: Path, n: int, resolution: int) -> xr.Dataset | None:
         """The cached dataset at ``path``, or None when absent or unreadable (warns then)."""
         if not path.is_file():
@@ -567,8 +766,14 @@ class Problem(param.ParameterizedABC):
             with xr.open_dataset(path, engine="h5netcdf") as stored:
                 data = stored.load()
             shape = (n, *(len(v) for v in self.family_grid(resolution).values()))
-            if data["u"].shape != shape or data[self.family_input].shape != shape:
-                raise ValueError(f"holds shape {data['u'].shape}, expected {shape}")
+            expected = {"u": shape}
+            if self.family_parameters:
+                expected.update({name: (n,) for name in self.family_parameters})
+            else:
+                expected[self.family_input] = shape
+            for name, want in expected.items():
+                if data[name].shape != want:
+                    raise ValueError(f"{name} holds shape {data[name].shape}, expected {want}")
         except Exception as err:  # any corruption: regenerate rather than fail
             warnings.warn(f"regenerating unreadable cached dataset {path}: {err}", stacklevel=3)
             return None
