@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.cli import BadInput, build_run_inputs, list_catalog, main, make_parser
-from workbench.methods import METHODS, Operator
+from workbench.methods import METHODS, GenerativeMethod, Operator
 from workbench.problems import PROBLEMS
 from workbench.regularizers import COMBINERS, REGULARIZERS
 from workbench.results import Run
@@ -169,8 +169,13 @@ CROSS_CHECKED = {
 
 
 def _problem_for(method: str, default: str) -> str:
-    """A problem the method can learn: operator methods need a family."""
-    return "darcy2d" if issubclass(METHODS[method], Operator) else default
+    """A problem the method can learn: operators need a function family, generative methods
+    a family (the pendulum has a physics model too)."""
+    if issubclass(METHODS[method], Operator):
+        return "darcy2d"
+    if issubclass(METHODS[method], GenerativeMethod):
+        return "pendulum"
+    return default
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -290,6 +290,7 @@ def train(
             )
         if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
             raise ValueError(f"weights[{key!r}] must be a finite number >= 0, got {value!r}")
+    weights = {**method.default_weights(problem), **weights}
     device = _resolve_device(cfg.device)
     return _train(problem, method, list(regularizers), combiner, cfg, weights, device)
 

@@ -131,7 +131,7 @@ def test_bad_inputs_raise_before_training():
     with pytest.raises(ValueError, match="family"):
         fit(PROBLEMS["heat1d"](), METHODS["fno"](), steps=1, progress=False)
     with pytest.raises(ValueError, match="labels"):
-        fit(darcy, METHODS["fno"](n_train=10, labels=11), steps=1, progress=False)
+        fit(darcy, METHODS["fno"](n_train=10, batch_size=5, labels=11), steps=1, progress=False)
     with pytest.raises(ValueError, match="modes"):
         fit(darcy, METHODS["fno"](resolution=16, modes=9), steps=1, progress=False)
     with pytest.raises(ValueError, match="batch_size"):

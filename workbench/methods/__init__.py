@@ -1,19 +1,33 @@
 """Learning methods. Adding one is one file plus one line in ``METHODS``."""
 
-from workbench.methods.base import Batch, Method, Operator, OperatorModel, PhysicsInformed
+from workbench.methods.base import (
+    Batch,
+    FamilyMethod,
+    GenerativeMethod,
+    Method,
+    Operator,
+    OperatorModel,
+    PhysicsInformed,
+)
 from workbench.methods.deeponet import DeepONet
 from workbench.methods.fno import FNO
 from workbench.methods.multionet import MultiONet
+from workbench.methods.phys_vae import PhysVAE, PhysVAEModel
 from workbench.methods.pig import PIG, PIGModel
 from workbench.methods.pinn import PINN, PINNModel
+from workbench.methods.vae import VAE, VAEModel
 
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (PINN, PIG, FNO, DeepONet, MultiONet)}
+METHODS: dict[str, type[Method]] = {
+    cls.name: cls for cls in (PINN, PIG, FNO, DeepONet, MultiONet, VAE, PhysVAE)
+}
 
 __all__ = [
     "METHODS",
     "Method",
     "PhysicsInformed",
     "Operator",
+    "FamilyMethod",
+    "GenerativeMethod",
     "OperatorModel",
     "Batch",
     "PINN",
@@ -23,4 +37,8 @@ __all__ = [
     "FNO",
     "DeepONet",
     "MultiONet",
+    "VAE",
+    "VAEModel",
+    "PhysVAE",
+    "PhysVAEModel",
 ]

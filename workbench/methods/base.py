@@ -96,6 +96,10 @@ class Method(param.ParameterizedABC):
     def prepare(self, problem: Problem) -> None:
         """Do the one-off expensive work (reference solution, dataset) before the clock starts."""
 
+    def default_weights(self, problem: Problem) -> dict[str, float]:
+        """Weights of the loss terms unless the user gives others (missing terms: 1)."""
+        return {}
+
     def results(self, model: nn.Module, problem: Problem) -> dict[str, xr.Dataset]:
         """Extra groups of the Run beyond ``/history``, ``/fields`` and ``/points`` (e.g. an
         operator's ``/samples``), by group name; none by default."""
@@ -381,21 +385,12 @@ def relative_errors(prediction: torch.Tensor, target: torch.Tensor) -> torch.Ten
     return difference / target.pow(2).sum(dims).sqrt().clamp_min(1e-30)
 
 
-class Operator(Method):
-    """Abstract base of neural operators: learn the map from input function to solution.
+class FamilyMethod(Method):
+    """Abstract base of methods that learn from a problem family's dataset.
 
-    The problem must have a family of instances (``problem.family_input`` is not None): the
-    method trains on ``problem.dataset(n_test + n_train, resolution, data_seed)``, the first
-    ``n_test`` samples held out for testing. Subclasses only say which network maps the input
-    function to the solution (:meth:`network`); the data, the loss and the evaluation live here.
-
-    * Loss ``data``: the mean relative L2 error of the labelled samples in the batch (the first
-      ``labels`` training samples have a solution; the others reach the loss only through
-      regularizers such as ``pde_residual``, the physics-informed operator loss of PINO).
-    * ``l2re``: the mean relative L2 error over the test set.
-    * The Run gets ``/samples`` (every test sample: input, truth, prediction, error, residual and
-      ``rel_l2``) and ``/transfer`` (the same at ``transfer_resolution``: the same input
-      functions on a finer grid, which the model never saw).
+    They train on ``problem.dataset(n_test + n_train, resolution, data_seed)``, the first
+    ``n_test`` samples held out for testing, in epochs of shuffled batches. The subclasses
+    (:class:`Operator`, :class:`GenerativeMethod`) say what is learnt from the data.
     """
 
     resolution = param.Integer(
@@ -406,19 +401,75 @@ class Operator(Method):
     )
     n_train = param.Integer(1000, bounds=(1, 100_000), doc="Training samples.")
     n_test = param.Integer(100, bounds=(1, 10_000), doc="Held-out test samples.")
-    labels = param.Integer(
-        None,
-        allow_None=True,
-        bounds=(0, 100_000),
-        doc="Training samples whose solution the loss sees (None = all); the rest are inputs "
-        "only, for the pde_residual regularizer.",
-    )
     batch_size = param.Integer(20, bounds=(1, 10_000), doc="Samples per optimizer step.")
     data_seed = param.Integer(
         0,
         bounds=(0, 2**31 - 1),
         doc="Seed of the generated dataset (the run's seed only "
         "draws the weights and the batch order).",
+    )
+
+    def check(self, problem: Problem) -> None:
+        super().check(problem)
+        if self.batch_size > self.n_train:
+            raise ValueError(
+                f"batch_size must be <= n_train ({self.n_train}), got {self.batch_size}"
+            )
+
+    def data_resolution(self, problem: Problem) -> int:
+        """Grid points per dim of the training and test data."""
+        return self.resolution or problem.family_resolution
+
+    def split(self, problem: Problem) -> dict[str, xr.Dataset]:
+        """``{"train": ..., "test": ...}`` from the problem's (cached) dataset."""
+        data = problem.dataset(
+            self.n_test + self.n_train, self.data_resolution(problem), self.data_seed
+        )
+        return {
+            "test": data.isel(sample=slice(0, self.n_test)),
+            "train": data.isel(sample=slice(self.n_test, None)),
+        }
+
+    def prepare(self, problem: Problem) -> None:
+        self.split(problem)
+
+    def epochs(self, generator: torch.Generator) -> Iterator[torch.Tensor]:
+        """Endless batches of training-sample indices: one shuffled pass over the training set
+        per epoch, a last partial batch dropped so every step sees the same batch size."""
+        size = self.batch_size
+        while True:
+            order = torch.randperm(self.n_train, generator=generator)
+            for start in range(0, self.n_train - size + 1, size):
+                yield order[start : start + size]
+
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps in one pass over the training set."""
+        return self.n_train // self.batch_size
+
+
+class Operator(FamilyMethod):
+    """Abstract base of neural operators: learn the map from input function to solution.
+
+    The problem must have a family of input functions (``problem.family_input`` is not None);
+    the data knobs are those of :class:`FamilyMethod`. Subclasses only say which network maps
+    the input function to the solution (:meth:`network`); the loss and the evaluation live
+    here.
+
+    * Loss ``data``: the mean relative L2 error of the labelled samples in the batch (the first
+      ``labels`` training samples have a solution; the others reach the loss only through
+      regularizers such as ``pde_residual``, the physics-informed operator loss of PINO).
+    * ``l2re``: the mean relative L2 error over the test set.
+    * The Run gets ``/samples`` (every test sample: input, truth, prediction, error, residual and
+      ``rel_l2``) and ``/transfer`` (the same at ``transfer_resolution``: the same input
+      functions on a finer grid, which the model never saw).
+    """
+
+    labels = param.Integer(
+        None,
+        allow_None=True,
+        bounds=(0, 100_000),
+        doc="Training samples whose solution the loss sees (None = all); the rest are inputs "
+        "only, for the pde_residual regularizer.",
     )
     transfer_resolution = param.Integer(
         None,
@@ -441,37 +492,20 @@ class Operator(Method):
                 f"problem {problem.name!r} has none. Problems with a family: "
                 f"{', '.join(families)}"
             )
+        super().check(problem)
         if self.labels is not None and self.labels > self.n_train:
             raise ValueError(f"labels must be <= n_train ({self.n_train}), got {self.labels}")
-        if self.batch_size > self.n_train:
-            raise ValueError(
-                f"batch_size must be <= n_train ({self.n_train}), got {self.batch_size}"
-            )
         if self.transfer_resolution is not None and 0 < self.transfer_resolution < 8:
             raise ValueError(
                 f"transfer_resolution must be 0 (off) or >= 8, got {self.transfer_resolution}"
             )
 
     # --- data ----------------------------------------------------------------------------
-    def data_resolution(self, problem: Problem) -> int:
-        """Grid points per dim of the training and test data."""
-        return self.resolution or problem.family_resolution
-
     def transfer_size(self, problem: Problem) -> int:
         """Resolution of the transfer test (0 = off)."""
         if self.transfer_resolution is None:
             return 2 * self.data_resolution(problem)
         return self.transfer_resolution
-
-    def split(self, problem: Problem) -> dict[str, xr.Dataset]:
-        """``{"train": ..., "test": ...}`` from the problem's (cached) dataset."""
-        data = problem.dataset(
-            self.n_test + self.n_train, self.data_resolution(problem), self.data_seed
-        )
-        return {
-            "test": data.isel(sample=slice(0, self.n_test)),
-            "train": data.isel(sample=slice(self.n_test, None)),
-        }
 
     def transfer_data(self, problem: Problem) -> xr.Dataset | None:
         """The test inputs and solutions at the transfer resolution (None when off).
@@ -516,22 +550,8 @@ class Operator(Method):
         targets = torch.as_tensor(train["u"].values)
         labelled = torch.zeros(self.n_train, dtype=inputs.dtype)
         labelled[: self._label_count()] = 1.0
-        size = self.batch_size
-        while True:
-            # One shuffled pass over the training set per epoch; a last partial batch is dropped
-            # so every step sees the same batch size.
-            order = torch.randperm(self.n_train, generator=generator)
-            for start in range(0, self.n_train - size + 1, size):
-                chosen = order[start : start + size]
-                yield {
-                    "input": inputs[chosen],
-                    "target": targets[chosen],
-                    "labelled": labelled[chosen],
-                }
-
-    def steps_per_epoch(self) -> int:
-        """Optimizer steps in one pass over the training set."""
-        return self.n_train // self.batch_size
+        for chosen in self.epochs(generator):
+            yield {"input": inputs[chosen], "target": targets[chosen], "labelled": labelled[chosen]}
 
     # --- loss ----------------------------------------------------------------------------
     def term_names(self, problem: Problem) -> list[str]:
@@ -594,3 +614,237 @@ class Operator(Method):
             ds.attrs["train_resolution"] = self.data_resolution(problem)
             groups["transfer"] = ds
         return groups
+
+
+def gaussian_kl(
+    mean: torch.Tensor, logvar: torch.Tensor, prior_mean: torch.Tensor, prior_logvar: torch.Tensor
+) -> torch.Tensor:
+    """KL divergence of diagonal Gaussians ``q = N(mean, e^logvar)`` from ``p``, per sample
+    (summed over the last dim), shape ``(B,)``."""
+    ratio = (logvar - prior_logvar).exp()
+    shift = (mean - prior_mean).pow(2) / prior_logvar.exp()
+    return 0.5 * (ratio + shift - 1.0 - (logvar - prior_logvar)).sum(-1)
+
+
+class GenerativeMethod(FamilyMethod):
+    """Abstract base of latent generative models (variational autoencoders) of a family's data.
+
+    The data are the family's fields ``u`` (for a parameter family such as ``pendulum``, the
+    true parameters of each sample are kept to check what the latent space learned). The model
+    built by :meth:`build` has ``encode(u) -> (mean, logvar)`` of the latent Gaussian and
+    ``decode(z, u) -> u_hat``; ``u`` conditions the decoder where a method needs it (the
+    initial angle of a physics-integrated pendulum) and is ignored otherwise.
+
+    * Loss: the negative ELBO, as two terms: ``reconstruction``, the Gaussian negative log
+      likelihood :math:`\\sum_g (u - \\hat u)^2 / (2\\sigma^2)` per sample, and ``kl``, the KL
+      divergence of the encoder's Gaussian from the prior; both averaged over the batch. The
+      latent draw's noise comes in the batch (seeded), so training is reproducible.
+    * ``l2re``: the mean relative L2 error of the test samples' reconstructions (decoded from
+      the encoder's mean).
+    * The Run gets ``/latent`` (the test samples' latent means and standard deviations, their
+      true parameters, and a traversal: each latent dim swept over the test encodings' spread,
+      decoded from test sample 0) and ``/samples`` (fields decoded from prior draws).
+    """
+
+    sigma = param.Number(
+        0.1,
+        bounds=(1e-4, 10.0),
+        doc="Standard deviation of the Gaussian likelihood (the data's noise level): smaller "
+        "weighs reconstruction more against the KL term.",
+    )
+
+    def supports(self, problem: Problem) -> bool:
+        return problem.family_input is not None or bool(problem.family_parameters)
+
+    @abc.abstractmethod
+    def latent_names(self, problem: Problem) -> list[str]:
+        """Names of the latent dims, in order (e.g. ``["omega", "aux_0"]``)."""
+
+    def prior(self, problem: Problem) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of the latent prior, each ``(latent,)``: standard normal."""
+        size = len(self.latent_names(problem))
+        return torch.zeros(size), torch.zeros(size)
+
+    def extra(self, problem: Problem, n: int, generator: torch.Generator) -> Batch:
+        """Further random draws a method's loss needs per batch of ``n`` (none by default)."""
+        return {}
+
+    def batches(
+        self,
+        problem: Problem,
+        generator: torch.Generator,
+        residual: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> Iterator[Batch]:
+        data = torch.as_tensor(self.split(problem)["train"]["u"].values)
+        size = len(self.latent_names(problem))
+        for chosen in self.epochs(generator):
+            noise = torch.randn(len(chosen), size, generator=generator, dtype=data.dtype)
+            yield {"u": data[chosen], "noise": noise, **self.extra(problem, len(chosen), generator)}
+
+    # --- loss ----------------------------------------------------------------------------
+    def term_names(self, problem: Problem) -> list[str]:
+        return ["reconstruction", "kl"]
+
+    def elbo_terms(
+        self, model: nn.Module, problem: Problem, batch: Batch
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """The two ELBO terms, plus the latent draw ``z`` and the reconstruction (for methods
+        that add terms of their own)."""
+        u = batch["u"]
+        mean, logvar = model.encode(u)
+        z = mean + (0.5 * logvar).exp() * batch["noise"]
+        reconstruction = model.decode(z, u)
+        dims = tuple(range(1, u.ndim))
+        nll = (reconstruction - u).pow(2).sum(dims) / (2 * self.sigma**2)
+        prior_mean, prior_logvar = (t.to(u) for t in self.prior(problem))
+        kl = gaussian_kl(mean, logvar, prior_mean, prior_logvar)
+        return {"reconstruction": nll.mean(), "kl": kl.mean()}, z, reconstruction
+
+    def loss(self, model: nn.Module, problem: Problem, batch: Batch) -> dict[str, torch.Tensor]:
+        return self.elbo_terms(model, problem, batch)[0]
+
+    # --- evaluation ----------------------------------------------------------------------
+    def _run(self, model: nn.Module, fn, *arrays: np.ndarray, chunk: int = 256) -> np.ndarray:
+        """``fn`` over numpy arrays in chunks, without gradients, back as float64 numpy."""
+        param0 = next(model.parameters())
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(arrays[0]), chunk):
+                parts = [
+                    torch.as_tensor(a[start : start + chunk]).to(param0.device, param0.dtype)
+                    for a in arrays
+                ]
+                out.append(fn(*parts).cpu().double())
+        return torch.cat(out).numpy()
+
+    def encode(self, model: nn.Module, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Latent means and standard deviations ``(n, latent)`` of fields ``u``."""
+        mean = self._run(model, lambda x: model.encode(x)[0], u)
+        std = self._run(model, lambda x: (0.5 * model.encode(x)[1]).exp(), u)
+        return mean, std
+
+    def decode(self, model: nn.Module, z: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Fields decoded from latents ``z`` ``(n, latent)``, conditioned on fields ``u``."""
+        return self._run(model, model.decode, z, u)
+
+    def reconstructions(self, model: nn.Module, problem: Problem, data: xr.Dataset) -> xr.Dataset:
+        """Data, reconstructions (from the latent means), errors and per-sample ``rel_l2``."""
+        u = data["u"].values
+        mean, _ = self.encode(model, u)
+        recon = self.decode(model, mean, u)
+        dims = ("sample", *problem.family_dims)
+        rel = relative_errors(torch.as_tensor(recon), torch.as_tensor(u)).numpy()
+        ds = xr.Dataset(
+            {
+                "u": (dims, recon, {"long_name": "reconstruction u", "units": "1"}),
+                "u_ref": (dims, u, {"long_name": "data u", "units": "1"}),
+                "error": (dims, recon - u, FIELD_ATTRS["error"]),
+                "rel_l2": ("sample", rel, {"long_name": "relative L2 error", "units": "1"}),
+            },
+            coords=data["u"].coords,
+        )
+        ds.attrs["l2re"] = float(rel.mean())
+        return ds
+
+    def error(self, model: nn.Module, problem: Problem) -> float:
+        return self.reconstructions(model, problem, self.split(problem)["test"]).attrs["l2re"]
+
+    def evaluate(self, model, problem, size=None):
+        """Reconstructions of the first test samples; attr ``l2re`` over the whole test set."""
+        test = self.reconstructions(model, problem, self.split(problem)["test"])
+        gallery = test.isel(sample=slice(0, GALLERY_SIZE))
+        gallery.attrs = dict(test.attrs)
+        return gallery
+
+    def traverse(
+        self,
+        model: nn.Module,
+        problem: Problem,
+        dim: str,
+        values,
+        base: int = 0,
+    ) -> xr.Dataset:
+        """Decode test sample ``base`` with latent ``dim`` set to each of ``values`` (the other
+        dims at the sample's latent mean): ``u`` on (``value``, *grid*)."""
+        names = self.latent_names(problem)
+        if dim not in names:
+            raise ValueError(f"dim must be one of {names}, got {dim!r}")
+        test = self.split(problem)["test"]
+        if not 0 <= base < test.sizes["sample"]:
+            raise ValueError(f"base must be a test sample in [0, {test.sizes['sample'] - 1}]")
+        u = test["u"].values[base : base + 1]
+        mean, _ = self.encode(model, u)
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        z = np.repeat(mean, len(values), axis=0)
+        z[:, names.index(dim)] = values
+        fields = self.decode(model, z, np.repeat(u, len(values), axis=0))
+        coords = {d: test[d] for d in problem.family_dims}
+        coords["value"] = ("value", values, {"long_name": f"latent {dim}"})
+        return xr.Dataset(
+            {"u": (("value", *problem.family_dims), fields, {"long_name": "decoded u"})},
+            coords=coords,
+            attrs={"latent": dim, "base_sample": int(base)},
+        )
+
+    def sample(self, model: nn.Module, problem: Problem, n: int, seed: int = 0) -> xr.Dataset:
+        """``n`` fields decoded from prior draws (seeded), conditioned on the test samples in
+        turn: ``u`` on (``sample``, *grid*) and the draws ``z`` on (``sample``, ``latent``)."""
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        names = self.latent_names(problem)
+        generator = torch.Generator().manual_seed(seed)
+        prior_mean, prior_logvar = self.prior(problem)
+        noise = torch.randn(n, len(names), generator=generator, dtype=torch.float64)
+        z = (prior_mean.double() + (0.5 * prior_logvar.double()).exp() * noise).numpy()
+        test = self.split(problem)["test"]["u"].values
+        condition = test[np.arange(n) % len(test)]
+        fields = self.decode(model, z, condition)
+        dims = ("sample", *problem.family_dims)
+        grid = self.split(problem)["test"]
+        coords = {d: grid[d] for d in problem.family_dims}
+        coords["latent"] = ("latent", names)
+        return xr.Dataset(
+            {
+                "u": (dims, fields, {"long_name": "sample u from the prior"}),
+                "z": (("sample", "latent"), z, {"long_name": "latent draw"}),
+            },
+            coords=coords,
+            attrs={"seed": int(seed)},
+        )
+
+    def latent_space(self, model: nn.Module, problem: Problem, steps: int = 7) -> xr.Dataset:
+        """The ``/latent`` group: test encodings, true parameters and a traversal per dim."""
+        test = self.split(problem)["test"]
+        names = self.latent_names(problem)
+        mean, std = self.encode(model, test["u"].values)
+        ds = xr.Dataset(
+            {
+                "z_mean": (("sample", "latent"), mean, {"long_name": "latent mean"}),
+                "z_std": (("sample", "latent"), std, {"long_name": "latent standard deviation"}),
+            },
+            coords={"sample": test["sample"].values, "latent": names},
+        )
+        for name in problem.family_parameters:
+            ds[name] = ("sample", test[name].values, dict(test[name].attrs))
+        # Each dim swept over its test encodings' spread (mean +- 2 std across samples).
+        offsets = np.linspace(-2.0, 2.0, steps)
+        sweeps = []
+        values = np.empty((len(names), steps))
+        for i, name in enumerate(names):
+            values[i] = mean[:, i].mean() + mean[:, i].std() * offsets
+            sweeps.append(self.traverse(model, problem, name, values[i])["u"].values)
+        ds["traversal"] = (
+            ("latent", "step", *problem.family_dims),
+            np.stack(sweeps),
+            {"long_name": "decoded u with one latent dim swept (test sample 0)"},
+        )
+        ds["traversal_value"] = (("latent", "step"), values, {"long_name": "latent value"})
+        for d in problem.family_dims:
+            ds = ds.assign_coords({d: test[d]})
+        return ds
+
+    def results(self, model: nn.Module, problem: Problem) -> dict[str, xr.Dataset]:
+        return {
+            "latent": self.latent_space(model, problem),
+            "samples": self.sample(model, problem, 16),
+        }

@@ -353,6 +353,9 @@ class Problem(param.ParameterizedABC):
     #: Per-sample scalar parameters of the family, drawn with each sample and saved by dataset() as
     #: variables on dim "sample" (e.g. ("omega", "gamma", "theta0")). Empty for function families.
     family_parameters: ClassVar[tuple[str, ...]] = ()
+    #: Family parameters a physics-integrated model infers as latents, in the order
+    #: :meth:`physics_model` takes them; empty when the problem offers no physics model.
+    physics_latents: ClassVar[tuple[str, ...]] = ()
     #: Dims of the family's fields.
     family_dims: ClassVar[tuple[str, ...]] = ()
     #: Per family dim, whether its grid is periodic (the end point is not stored).
@@ -530,6 +533,36 @@ class Problem(param.ParameterizedABC):
         with observation noise add it here, drawn from ``rng`` sample after sample. The
         default returns ``u`` unchanged and draws nothing."""
         return u
+
+    def physics_model(
+        self,
+        latents: torch.Tensor,
+        condition: torch.Tensor,
+        correction: Callable[[torch.Tensor, float], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """The family's *incomplete* physics, simulated differentiably in torch: what a
+        physics-integrated generative model (``phys_vae``) knows of the data.
+
+        Parameters
+        ----------
+        latents : torch.Tensor
+            ``(B, len(physics_latents))`` physical parameters.
+        condition : torch.Tensor
+            ``(B, *grid)`` observed fields; the simulation starts from their initial state and
+            runs on their grid.
+        correction : callable, optional
+            ``correction(state, t) -> (B,)``: a learned term added to the dynamics (the part
+            of the physics the model does not know), given the state ``(B, k)`` at time ``t``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, *grid)``.
+        """
+        raise ValueError(
+            f"problem {self.name!r} offers no physics model; problems with one: "
+            f"{_problems_with('physics_latents')}"
+        )
 
     def family_provenance(self, resolution: int) -> dict[str, str | int | float]:
         """How a dataset at ``resolution`` is made (input distribution, solver, solver grid):

@@ -1,0 +1,122 @@
+"""Generative latent methods (vae, phys_vae): training, latent groups, traversal, sampling."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.methods import METHODS, GenerativeMethod
+from workbench.problems import PROBLEMS
+from workbench.results import Run
+from workbench.train import fit
+
+GENERATIVE = sorted(m for m, cls in METHODS.items() if issubclass(cls, GenerativeMethod))
+SMALL = {"n_train": 60, "n_test": 12, "batch_size": 20}
+SIZES = {"vae": {"width": 32, "latent": 3}, "phys_vae": {"width": 16, "depth": 1}}
+
+
+def small(name, **knobs):
+    return METHODS[name](**SMALL, **SIZES[name], **knobs)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    problem = PROBLEMS["pendulum"]()
+    return {
+        name: fit(problem, small(name), steps=40, lr=3e-3, eval_every=10, progress=False)
+        for name in GENERATIVE
+    }
+
+
+@pytest.mark.parametrize("name", GENERATIVE)
+def test_training_lowers_the_loss_and_fills_latent_groups(runs, name):
+    run = runs[name]
+    problem = run.problem
+    assert run.status == "done"
+    loss = run.history["loss"].values
+    assert all(math.isfinite(v) for v in loss)
+    assert loss[-5:].mean() < loss[:5].mean()
+    latent = run.tree["latent"].to_dataset()
+    names = run.method.latent_names(problem)
+    assert list(latent["latent"].values) == names
+    assert latent["z_mean"].shape == (SMALL["n_test"], len(names))
+    assert np.all(latent["z_std"].values > 0)
+    for parameter in problem.family_parameters:  # the true factors travel with the codes
+        assert latent[parameter].dims == ("sample",)
+    assert latent["traversal"].dims == ("latent", "step", "t")
+    samples = run.tree["samples"].to_dataset()
+    assert samples["u"].dims == ("sample", "t") and samples.sizes["sample"] == 16
+    assert run.fields["rel_l2"].mean() >= 0
+
+
+def test_phys_vae_logs_its_regularizers_with_default_weights(runs):
+    run = runs["phys_vae"]
+    for term in ("least_action", "unmixing", "augmentation"):
+        assert np.isfinite(run.history[term].values).all()
+    assert list(run.method.latent_names(run.problem))[0] == "omega"
+
+
+@pytest.mark.parametrize("name", GENERATIVE)
+def test_traverse_changes_only_the_chosen_dim(runs, name):
+    run = runs[name]
+    method, model, problem = run.method, run.model, run.problem
+    names = method.latent_names(problem)
+    seen = []
+    original = model.decode
+
+    def recording(z, u):
+        seen.append(z.detach().clone())
+        return original(z, u)
+
+    model.decode = recording
+    try:
+        values = [-1.0, 0.0, 0.5, 2.0]
+        out = method.traverse(model, problem, names[-1], values, base=3)
+    finally:
+        del model.decode
+    z = seen[-1].double().numpy()
+    base_mean, _ = method.encode(model, method.split(problem)["test"]["u"].values[3:4])
+    np.testing.assert_allclose(z[:, -1], values)
+    np.testing.assert_allclose(z[:, :-1], np.repeat(base_mean[:, :-1], 4, axis=0), rtol=1e-6)
+    assert out["u"].dims == ("value", "t") and out.sizes["value"] == 4
+    with pytest.raises(ValueError, match="dim must be one of"):
+        method.traverse(model, problem, "nope", values)
+
+
+@pytest.mark.parametrize("name", GENERATIVE)
+def test_sampling_is_seeded(runs, name):
+    run = runs[name]
+    a, b, c = (run.method.sample(run.model, run.problem, 5, seed=s) for s in (3, 3, 4))
+    np.testing.assert_array_equal(a["u"].values, b["u"].values)
+    assert not np.allclose(a["z"].values, c["z"].values)
+    with pytest.raises(ValueError, match="n must be"):
+        run.method.sample(run.model, run.problem, 0)
+
+
+@pytest.mark.parametrize("name", GENERATIVE)
+def test_save_load_round_trip(runs, name, tmp_path):
+    run = runs[name]
+    loaded = Run.load(run.save(tmp_path / name))
+    u = run.method.split(run.problem)["test"]["u"].values[:4]
+    z, _ = run.method.encode(run.model, u)
+    np.testing.assert_allclose(
+        loaded.method.decode(loaded.model, z, u), run.method.decode(run.model, z, u), rtol=1e-6
+    )
+
+
+def test_phys_vae_physics_model_matches_undamped_data():
+    problem = PROBLEMS["pendulum"](gamma_min=0.0, gamma_max=0.0)
+    data = problem.dataset(16, seed=2, cache=False, progress=False)
+    u = torch.as_tensor(data["u"].values)
+    omega = torch.as_tensor(data["omega"].values)[:, None]
+    assert float((problem.physics_model(omega, u) - u).abs().max()) < 1e-4
+
+
+def test_bad_combinations_raise_before_training():
+    with pytest.raises(ValueError, match="does not support"):
+        fit(PROBLEMS["darcy2d"](), METHODS["phys_vae"](), steps=1, progress=False)
+    with pytest.raises(ValueError, match="does not support"):
+        fit(PROBLEMS["heat1d"](), METHODS["vae"](), steps=1, progress=False)
+    with pytest.raises(ValueError, match="no physics model"):
+        PROBLEMS["darcy2d"]().physics_model(torch.zeros(1, 1), torch.zeros(1, 4, 4))
