@@ -14,7 +14,7 @@ trajectories with omega in [3.14, 4.71] (outside training); ``wall s``.
 
 Usage::
 
-    python benchmarks/latent.py [--steps 3000] [--out benchmarks/latent.nc]
+    python benchmarks/latent.py [--steps 4000] [--out benchmarks/latent.nc]
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def row(method, steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     cases = {"phys_vae": PhysVAE(**DATA), "vae": VAE(**DATA)}

@@ -120,3 +120,13 @@ def test_bad_combinations_raise_before_training():
         fit(PROBLEMS["heat1d"](), METHODS["vae"](), steps=1, progress=False)
     with pytest.raises(ValueError, match="no physics model"):
         PROBLEMS["darcy2d"]().physics_model(torch.zeros(1, 1), torch.zeros(1, 4, 4))
+
+
+def test_augmentation_draws_cover_the_widened_range():
+    problem = PROBLEMS["pendulum"]()
+    lo, hi = problem.family_ranges()["omega"]
+    for widen in (1.0, 2.0):
+        method = METHODS["phys_vae"](augment_widen=widen)
+        draws = method.extra(problem, 4000, torch.Generator().manual_seed(0))["physics_draw"]
+        assert draws.min() >= lo / widen and draws.max() <= hi * widen
+        assert draws.max() > hi * widen - 0.05 * (hi * widen - lo / widen)

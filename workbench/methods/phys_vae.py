@@ -127,6 +127,13 @@ class PhysVAE(GenerativeMethod):
 
     aux1 = param.Integer(1, bounds=(0, 64), doc="Auxiliary latents inside the dynamics.")
     aux2 = param.Integer(2, bounds=(0, 64), doc="Auxiliary latents of the output correction.")
+    augment_widen = param.Number(
+        1.0,
+        bounds=(1.0, 10.0),
+        doc="Physical parameters of the augmentation term are drawn from the family's range "
+        "[lo, hi] widened to [lo / w, hi * w]: the physics is known beyond the data, so the "
+        "encoder can learn it there too (1 = the data's range, as in the paper).",
+    )
     width = param.Integer(64, bounds=(2, 4096), doc="Hidden size of every MLP.")
     depth = param.Integer(2, bounds=(1, 16), doc="Hidden layers of every MLP.")
 
@@ -158,8 +165,13 @@ class PhysVAE(GenerativeMethod):
         draws = torch.rand(
             n, len(problem.physics_latents), generator=generator, dtype=torch.float64
         )
-        lo = torch.tensor([ranges[k][0] for k in problem.physics_latents], dtype=torch.float64)
-        hi = torch.tensor([ranges[k][1] for k in problem.physics_latents], dtype=torch.float64)
+        widen = self.augment_widen
+        lo = torch.tensor(
+            [ranges[k][0] / widen for k in problem.physics_latents], dtype=torch.float64
+        )
+        hi = torch.tensor(
+            [ranges[k][1] * widen for k in problem.physics_latents], dtype=torch.float64
+        )
         return {"physics_draw": lo + (hi - lo) * draws}
 
     def build(self, problem: Problem, generator: torch.Generator) -> PhysVAEModel:
