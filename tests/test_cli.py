@@ -94,6 +94,22 @@ def test_operator_run_in_epochs_reports_transfer_error(tmp_path):
     assert refused.returncode == 2 and "--epochs" in refused.stderr
 
 
+def test_generative_run_in_epochs_saves_latent_groups(tmp_path):
+    out = tmp_path / "vae"
+    knobs = "n_train=40 n_test=8 batch_size=8 width=16".split()
+    sets = [arg for knob in knobs for arg in ("--set", knob)]
+    proc = workbench(
+        "run", "--problem", "pendulum", "--method", "vae", "--epochs", "2", *sets,
+        "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    match = SUMMARY.match(proc.stdout.strip())
+    assert match and match.group(3) == "10"
+    run = Run.load(out)
+    assert {"latent", "samples"} <= set(run.tree.children)
+    assert (out / "report.html").is_file()
+
+
 def test_divergence_exits_nonzero_and_saves_last_good_run(tmp_path):
     out = tmp_path / "d"
     proc = workbench(

