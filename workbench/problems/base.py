@@ -173,6 +173,15 @@ def uniform_parameters(
     return {name: lo + (hi - lo) * u[:, i] for i, (name, (lo, hi)) in enumerate(ranges.items())}
 
 
+def points_on_faces(n: int, faces, dims, generator: torch.Generator, sobol: bool = False):
+    """``n`` points ``(n, D)`` spread evenly over boxes ``faces`` (see :func:`uniform_points`):
+    each face gets ``n // len(faces)`` of them, the first ones one more."""
+    counts = [n // len(faces) + (i < n % len(faces)) for i in range(len(faces))]
+    return torch.cat(
+        [uniform_points(k, face, dims, generator, sobol) for k, face in zip(counts, faces)]
+    )
+
+
 def columns(points: torch.Tensor, dims) -> dict[str, torch.Tensor]:
     """Split points ``(N, D)`` into named ``(N, 1)`` coordinate columns."""
     return {dim: points[:, i : i + 1] for i, dim in enumerate(dims)}
@@ -215,13 +224,7 @@ class ValueCondition(Condition):
     target: Callable[[dict[str, torch.Tensor]], torch.Tensor]
 
     def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
-        counts = [n // len(self.faces) + (i < n % len(self.faces)) for i in range(len(self.faces))]
-        return torch.cat(
-            [
-                uniform_points(k, face, self.dims, generator, sobol)
-                for k, face in zip(counts, self.faces)
-            ]
-        )
+        return points_on_faces(n, self.faces, self.dims, generator, sobol)
 
     def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
         return evaluate(points, {}).value - self.target(columns(points, self.dims))
@@ -252,13 +255,7 @@ class DerivativeCondition(Condition):
     target: Callable[[dict[str, torch.Tensor]], torch.Tensor]
 
     def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
-        counts = [n // len(self.faces) + (i < n % len(self.faces)) for i in range(len(self.faces))]
-        return torch.cat(
-            [
-                uniform_points(k, face, self.dims, generator, sobol)
-                for k, face in zip(counts, self.faces)
-            ]
-        )
+        return points_on_faces(n, self.faces, self.dims, generator, sobol)
 
     def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
         jet = evaluate(points, {self.dim: 1})
