@@ -14,7 +14,7 @@ trajectories with omega in [3.14, 4.71] (outside training); ``wall s``.
 
 Usage::
 
-    python benchmarks/latent.py [--steps 4000] [--out benchmarks/latent.nc]
+    python benchmarks/latent.py [--steps 4000] [--widen 2] [--out benchmarks/latent.nc]
 """
 
 from __future__ import annotations
@@ -57,9 +57,15 @@ def row(method, steps: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument(
+        "--widen",
+        type=float,
+        default=PhysVAE.param.augment_widen.default,
+        help="phys_vae's augment_widen (1 = the paper's augmentation range)",
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    cases = {"phys_vae": PhysVAE(**DATA), "vae": VAE(**DATA)}
+    cases = {"phys_vae": PhysVAE(**DATA, augment_widen=args.widen), "vae": VAE(**DATA)}
     header = f"{'case':<10} {'|corr|':>8} {'recon':>8} {'ood':>8} {'wall s':>8} {'cpu s':>8}"
     print("torch threads pinned to 1\n" + header + "\n" + "-" * len(header), flush=True)
     rows = {}

@@ -28,7 +28,8 @@ shared CPU.
 Usage::
 
     python benchmarks/operators.py [--only generate,fno,neuralop,deeponet,multionet,long,labels]
-                                   [--epochs 20] [--out benchmarks/operators.nc]
+                                   [--epochs 20] [--pde-weights 0.3,1,3,10]
+                                   [--out benchmarks/operators.nc]
 """
 
 from __future__ import annotations
@@ -158,6 +159,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="generate,fno,neuralop,deeponet,multionet,long,labels")
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument(
+        "--pde-weights",
+        type=lambda text: [float(w) for w in text.split(",")],
+        default=[PDEResidual.param.weight.default],
+        help="weights of pde_residual for the labels group (e.g. 0.3,1,3,10)",
+    )
     parser.add_argument("--out", default=None, help="NetCDF file for the table")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -183,12 +190,13 @@ def main() -> None:
     if "labels" in groups:
         few = {**data, **FNO_SIZE, "labels": 100}
         cases.append(("fno, 100 labels", lambda: ours(FNO(**few), args.epochs)))
-        cases.append(
-            (
-                "fno, 100 labels + pde_residual",
-                lambda: ours(FNO(**few), args.epochs, [PDEResidual()]),
-            ),
-        )
+        for weight in args.pde_weights:
+            cases.append(
+                (
+                    f"fno, 100 labels + pde_residual {weight:g}",
+                    lambda w=weight: ours(FNO(**few), args.epochs, [PDEResidual(weight=w)]),
+                ),
+            )
     header = f"{'case':<32} {'l2re':>9} {'l2re@64':>9} {'wall s':>8} {'cpu s':>8} {'steps':>6}"
     print("torch threads pinned to 1\n" + header + "\n" + "-" * len(header), flush=True)
     rows = {}
