@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.methods.base import Batch, GenerativeMethod
+from workbench.methods.base import Batch, GenerativeMethod, gaussian_kl
 from workbench.nn.mlp import MLP
 from workbench.problems.base import Problem
 
@@ -195,13 +195,7 @@ class PhysVAE(GenerativeMethod):
             "reconstruction": ((parts["PAB"] - u).pow(2).sum(dims) / (2 * self.sigma**2)).mean()
         }
         prior_mean, prior_logvar = (t.to(u) for t in self.prior(problem))
-        kl = 0.5 * (
-            (logvar - prior_logvar).exp()
-            + (mean - prior_mean).pow(2) / prior_logvar.exp()
-            - 1.0
-            - (logvar - prior_logvar)
-        )
-        terms["kl"] = kl.sum(-1).mean()
+        terms["kl"] = gaussian_kl(mean, logvar, prior_mean, prior_logvar).mean()
 
         def gap(a, b):
             return (parts[a] - parts[b]).pow(2).sum(dims).mean()

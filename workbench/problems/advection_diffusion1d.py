@@ -139,22 +139,8 @@ class AdvectionDiffusion1D(Problem):
         return u0 + t * net
 
     # --- family ---------------------------------------------------------------------------
-    def family_ranges(self):
-        return {
-            "a": (self.a_min, self.a_max),
-            "b": (self.b_min, self.b_max),
-            "amplitude": (self.amplitude_min, self.amplitude_max),
-        }
-
     def family_simulate(self, parameters, resolution):
-        a, b, amplitude = (
-            np.asarray(parameters[k], dtype=np.float64) for k in self.family_parameters
-        )
-        if not a.shape == b.shape == amplitude.shape or a.ndim != 1:
-            raise ValueError(
-                "parameters a, b and amplitude must be 1-D arrays of one length, got shapes "
-                f"{a.shape}, {b.shape}, {amplitude.shape}"
-            )
+        a, b, amplitude = self.family_parameter_arrays(parameters)
         grid = self.family_grid(resolution)
         u0 = _initial(grid["x"][None, :], amplitude[:, None])
         return _propagate(u0, a, b, grid["t"])

@@ -493,10 +493,28 @@ class Problem(param.ParameterizedABC):
 
     def family_ranges(self) -> dict[str, tuple[float, float]]:
         """Parameter families: ``name -> (lo, hi)`` per entry of :attr:`family_parameters`,
-        the interval :meth:`family_draw` draws it from (usually Parameters of the problem, so
-        that other ranges, for out-of-distribution data, make other datasets)."""
+        the interval :meth:`family_draw` draws it from. By default the problem's Parameters
+        ``<name>_min`` and ``<name>_max``, so that other ranges (out-of-distribution data) make
+        other datasets."""
         self._require_parameter_family()
-        raise NotImplementedError  # pragma: no cover - every parameter family overrides this
+        return {
+            name: (getattr(self, f"{name}_min"), getattr(self, f"{name}_max"))
+            for name in self.family_parameters
+        }
+
+    def family_parameter_arrays(
+        self, parameters: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, ...]:
+        """The values of :attr:`family_parameters` as float64 1-D arrays of one length, in
+        order (for :meth:`family_simulate`); ``ValueError`` naming them otherwise."""
+        arrays = tuple(np.asarray(parameters[k], dtype=np.float64) for k in self.family_parameters)
+        shapes = [a.shape for a in arrays]
+        if arrays[0].ndim != 1 or any(shape != shapes[0] for shape in shapes):
+            names = ", ".join(self.family_parameters)
+            raise ValueError(
+                f"parameters {names} must be 1-D arrays of one length, got shapes {shapes}"
+            )
+        return arrays
 
     def family_draw(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Parameter families: draw the parameters of ``n`` samples.

@@ -165,22 +165,8 @@ class Pendulum(Problem):
         return t * t * net + self.theta0
 
     # --- family ---------------------------------------------------------------------------
-    def family_ranges(self):
-        return {
-            "omega": (self.omega_min, self.omega_max),
-            "gamma": (self.gamma_min, self.gamma_max),
-            "theta0": (self.theta0_min, self.theta0_max),
-        }
-
     def family_simulate(self, parameters, resolution):
-        omega, gamma, theta0 = (
-            np.asarray(parameters[k], dtype=np.float64) for k in self.family_parameters
-        )
-        if not omega.shape == gamma.shape == theta0.shape or omega.ndim != 1:
-            raise ValueError(
-                "parameters omega, gamma and theta0 must be 1-D arrays of one length, got "
-                f"shapes {omega.shape}, {gamma.shape}, {theta0.shape}"
-            )
+        omega, gamma, theta0 = self.family_parameter_arrays(parameters)
         # The step follows the problem's ranges (not the chunk's largest draw), so a sample
         # comes out the same whichever chunk it is simulated in.
         rate = max(self.omega_max, self.gamma_max, omega.max(initial=0.0), gamma.max(initial=0.0))
