@@ -44,7 +44,7 @@ def test_training_lowers_the_loss_and_fills_latent_groups(runs, name):
     assert np.all(latent["z_std"].values > 0)
     for parameter in problem.family_parameters:  # the true factors travel with the codes
         assert latent[parameter].dims == ("sample",)
-    assert latent["traversal"].dims == ("latent", "step", "t")
+    assert latent["traversal"].dims == ("latent", "offset", "t")
     samples = run.tree["samples"].to_dataset()
     assert samples["u"].dims == ("sample", "t") and samples.sizes["sample"] == 16
     assert run.fields["rel_l2"].mean() >= 0

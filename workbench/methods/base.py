@@ -336,6 +336,10 @@ class PhysicsInformed(Method):
 #: Test samples in ``/fields`` and live snapshots (the gallery); ``/samples`` holds them all.
 GALLERY_SIZE = 8
 
+#: Values per latent dim in a traversal (from -2 to +2 standard deviations of the test
+#: encodings).
+TRAVERSAL_STEPS = 7
+
 
 class OperatorModel(nn.Module):
     """An operator network wrapped between standardised inputs and outputs.
@@ -629,11 +633,13 @@ def gaussian_kl(
 class GenerativeMethod(FamilyMethod):
     """Abstract base of latent generative models (variational autoencoders) of a family's data.
 
-    The data are the family's fields ``u`` (for a parameter family such as ``pendulum``, the
-    true parameters of each sample are kept to check what the latent space learned). The model
-    built by :meth:`build` has ``encode(u) -> (mean, logvar)`` of the latent Gaussian and
-    ``decode(z, u) -> u_hat``; ``u`` conditions the decoder where a method needs it (the
-    initial angle of a physics-integrated pendulum) and is ignored otherwise.
+    The data are the family's fields: its solutions ``u``, or with ``field="input"`` its input
+    functions (the Gaussian random fields of ``burgers1d``'s ``u0``, ``darcy2d``'s ``a``). For
+    a parameter family such as ``pendulum`` the true parameters of each sample are kept to
+    check what the latent space learned. The model built by :meth:`build` has
+    ``encode(u) -> (mean, logvar)`` of the latent Gaussian and ``decode(z, u) -> u_hat``; ``u``
+    conditions the decoder where a method needs it (the initial angle of a physics-integrated
+    pendulum, or the grid to decode on) and is ignored otherwise.
 
     * Loss: the negative ELBO, as two terms: ``reconstruction``, the Gaussian negative log
       likelihood :math:`\\sum_g (u - \\hat u)^2 / (2\\sigma^2)` per sample, and ``kl``, the KL
@@ -653,8 +659,27 @@ class GenerativeMethod(FamilyMethod):
         "weighs reconstruction more against the KL term.",
     )
 
+    field = param.Selector(
+        objects=["solution", "input"],
+        default="solution",
+        doc="Which of the family's fields to model: 'solution' (u) or 'input' (the input "
+        "function, e.g. burgers1d's random initial condition u0; function families only).",
+    )
+
     def supports(self, problem: Problem) -> bool:
         return problem.family_input is not None or bool(problem.family_parameters)
+
+    def check(self, problem: Problem) -> None:
+        super().check(problem)
+        if self.field == "input" and problem.family_input is None:
+            raise ValueError(
+                f"field='input': problem {problem.name!r} is a parameter family without an "
+                "input function; use field='solution'"
+            )
+
+    def field_name(self, problem: Problem) -> str:
+        """The dataset variable modelled: ``u`` or the family's input (``u0``, ``a``, ``f``)."""
+        return "u" if self.field == "solution" else problem.family_input
 
     @abc.abstractmethod
     def latent_names(self, problem: Problem) -> list[str]:
@@ -675,7 +700,7 @@ class GenerativeMethod(FamilyMethod):
         generator: torch.Generator,
         residual: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> Iterator[Batch]:
-        data = torch.as_tensor(self.split(problem)["train"]["u"].values)
+        data = torch.as_tensor(self.split(problem)["train"][self.field_name(problem)].values)
         size = len(self.latent_names(problem))
         for chosen in self.epochs(generator):
             noise = torch.randn(len(chosen), size, generator=generator, dtype=data.dtype)
@@ -729,7 +754,7 @@ class GenerativeMethod(FamilyMethod):
 
     def reconstructions(self, model: nn.Module, problem: Problem, data: xr.Dataset) -> xr.Dataset:
         """Data, reconstructions (from the latent means), errors and per-sample ``rel_l2``."""
-        u = data["u"].values
+        u = data[self.field_name(problem)].values
         mean, _ = self.encode(model, u)
         recon = self.decode(model, mean, u)
         dims = ("sample", *problem.family_dims)
@@ -741,7 +766,7 @@ class GenerativeMethod(FamilyMethod):
                 "error": (dims, recon - u, FIELD_ATTRS["error"]),
                 "rel_l2": ("sample", rel, {"long_name": "relative L2 error", "units": "1"}),
             },
-            coords=data["u"].coords,
+            coords=data[self.field_name(problem)].coords,
         )
         ds.attrs["l2re"] = float(rel.mean())
         return ds
@@ -750,9 +775,12 @@ class GenerativeMethod(FamilyMethod):
         return self.reconstructions(model, problem, self.split(problem)["test"]).attrs["l2re"]
 
     def evaluate(self, model, problem, size=None):
-        """Reconstructions of the first test samples; attr ``l2re`` over the whole test set."""
+        """Reconstructions of the first test samples (attr ``l2re`` over the whole test set)
+        and the latent traversal (``traversal``, ``traversal_value``), for live views."""
         test = self.reconstructions(model, problem, self.split(problem)["test"])
         gallery = test.isel(sample=slice(0, GALLERY_SIZE))
+        mean, _ = self.encode(model, self.split(problem)["test"][self.field_name(problem)].values)
+        gallery = gallery.merge(self._traversals(model, problem, mean))
         gallery.attrs = dict(test.attrs)
         return gallery
 
@@ -772,7 +800,7 @@ class GenerativeMethod(FamilyMethod):
         test = self.split(problem)["test"]
         if not 0 <= base < test.sizes["sample"]:
             raise ValueError(f"base must be a test sample in [0, {test.sizes['sample'] - 1}]")
-        u = test["u"].values[base : base + 1]
+        u = test[self.field_name(problem)].values[base : base + 1]
         mean, _ = self.encode(model, u)
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         z = np.repeat(mean, len(values), axis=0)
@@ -796,7 +824,7 @@ class GenerativeMethod(FamilyMethod):
         prior_mean, prior_logvar = self.prior(problem)
         noise = torch.randn(n, len(names), generator=generator, dtype=torch.float64)
         z = (prior_mean.double() + (0.5 * prior_logvar.double()).exp() * noise).numpy()
-        test = self.split(problem)["test"]["u"].values
+        test = self.split(problem)["test"][self.field_name(problem)].values
         condition = test[np.arange(n) % len(test)]
         fields = self.decode(model, z, condition)
         dims = ("sample", *problem.family_dims)
@@ -812,35 +840,96 @@ class GenerativeMethod(FamilyMethod):
             attrs={"seed": int(seed)},
         )
 
-    def latent_space(self, model: nn.Module, problem: Problem, steps: int = 7) -> xr.Dataset:
-        """The ``/latent`` group: test encodings, true parameters and a traversal per dim."""
+    def _traversals(self, model: nn.Module, problem: Problem, mean: np.ndarray) -> xr.Dataset:
+        """Each latent dim swept over its test encodings' spread (mean +- 2 std across the test
+        samples ``mean``), decoded from test sample 0."""
+        names = self.latent_names(problem)
+        offsets = np.linspace(-2.0, 2.0, TRAVERSAL_STEPS)
+        values = mean.mean(0)[:, None] + mean.std(0)[:, None] * offsets
+        sweeps = [
+            self.traverse(model, problem, n, values[i])["u"].values for i, n in enumerate(names)
+        ]
+        test = self.split(problem)["test"]
+        ds = xr.Dataset(
+            {
+                "traversal": (
+                    ("latent", "offset", *problem.family_dims),
+                    np.stack(sweeps),
+                    {"long_name": "decoded u with one latent dim swept (test sample 0)"},
+                ),
+                "traversal_value": (("latent", "offset"), values, {"long_name": "latent value"}),
+            },
+            coords={
+                "latent": names,
+                "offset": (
+                    "offset",
+                    offsets,
+                    {"long_name": "offset in test-encoding standard deviations"},
+                ),
+            },
+        )
+        return ds.assign_coords({d: test[d] for d in problem.family_dims})
+
+    def out_of_range(self, problem: Problem) -> tuple[str, Problem] | None:
+        """The family beyond its training range, for extrapolation: the same problem with its
+        first physical latent (or first family parameter) drawn from ``[hi, 1.5 hi]`` instead
+        of ``[lo, hi]``, as ``(parameter, problem)``; None for a function family, or where the
+        problem's ``<name>_max`` cannot reach ``1.5 hi``."""
+        if not problem.family_parameters:
+            return None
+        name = (problem.physics_latents or problem.family_parameters)[0]
+        lo, hi = problem.family_ranges()[name]
+        knobs = problem.param.values()
+        if f"{name}_min" not in knobs or hi <= 0:
+            return None
+        knobs.pop("name", None)
+        try:
+            return name, type(problem)(**{**knobs, f"{name}_min": hi, f"{name}_max": 1.5 * hi})
+        except ValueError:
+            return None
+
+    def latent_space(self, model: nn.Module, problem: Problem) -> xr.Dataset:
+        """The ``/latent`` group: test encodings, true parameters and their training ranges
+        (attrs ``range_<name>``), a traversal per dim and, for a parameter family, the
+        encodings and reconstructions of data from outside the range (``ood_*`` on dim
+        ``ood_sample``; see :meth:`out_of_range`)."""
         test = self.split(problem)["test"]
         names = self.latent_names(problem)
-        mean, std = self.encode(model, test["u"].values)
+        field = self.field_name(problem)
+        mean, std = self.encode(model, test[field].values)
+        recon = self.reconstructions(model, problem, test)
         ds = xr.Dataset(
             {
                 "z_mean": (("sample", "latent"), mean, {"long_name": "latent mean"}),
                 "z_std": (("sample", "latent"), std, {"long_name": "latent standard deviation"}),
+                "rel_l2": ("sample", recon["rel_l2"].values, dict(recon["rel_l2"].attrs)),
             },
             coords={"sample": test["sample"].values, "latent": names},
         )
         for name in problem.family_parameters:
             ds[name] = ("sample", test[name].values, dict(test[name].attrs))
-        # Each dim swept over its test encodings' spread (mean +- 2 std across samples).
-        offsets = np.linspace(-2.0, 2.0, steps)
-        sweeps = []
-        values = np.empty((len(names), steps))
-        for i, name in enumerate(names):
-            values[i] = mean[:, i].mean() + mean[:, i].std() * offsets
-            sweeps.append(self.traverse(model, problem, name, values[i])["u"].values)
-        ds["traversal"] = (
-            ("latent", "step", *problem.family_dims),
-            np.stack(sweeps),
-            {"long_name": "decoded u with one latent dim swept (test sample 0)"},
-        )
-        ds["traversal_value"] = (("latent", "step"), values, {"long_name": "latent value"})
-        for d in problem.family_dims:
-            ds = ds.assign_coords({d: test[d]})
+            ds.attrs[f"range_{name}"] = list(problem.family_ranges()[name])
+        ds = ds.merge(self._traversals(model, problem, mean))
+        beyond = self.out_of_range(problem)
+        if beyond is not None:
+            name, outside = beyond
+            data = outside.dataset(
+                self.n_test, self.data_resolution(problem), self.data_seed + 1, progress=False
+            )
+            far = self.reconstructions(model, outside, data).rename(sample="ood_sample")
+            ds["ood_z_mean"] = (
+                ("ood_sample", "latent"),
+                self.encode(model, data[field].values)[0],
+                {"long_name": "latent mean (out of range)"},
+            )
+            for key, new in [("u_ref", "ood_u"), ("u", "ood_recon"), ("rel_l2", "ood_rel_l2")]:
+                ds[new] = far[key].drop_vars("ood_sample", errors="ignore")
+            for p in problem.family_parameters:
+                ds[f"ood_{p}"] = ("ood_sample", data[p].values, dict(data[p].attrs))
+            ds.attrs["ood_parameter"] = name
+            ds.attrs["ood_range"] = list(outside.family_ranges()[name])
+            ds.attrs["ood_l2re"] = float(far["rel_l2"].mean())
+        ds.attrs["l2re"] = recon.attrs["l2re"]
         return ds
 
     def results(self, model: nn.Module, problem: Problem) -> dict[str, xr.Dataset]:
