@@ -2,7 +2,8 @@
 the live app.
 
 Every knob comes from the same Parameters that drive the widgets: problem and method knobs via
-``--set name=value``, regularizers via ``--reg name[=weight]``, the loss combination via
+``--set name=value``, regularizers via ``--reg name[=weight]`` (their other knobs as
+``--set <regularizer>.name=value``), the loss combination via
 ``--combiner name`` (its knobs as ``--set combiner.name=value``), fixed term weights via
 ``--weight term=value``, and the optimisation knobs of :class:`workbench.train.Training` as
 flags (``--steps``, ``--lr``, ...). Bad input prints one
@@ -145,9 +146,24 @@ def build_run_inputs(args: argparse.Namespace):
     problem = _pick(PROBLEMS, "problem", args.problem)
     method = _pick(METHODS, "method", args.method)
     combiner = _pick(COMBINERS, "combiner", args.combiner)
+    regularizers = []
+    for item in args.reg:
+        name, _, weight = item.partition("=")
+        reg = _pick(REGULARIZERS, "regularizer", name.strip())
+        if weight:
+            _assign(reg, f"regularizer {reg.name}", "weight", weight)
+        regularizers.append(reg)
+    chosen = {reg.name: reg for reg in regularizers}
     for item in args.set:
         key, value = _split_assignment(item, "--set")
         scope, _, knob = key.rpartition(".")
+        if scope in chosen:
+            reg = chosen[scope]
+            if knob not in knobs(reg):
+                allowed = ", ".join(knobs(reg)) or "none"
+                raise BadInput(f"--set {key}: regularizer {scope!r} has knobs: {allowed}")
+            _assign(reg, f"regularizer {scope}", knob, value)
+            continue
         if scope == "combiner":
             if knob not in knobs(combiner):
                 allowed = ", ".join(knobs(combiner)) or "none"
@@ -156,7 +172,10 @@ def build_run_inputs(args: argparse.Namespace):
             continue
         targets = {"problem": problem, "method": method}
         if scope and scope not in targets:
-            raise BadInput(f"--set {key}: prefix must be 'problem.', 'method.' or 'combiner.'")
+            raise BadInput(
+                f"--set {key}: prefix must be 'problem.', 'method.', 'combiner.' or the name "
+                f"of a regularizer given with --reg ({', '.join(chosen) or 'none given'})"
+            )
         owners = [s for s in ([scope] if scope else targets) if knob in knobs(targets[s])]
         if not owners:
             allowed = sorted(set(knobs(problem)) | set(knobs(method)))
@@ -167,13 +186,6 @@ def build_run_inputs(args: argparse.Namespace):
         if len(owners) > 1:
             raise BadInput(f"--set: {knob!r} is ambiguous; write problem.{knob} or method.{knob}")
         _assign(targets[owners[0]], owners[0], knob, value)
-    regularizers = []
-    for item in args.reg:
-        name, _, weight = item.partition("=")
-        reg = _pick(REGULARIZERS, "regularizer", name.strip())
-        if weight:
-            _assign(reg, f"regularizer {reg.name}", "weight", weight)
-        regularizers.append(reg)
     settings = Training()
     for name in knobs(settings):
         value = getattr(args, name)
@@ -293,7 +305,8 @@ def make_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KNOB=VALUE",
         help="problem, method or combiner knob (prefix problem./method. if ambiguous; "
-        "combiner knobs always as combiner.NAME)",
+        "combiner knobs always as combiner.NAME, a --reg regularizer's as REGULARIZER.NAME, "
+        "e.g. kl_annealing.warmup=500)",
     )
     run.add_argument(
         "--combiner",

@@ -331,6 +331,10 @@ class _Session:
         # Frozen tensors (requires_grad=False, e.g. PIG's fixed means) stay as built.
         self.trainable = [k for k, p in self.model.named_parameters() if p.requires_grad]
         self.batches = method.batches(problem, generator, self.pointwise_residual)
+        # The regularizers' own noise comes from a generator of its own, so adding one does not
+        # change the method's batches.
+        self.reg_generator = torch.Generator().manual_seed(cfg.seed + 1)
+        self.scales: dict[str, float] = {}
 
         self.snapshot_size = {d: min(n, cfg.snapshot_points) for d, n in problem.grid_size.items()}
 
@@ -361,7 +365,23 @@ class _Session:
         self.batch = self.next_batch()
 
     def next_batch(self) -> Batch:
-        return {k: v.to(self.device, self.dtype) for k, v in next(self.batches).items()}
+        batch = dict(next(self.batches))
+        for reg in self.regularizers:
+            batch.update(reg.draws(batch, self.reg_generator))
+        # Scheduled weights of the method's terms (KL annealing) ride in the batch as tensors,
+        # so a compiled step sees new values instead of recompiling for each.
+        self.scales = {}
+        for reg in self.regularizers:
+            self.scales.update(reg.scales(self.step, self.cfg.steps))
+        for term, scale in self.scales.items():
+            batch[f"scale/{term}"] = torch.tensor(scale)
+        return {k: v.to(self.device, self.dtype) for k, v in batch.items()}
+
+    def term_weight(self, term: str, batch: Batch):
+        """The weight of a method term: the user's (or default) times any scheduled scale."""
+        weight = self.weights.get(term, 1.0)
+        scale = batch.get(f"scale/{term}")
+        return weight if scale is None else weight * scale
 
     def pointwise_residual(self, points: torch.Tensor) -> torch.Tensor:
         """|residual| of the current parameters at ``points`` (for adaptive samplers)."""
@@ -370,8 +390,8 @@ class _Session:
         return r.detach().abs().reshape(-1).to("cpu", points.dtype)
 
     # --- the loss ------------------------------------------------------------------------
-    def method_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
-        return sum(self.weights.get(k, 1.0) * v for k, v in terms.items())
+    def method_total(self, terms: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
+        return sum(self.term_weight(k, batch) * v for k, v in terms.items())
 
     def method_terms(self, params, batch) -> dict[str, torch.Tensor]:
         prefixed = {f"model.{k}": v for k, v in params.items()}
@@ -380,10 +400,10 @@ class _Session:
     def weighted_terms(self, params, batch):
         """The named unweighted terms (method's, then regularizers') and each times its weight."""
         terms = self.method_terms(params, batch)
-        weighted = {k: self.weights.get(k, 1.0) * v for k, v in terms.items()}
+        weighted = {k: self.term_weight(k, batch) * v for k, v in terms.items()}
 
         def objective(p):
-            return self.method_total(self.method_terms(p, batch))
+            return self.method_total(self.method_terms(p, batch), batch)
 
         for reg, weight in self.reg_terms:
             found = reg.terms(self.model, self.plain_problem, batch, params, objective)
@@ -589,6 +609,8 @@ class _Session:
                 if previous is not None:
                     self.params, self.step = previous, self.step - 1
                 return
+            for term, scale in self.scales.items():
+                diagnostics = {**diagnostics, f"weight_{term}": self.weights.get(term, 1.0) * scale}
             progress = self.record(self.step, losses, lr, "adam", diagnostics)
             previous = self.params
             self.params, m, v = new_params, new_m, new_v

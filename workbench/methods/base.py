@@ -677,6 +677,10 @@ class GenerativeMethod(FamilyMethod):
                 "input function; use field='solution'"
             )
 
+    def lipschitz_decoder(self) -> bool:
+        """Whether the decoder is 1-Lipschitz in the latents (no by default)."""
+        return False
+
     def field_name(self, problem: Problem) -> str:
         """The dataset variable modelled: ``u`` or the family's input (``u0``, ``a``, ``f``)."""
         return "u" if self.field == "solution" else problem.family_input

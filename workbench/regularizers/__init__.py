@@ -5,7 +5,11 @@ Adding one is one file plus one line in ``REGULARIZERS``, ``COMBINERS`` or ``SAM
 
 from workbench.regularizers.base import Combiner, Objective, Regularizer, Sampler
 from workbench.regularizers.config import ConFIG, MConFIG, config_direction
+from workbench.regularizers.de_elbo import DataEmphasizedELBO
 from workbench.regularizers.gradient_norm import GradientNorm
+from workbench.regularizers.jacobian_nuclear import JacobianNuclearNorm
+from workbench.regularizers.kl_annealing import KLAnnealing
+from workbench.regularizers.least_volume import LeastVolume
 from workbench.regularizers.lra import LRA
 from workbench.regularizers.multiadam import MultiAdam
 from workbench.regularizers.pde_residual import PDEResidual
@@ -14,7 +18,17 @@ from workbench.regularizers.sum import Sum
 from workbench.regularizers.weight_decay import L2Penalty, WeightDecay
 
 REGULARIZERS: dict[str, type[Regularizer]] = {
-    cls.name: cls for cls in (WeightDecay, L2Penalty, GradientNorm, PDEResidual)
+    cls.name: cls
+    for cls in (
+        WeightDecay,
+        L2Penalty,
+        GradientNorm,
+        PDEResidual,
+        KLAnnealing,
+        DataEmphasizedELBO,
+        LeastVolume,
+        JacobianNuclearNorm,
+    )
 }
 
 COMBINERS: dict[str, type[Combiner]] = {
@@ -33,6 +47,10 @@ __all__ = [
     "L2Penalty",
     "GradientNorm",
     "PDEResidual",
+    "KLAnnealing",
+    "DataEmphasizedELBO",
+    "LeastVolume",
+    "JacobianNuclearNorm",
     "Sum",
     "LRA",
     "ConFIG",

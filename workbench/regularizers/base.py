@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 import param
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from workbench.problems.base import Problem
 
@@ -51,9 +52,41 @@ class Regularizer(param.ParameterizedABC):
         """Rate of weight decay applied directly in the update (0 for loss-term regularizers)."""
         return 0.0
 
+    def scales(self, step: int, steps: int) -> dict[str, float]:
+        """Multipliers of the *method's* terms at optimizer step ``step`` of ``steps`` (a KL
+        weight schedule); ``train()`` logs each product with the term's weight as
+        ``weight_<term>``. None by default."""
+        return {}
+
+    def draws(self, batch: Batch, generator: torch.Generator) -> Batch:
+        """Random tensors :meth:`terms` needs for ``batch`` (noise of a stochastic estimator),
+        drawn from ``generator``, which ``train()`` seeds from the run's seed. Their keys
+        must start with ``"<name>/"``; they are added to the batch. None by default."""
+        return {}
+
     def check(self, problem: Problem, method: Method) -> None:
         """Raise ``ValueError`` naming what is wrong if this regularizer cannot be used with
         ``problem`` and ``method`` (called before any work starts)."""
+
+
+def call_model(
+    model: nn.Module, params: dict[str, torch.Tensor], method: str, *args: torch.Tensor
+) -> torch.Tensor:
+    """``model.<method>(*args)`` computed with the parameters ``params`` (differentiable in
+    them), for a regularizer that needs more of a model than its ``forward`` (a latent
+    model's ``encode`` or ``decode``)."""
+    return functional_call(
+        _Calls(model, method), {f"model.{k}": v for k, v in params.items()}, args
+    )
+
+
+class _Calls(nn.Module):
+    def __init__(self, model: nn.Module, method: str):
+        super().__init__()
+        self.model, self.method = model, method
+
+    def forward(self, *args):
+        return getattr(self.model, self.method)(*args)
 
 
 class Combiner(param.ParameterizedABC):
