@@ -31,6 +31,7 @@ from bokeh.palettes import Category10_10, PiYG11, RdBu11, Viridis256, interp_pal
 from bokeh.plotting import figure
 
 from workbench.views.fields import SYMMETRIC_NAMES, plot_dims
+from workbench.views.latent import LATENT_DIM, OFFSET_DIM, TRAVERSAL_CMAP
 from workbench.views.points import gaussian_table, point_layers
 
 #: Diverging palette, blue (negative) to red (positive), like matplotlib's RdBu_r; smooth,
@@ -48,6 +49,9 @@ KEPT_COLOUR, NEW_COLOUR = "black", "#2ca02c"
 SET_COLOURS = ("black", "#7f7f7f", "#8c564b", "#9467bd", "#bcbd22")
 
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+
+#: Legend labels of the 1D field curves.
+CURVE_LABELS = {"u": "prediction", "u_ref": "reference"}
 
 
 def _label(da: xr.DataArray, fallback: str) -> str:
@@ -306,10 +310,19 @@ class FieldPlot:
         The problem's dims; 2D plots put ``t`` on the horizontal axis.
     title : str
         Figure title (:meth:`set_title` changes it later).
+    legend : dict, optional
+        Legend labels of 1D curves by variable (default: ``u`` "prediction", ``u_ref``
+        "reference"; a generative model's are "reconstruction" and "data").
     """
 
     def __init__(
-        self, names: Sequence[str], dims: Sequence[str], title: str, width=300, height=250
+        self,
+        names: Sequence[str],
+        dims: Sequence[str],
+        title: str,
+        width=300,
+        height=250,
+        legend: dict[str, str] | None = None,
     ):
         self.names = list(names)
         self.dims = plot_dims(dims)
@@ -331,7 +344,7 @@ class FieldPlot:
                     line_width=2,
                     color=Category10_10[i],
                     line_dash="solid" if i == 0 else "dashed",
-                    legend_label={"u": "prediction", "u_ref": "reference"}.get(name, name),
+                    legend_label=(legend or CURVE_LABELS).get(name, name),
                 )
             self.figure.legend.location = "top_right"
             curves = list(self.figure.renderers)
@@ -553,3 +566,132 @@ class ProfilePlot:
             "u_ref": cut["u_ref"].values,
         }
         self.figure.title.text = f"prediction vs reference at t = {float(cut['t']):.3g}"
+
+
+class TraversalPlot:
+    """A generative model's latent traversal, live: the field decoded with one latent swept.
+
+    Drawn like :func:`workbench.views.traversal_grid`: for a 1D grid one figure per latent dim
+    with a line per swept value, coloured low to high by the latent value (with a colour bar);
+    for a 2D grid one figure tiling the decoded images, a row per latent dim and a column per
+    swept value, on one colour range (hover names the latent and its value).
+
+    Parameters
+    ----------
+    latents : sequence of str
+        Names of the latent dims drawn (a row or a figure each).
+    offsets : int
+        Swept values per latent dim.
+    dims : sequence of str
+        The grid's dims; 2D images put ``t`` on the horizontal axis.
+    """
+
+    def __init__(self, latents: Sequence[str], offsets: int, dims: Sequence[str]):
+        self.latents, self.offsets, self.dims = list(latents), int(offsets), plot_dims(dims)
+        if len(self.dims) == 1:
+            palette = interp_palette(tuple(TRAVERSAL_CMAP), max(self.offsets, 2))
+            self.figures, self.sources, self.mappers = [], [], []
+            for name in self.latents:
+                fig = figure(title=f"latent {name} swept", width=330, height=250, tools=_TOOLS)
+                source = ColumnDataSource(
+                    {"coord": [], **{f"v{k}": [] for k in range(self.offsets)}}
+                )
+                for k in range(self.offsets):
+                    fig.line("coord", f"v{k}", source=source, color=palette[k], line_width=2)
+                mapper = LinearColorMapper(palette=tuple(TRAVERSAL_CMAP), low=-1.0, high=1.0)
+                fig.add_layout(
+                    ColorBar(color_mapper=mapper, width=10, title=f"latent {name}"), "right"
+                )
+                self.figures.append(fig)
+                self.sources.append(source)
+                self.mappers.append(mapper)
+            return
+        rows = len(self.latents)
+        self.mapper = LinearColorMapper(palette=Viridis256)
+        self.source = ColumnDataSource(
+            {"image": [], "x": [], "y": [], "dw": [], "dh": [], "latent": [], "value": []}
+        )
+        fig = figure(
+            title="latent traversal: a row per latent dim",
+            width=min(110 * self.offsets + 140, 1000),
+            height=min(90 * rows + 80, 900),
+            tools=_TOOLS,
+            x_range=Range1d(-0.5, self.offsets - 0.5),
+            y_range=Range1d(-0.5, rows - 0.5),
+            x_axis_label="offset (test-encoding standard deviations)",
+            y_axis_label="latent dim",
+        )
+        image = fig.image(
+            image="image",
+            x="x",
+            y="y",
+            dw="dw",
+            dh="dh",
+            source=self.source,
+            color_mapper=self.mapper,
+        )
+        fig.add_tools(
+            HoverTool(renderers=[image], tooltips=[("latent", "@latent"), ("value", "@value")])
+        )
+        fig.add_layout(ColorBar(color_mapper=self.mapper, width=10), "right")
+        # The first latent on top. Not a flipped y range: that would turn each image upside down.
+        fig.yaxis.ticker = list(range(rows))
+        fig.yaxis.major_label_overrides = {rows - 1 - i: n for i, n in enumerate(self.latents)}
+        fig.grid.visible = False
+        self.figures = [fig]
+
+    @staticmethod
+    def key(ds: xr.Dataset, latents: Sequence[str]) -> tuple:
+        """What fixes the plot's shape: a new one is needed when this changes."""
+        dims = tuple(d for d in ds["traversal"].dims if d not in (LATENT_DIM, OFFSET_DIM))
+        return (tuple(latents), ds.sizes[OFFSET_DIM], dims)
+
+    def update(self, ds: xr.Dataset, positions: Sequence[int]) -> None:
+        """Draw ``traversal`` (and ``traversal_value``) of ``ds`` at latent ``positions``."""
+        trav = ds["traversal"].isel({LATENT_DIM: list(positions)})
+        if "traversal_value" in ds.data_vars:
+            values = ds["traversal_value"].isel({LATENT_DIM: list(positions)})
+            values = np.asarray(values.transpose(LATENT_DIM, OFFSET_DIM).values, dtype=float)
+        else:
+            values = np.tile(np.asarray(ds[OFFSET_DIM].values, float), (len(positions), 1))
+        if len(self.dims) == 1:
+            (dim,) = self.dims
+            trav = trav.transpose(LATENT_DIM, OFFSET_DIM, dim)
+            coord = trav[dim].values
+            for i, (source, mapper) in enumerate(zip(self.sources, self.mappers)):
+                source.data = {
+                    "coord": coord,
+                    **{f"v{k}": trav.values[i, k] for k in range(self.offsets)},
+                }
+                low, high = _finite_range(values[i], symmetric=False)
+                mapper.update(low=low, high=high)
+            return
+        h, v = self.dims
+        trav = trav.sortby([h, v]).transpose(LATENT_DIM, OFFSET_DIM, v, h)
+        gap = 0.06  # of a cell: white space between the tiles
+        images, xs, ys, names, shown = [], [], [], [], []
+        for i, name in enumerate(self.latents):
+            for k in range(self.offsets):
+                images.append(trav.values[i, k])
+                xs.append(k - 0.5 + gap / 2)
+                ys.append(len(self.latents) - 1 - i - 0.5 + gap / 2)
+                names.append(name)
+                shown.append(float(values[i, k]))
+        size = [1 - gap] * len(images)
+        self.source.data = {
+            "image": images,
+            "x": xs,
+            "y": ys,
+            "dw": size,
+            "dh": size,
+            "latent": names,
+            "value": shown,
+        }
+        low, high = _finite_range(trav.values, symmetric=False)
+        self.mapper.update(low=low, high=high)
+        self.figures[0].xaxis.ticker = list(range(self.offsets))
+        if OFFSET_DIM in ds.coords:
+            offsets = np.asarray(ds[OFFSET_DIM].values, float)
+            self.figures[0].xaxis.major_label_overrides = {
+                k: f"{o:+.2g}" if o else "0" for k, o in enumerate(offsets)
+            }

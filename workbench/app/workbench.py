@@ -16,8 +16,11 @@ pure views of :mod:`workbench.views`.
 
 The data decides what is drawn, never the method's type: fields with a ``sample`` dim (an
 operator's test samples) get a sample selector and a plot of the input function, and a Run
-with ``/samples`` (``/transfer``) gets result tabs: a gallery of the test set, its error
-histogram (and the resolution transfer).
+with ``/samples`` holding a test set with its truth (and ``/transfer``) gets result tabs: a
+gallery of the test set, its error histogram (and the resolution transfer). Fields with a
+``traversal`` (a latent generative model's) add a live latent traversal, and a Run with
+``/latent`` gets tabs of its latent space (traversal, encodings, reconstructions and, for a
+parameter family, extrapolation), ``/samples`` without a truth (prior draws) a Samples tab.
 """
 
 from __future__ import annotations
@@ -39,7 +42,13 @@ import xarray as xr
 
 from workbench import views
 from workbench.app.live import LiveTraining
-from workbench.app.plots import DiagnosticsPlot, FieldPlot, LossPlot, ProfilePlot
+from workbench.app.plots import (
+    DiagnosticsPlot,
+    FieldPlot,
+    LossPlot,
+    ProfilePlot,
+    TraversalPlot,
+)
 from workbench.app.setup import Setup, from_query, parse_weights, to_query
 from workbench.methods import METHODS, Operator
 from workbench.problems import PROBLEMS
@@ -47,6 +56,7 @@ from workbench.regularizers import COMBINERS, REGULARIZERS
 from workbench.results import RUN_FILE, Run, knobs
 from workbench.train import Training
 from workbench.views.fields import FIELD_TITLES, SAMPLE_DIM, sample_labels, select_sample
+from workbench.views.latent import latent_names, parameters, ranked_latents
 
 log = logging.getLogger(__name__)
 
@@ -440,12 +450,19 @@ class Workbench(pn.viewable.Viewer):
         self._top = pn.FlexBox(self._loss_pane)
         self._fields_box = pn.FlexBox()
         self._field_layout = None  # so that the preview below builds the field plots
+        # Filled while the fields carry a latent traversal (a generative model's).
+        self._traversal_box = pn.Column(sizing_mode="stretch_width")
+        self._traversal_plot: TraversalPlot | None = None
+        self._traversal_key = None
+        self._traversal_positions: list[int] = []
+        self._traversal_panes: list[pn.pane.Bokeh] = []
         self._live_views.objects = [
             self._status,
             self._progress,
             self._top,
             pn.Row(self._show_points, self._show_gaussians, self._sample),
             self._fields_box,
+            self._traversal_box,
             pn.FlexBox(*self._diagnostics_panes),
         ]
         self._show_gaussians.visible = False  # until a snapshot brings Gaussians
@@ -453,12 +470,16 @@ class Workbench(pn.viewable.Viewer):
 
     def _build_field_plots(self, layout: tuple, shown: xr.Dataset) -> None:
         """Field plots (and the profile for space-time data) for a :func:`_field_layout`."""
-        dims, panels = layout
+        dims, panels, generative = layout
         self._field_layout = layout
         self._dims = dims
+        self._generative = generative
         self._space_time = len(dims) == 2 and "t" in dims
+        legend = GENERATIVE_LABELS if generative else None
         self._field_plots = {
-            key: FieldPlot(variables, dims, _panel_title(key, variables, dims))
+            key: FieldPlot(
+                variables, dims, _panel_title(key, variables, dims, generative), legend=legend
+            )
             for key, variables in panels
         }
         field_panes = [pn.pane.Bokeh(plot.figure) for plot in self._field_plots.values()]
@@ -524,7 +545,7 @@ class Workbench(pn.viewable.Viewer):
         l2re = fields.attrs.get("l2re", np.nan)
         for key, plot in self._field_plots.items():
             plot.update(shown, clim if key in ("u", "u_ref") else None)
-            title = _panel_title(key, plot.names, self._dims)
+            title = _panel_title(key, plot.names, self._dims, self._generative)
             if preview and key != "u_ref":
                 title += " (press Train)"
             if key == "error":
@@ -540,6 +561,35 @@ class Workbench(pn.viewable.Viewer):
             self._show_gaussians.visible = "gaussian" in points.dims
         if self._profile_plot is not None:
             self._profile_plot.update(shown, self._time.value)
+        self._draw_traversal(fields)
+
+    def _draw_traversal(self, fields: xr.Dataset) -> None:
+        """The latent traversal of a generative model's fields; nothing for other fields."""
+        if "traversal" not in fields.data_vars or "latent" not in fields.dims:
+            if self._traversal_plot is not None:
+                self._traversal_plot, self._traversal_key, self._traversal_panes = None, None, []
+                self._traversal_box.objects = []
+            return
+        names = latent_names(fields)
+        key = TraversalPlot.key(fields, names)
+        if key != self._traversal_key:
+            # Chosen once per plot: ranking again at every snapshot would rebuild the figures.
+            self._traversal_positions = ranked_latents(fields)
+            shown = [names[i] for i in self._traversal_positions]
+            self._traversal_plot = TraversalPlot(shown, fields.sizes["offset"], key[2])
+            self._traversal_key = key
+            self._traversal_panes = [pn.pane.Bokeh(f) for f in self._traversal_plot.figures]
+            text = (
+                "**Latent traversal**: the first test sample decoded with one latent dim swept "
+                "over the test encodings' spread (mean ± 2 std)"
+            )
+            if len(shown) < len(names):
+                text += f"; the {len(shown)} of {len(names)} latent dims that vary most"
+            self._traversal_box.objects = [
+                pn.pane.Markdown(text, sizing_mode="stretch_width"),
+                pn.FlexBox(*self._traversal_panes),
+            ]
+        self._traversal_plot.update(fields, self._traversal_positions)
 
     def _on_sample(self, event) -> None:
         if self._choosing_sample or self._fields is None:
@@ -567,7 +617,7 @@ class Workbench(pn.viewable.Viewer):
     def _push(self) -> None:
         # In a notebook, changes made directly to Bokeh models travel only when pushed; on a
         # server the document syncs them by itself and this does nothing.
-        pn.io.push_notebook(*self._bokeh_panes)
+        pn.io.push_notebook(*self._bokeh_panes, *self._traversal_panes)
 
     # --- actions (widget callbacks and the Python API) -----------------------------------------
     def train(self) -> None:
@@ -779,7 +829,8 @@ class Workbench(pn.viewable.Viewer):
     def _show_results(self, tree: xr.DataTree | None) -> None:
         """Result tabs for the groups ``tree`` holds (none for ``None``), replacing the last."""
         tabs = _result_tabs(tree) if tree is not None else {}
-        kept = [(n, o) for n, o in zip(self.tabs._names, self.tabs.objects) if n not in RESULT_TABS]
+        shown = (*RESULT_TABS, *LATENT_TABS)
+        kept = [(n, o) for n, o in zip(self.tabs._names, self.tabs.objects) if n not in shown]
         if len(kept) == len(self.tabs) and not tabs:
             return  # nothing shown, nothing to show: leave the page alone
         self.tabs[:] = kept + list(tabs.items())
@@ -925,12 +976,19 @@ class Workbench(pn.viewable.Viewer):
         )
 
 
+#: Legend labels and titles of a generative model's fields: its ``u`` reconstructs ``u_ref``.
+GENERATIVE_LABELS = {"u": "reconstruction", "u_ref": "data"}
+
+
 def _field_layout(fields: xr.Dataset) -> tuple:
-    """``(dims, ((key, variables), ...))``: the live field plots that ``fields`` needs.
+    """``(dims, ((key, variables), ...), generative)``: the live field plots ``fields`` needs.
 
     ``fields`` has no ``sample`` dim (see ``Workbench._one_sample``). The input of an operator
     (named by the ``input`` attr) comes first; in 1D prediction and reference share a plot.
+    ``generative``: the fields carry a latent ``traversal``, so ``u`` is a reconstruction of
+    the data ``u_ref``.
     """
+    generative = "traversal" in fields.data_vars
     present = [n for n in FIELD_TITLES if n in fields.data_vars]
     dims = tuple(fields[present[0]].dims) if present else ()
     name = fields.attrs.get("input")
@@ -941,15 +999,16 @@ def _field_layout(fields: xr.Dataset) -> tuple:
         panels += [(n, (n,)) for n in ("error", "residual") if n in present]
     else:
         panels += [(n, (n,)) for n in present]
-    return dims, tuple(panels)
+    return dims, tuple(panels), generative
 
 
-def _panel_title(key: str, variables, dims) -> str:
+def _panel_title(key: str, variables, dims, generative: bool = False) -> str:
     if key not in FIELD_TITLES:
         return f"input {key}"
+    words = GENERATIVE_LABELS if generative else FIELD_TITLES
     if key == "u" and len(dims) == 1 and len(variables) == 2:
-        return "prediction vs reference"
-    return FIELD_TITLES[key]
+        return f"{words['u']} vs {words['u_ref']}"
+    return words.get(key, FIELD_TITLES[key])
 
 
 def _relative_l2(fields: xr.Dataset) -> float | None:
@@ -968,6 +1027,10 @@ def _relative_l2(fields: xr.Dataset) -> float | None:
 #: Titles of the result tabs, in order; each appears when the Run holds its data.
 RESULT_TABS = ("Gallery", "Error histogram", "Resolution transfer")
 
+#: Titles of the result tabs of latent generative models (a Run with ``/latent``, and
+#: ``/samples`` of prior draws), after :data:`RESULT_TABS`; each appears when its data does.
+LATENT_TABS = ("Latent traversal", "Latent space", "Reconstructions", "Extrapolation", "Samples")
+
 
 def _group(tree: xr.DataTree, name: str) -> xr.Dataset | None:
     if name not in tree.children:
@@ -977,11 +1040,22 @@ def _group(tree: xr.DataTree, name: str) -> xr.Dataset | None:
 
 
 def _result_tabs(tree: xr.DataTree) -> dict[str, pn.viewable.Viewable]:
-    """The result tabs a finished Run has data for, by title (see :data:`RESULT_TABS`)."""
+    """The result tabs a finished Run has data for, by title (see :data:`RESULT_TABS` and
+    :data:`LATENT_TABS`)."""
     samples, transfer = _group(tree, "samples"), _group(tree, "transfer")
     tabs = {}
-    if samples is None:
-        return tabs
+    # An operator's test set holds the truth (u_ref); a generative model's prior draws do not.
+    if samples is not None and "u_ref" in samples.data_vars:
+        tabs.update(_operator_tabs(samples, transfer))
+    tabs.update(_latent_tabs(tree))
+    if samples is not None and "u" in samples.data_vars and "u_ref" not in samples.data_vars:
+        tabs["Samples"] = pn.pane.HoloViews(views.samples(samples))
+    return tabs
+
+
+def _operator_tabs(samples: xr.Dataset, transfer: xr.Dataset | None) -> dict:
+    """Gallery, error histogram and resolution transfer of an operator's test set."""
+    tabs = {}
     # The views' sample slider is lazy: one sample is drawn at a time, whatever the test size.
     tabs["Gallery"] = pn.panel(views.gallery(samples), widget_location="top")
     if "rel_l2" in samples.data_vars:
@@ -995,6 +1069,68 @@ def _result_tabs(tree: xr.DataTree) -> dict[str, pn.viewable.Viewable]:
         else:
             tabs["Resolution transfer"] = pn.panel(transferred, widget_location="top")
     return tabs
+
+
+def _latent_tabs(tree: xr.DataTree) -> dict[str, pn.viewable.Viewable]:
+    """The tabs of a Run's ``/latent`` (and its fields' reconstructions), by title."""
+    if "latent" not in tree.children:
+        return {}
+    latent = tree["latent"].to_dataset()
+    tabs: dict[str, pn.viewable.Viewable] = {}
+    if "traversal" in latent.data_vars:
+        tabs["Latent traversal"] = pn.pane.HoloViews(views.traversal_grid(latent))
+    if "z_mean" in latent.data_vars:
+        tabs["Latent space"] = _latent_space(latent)
+    fields = tree["fields"].to_dataset() if "fields" in tree.children else None
+    if fields is not None and SAMPLE_DIM in fields.dims and {"u", "u_ref"} <= set(fields):
+        tabs["Reconstructions"] = pn.panel(views.reconstructions(fields), widget_location="top")
+    if "ood_u" in latent.data_vars and "ood_recon" in latent.data_vars:
+        tabs["Extrapolation"] = pn.pane.HoloViews(views.extrapolation(latent))
+    return tabs
+
+
+def _latent_space(latent: xr.Dataset) -> pn.Column:
+    """Encodings coloured by a parameter, a latent against its parameter, the spectrum."""
+    names = latent_names(latent)
+    known = parameters(latent)
+    colours = known + (["rel_l2"] if "rel_l2" in latent.data_vars else [])
+    ranked = sorted(np.argsort(-latent["z_mean"].std(SAMPLE_DIM).values, kind="stable")[:2])
+    colour = pn.widgets.Select(label="colour by / parameter", options=colours, width=180)
+    x = pn.widgets.Select(label="x latent", options=names, value=names[ranked[0]], width=110)
+    y = pn.widgets.Select(
+        label="y latent", options=names, value=names[ranked[-1]], width=110, visible=len(names) > 1
+    )
+    auto = "most correlated"
+    parity_latent = pn.widgets.Select(
+        label="latent against the parameter",
+        options=[auto, *names],
+        value=auto,
+        width=200,
+        visible=bool(known),
+    )
+
+    def scatter(colour, x, y):
+        try:
+            return pn.pane.HoloViews(views.latent_scatter(latent, colour, x, y))
+        except ValueError as err:
+            return pn.pane.Markdown(f"No scatter: {err}.")
+
+    def parity(colour, chosen):
+        if not known:
+            return pn.pane.Markdown("No true parameters to compare with: a function family.")
+        parameter = colour if colour in known else known[0]
+        latent_dim = None if chosen == auto else chosen
+        return pn.pane.HoloViews(views.latent_parity(latent, parameter, latent_dim))
+
+    return pn.Column(
+        pn.Row(colour, x, y, parity_latent),
+        pn.FlexBox(
+            pn.panel(pn.bind(scatter, colour, x, y)),
+            pn.panel(pn.bind(parity, colour, parity_latent)),
+            pn.pane.HoloViews(views.latent_spectrum(latent)),
+        ),
+        sizing_mode="stretch_width",
+    )
 
 
 def _combiner_text(stored: str) -> str:

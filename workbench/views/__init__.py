@@ -6,6 +6,15 @@ without the training stack.
 
 from workbench.views.fields import compare, field, profile
 from workbench.views.history import diagnostics, error_history, history
+from workbench.views.latent import (
+    extrapolation,
+    latent_parity,
+    latent_scatter,
+    latent_spectrum,
+    reconstructions,
+    samples,
+    traversal_grid,
+)
 from workbench.views.operators import error_histogram, gallery, resolution_transfer
 from workbench.views.points import gaussians, points
 from workbench.views.report import report
@@ -15,12 +24,19 @@ __all__ = [
     "diagnostics",
     "error_histogram",
     "error_history",
+    "extrapolation",
     "field",
     "gallery",
     "gaussians",
     "history",
+    "latent_parity",
+    "latent_scatter",
+    "latent_spectrum",
     "points",
     "profile",
+    "reconstructions",
     "report",
     "resolution_transfer",
+    "samples",
+    "traversal_grid",
 ]

@@ -16,6 +16,15 @@ from bokeh.resources import INLINE
 
 from workbench.views.fields import SAMPLE_DIM, compare, field, sample_labels, select_sample
 from workbench.views.history import diagnostics, error_history, history
+from workbench.views.latent import (
+    extrapolation,
+    latent_parity,
+    latent_scatter,
+    latent_spectrum,
+    parameters,
+    traversal_grid,
+)
+from workbench.views.latent import samples as prior_samples
 from workbench.views.operators import error_histogram, gallery, resolution_transfer
 from workbench.views.points import gaussians, points
 
@@ -140,7 +149,8 @@ def _picks(samples: xr.Dataset) -> list[tuple[str, object]]:
 def _operator_plots(tree: xr.DataTree) -> list:
     """Gallery, error histogram and resolution transfer, for the groups the Run has."""
     samples = _dataset(tree, "samples")
-    if samples is None or SAMPLE_DIM not in samples.dims:
+    # A test set holds its truth (u_ref); a generative model's prior draws have none.
+    if samples is None or SAMPLE_DIM not in samples.dims or "u_ref" not in samples.data_vars:
         return []
     transfer = _dataset(tree, "transfer")
     if transfer is not None and SAMPLE_DIM not in transfer.dims:
@@ -164,6 +174,30 @@ def _operator_plots(tree: xr.DataTree) -> list:
     return plots
 
 
+def _latent_plots(tree: xr.DataTree) -> list:
+    """Traversal, encodings, spectrum, extrapolation and prior draws of a generative run."""
+    latent = _dataset(tree, "latent")
+    plots = []
+    if latent is not None:
+        if "traversal" in latent.data_vars:
+            plots.append(traversal_grid(latent))
+        if "z_mean" in latent.data_vars:
+            row = []
+            if latent.sizes.get("latent", 0) > 1:
+                row.append(latent_scatter(latent))
+            if parameters(latent):
+                row.append(latent_parity(latent))
+            row.append(latent_spectrum(latent))
+            plots.append(hv.Layout(row).cols(len(row)))
+        if "ood_u" in latent.data_vars and "ood_recon" in latent.data_vars:
+            plots.append(extrapolation(latent))
+    samples = _dataset(tree, "samples")
+    if samples is not None and "u" in samples.data_vars and "u_ref" not in samples.data_vars:
+        if SAMPLE_DIM in samples["u"].dims:
+            plots.append(prior_samples(samples, max_samples=8))
+    return plots
+
+
 def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
     """The report's HoloViews objects, skipping whatever the Run lacks."""
     plots = []
@@ -184,6 +218,7 @@ def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
         if len(panels):
             plots.append(panels.cols(2))
     plots += _operator_plots(tree)
+    plots += _latent_plots(tree)
     pts = _dataset(tree, "points")
     if pts is None:
         return plots
@@ -220,14 +255,18 @@ def report(tree: xr.DataTree, path: str | Path) -> Path:
     ----------
     tree : xarray.DataTree
         A Run: root attrs with provenance and optional ``/history``,
-        ``/fields``, ``/points``, ``/samples`` and ``/transfer`` groups.
+        ``/fields``, ``/points``, ``/samples``, ``/transfer`` and ``/latent`` groups.
         Missing or empty groups are skipped, and so are panels the Run has no
         data for: the combiner's diagnostics (term weights, gradient cosines),
         the PIG Gaussians drawn on the residual. ``/samples`` (a test set of
         an operator run) adds the gallery of its worst, median and best
         samples and the histogram of their errors; ``/transfer`` adds the
         resolution-transfer panel. ``/fields`` with a ``sample`` dim shows its
-        first sample.
+        first sample. ``/latent`` (a generative run) adds the latent traversal,
+        the test encodings (coloured by a true parameter, and against it for a
+        parameter family), the latent spectrum and, when present, the
+        out-of-range reconstructions; ``/samples`` without a truth (prior
+        draws) adds the first of them.
     path : str or pathlib.Path
         Output file; parent directories are created.
 
