@@ -274,8 +274,9 @@ def train(
     Notes
     -----
     Bad input raises ``ValueError``/``TypeError`` naming the parameter before any work starts.
-    A non-finite loss term, or one growing beyond ``divergence_factor`` times its first value,
-    stops training: the Run keeps the last good parameters and ``status="diverged"``.
+    A non-finite loss term, or one growing beyond ``divergence_factor`` times its first value
+    (or the whole loss's, if larger), stops training: the Run keeps the last good parameters
+    and ``status="diverged"``.
     """
     weights = dict(settings.pop("weights", None) or {})
     cfg = Training(**settings)
@@ -497,13 +498,17 @@ class _Session:
         for name, value in losses.items():
             if value > 0 and name not in self.first:
                 self.first[name] = value
+        # Measured against the larger of its own start and the whole loss's: a term that starts
+        # near 0 and grows to the loss's scale (a VAE's KL as the encoder starts to use its
+        # latents) is learning, not diverging.
         factor = self.cfg.divergence_factor
         for name, value in losses.items():
-            limit = factor * max(self.first.get(name, value), 1e-12)
+            start = max(self.first.get(name, value), self.first.get("loss", 0.0))
+            limit = factor * max(start, 1e-12)
             if name != "loss" and value > limit and value > 1e-6:
                 return (
                     f"loss term {name!r} grew to {value:.3g}, more than "
-                    f"{factor:g} x its first value {self.first[name]:.3g}"
+                    f"{factor:g} x its start scale {start:.3g}"
                 )
         return ""
 
