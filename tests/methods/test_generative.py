@@ -11,7 +11,13 @@ from workbench.problems import PROBLEMS
 from workbench.results import Run
 from workbench.train import fit
 
-GENERATIVE = sorted(m for m, cls in METHODS.items() if issubclass(cls, GenerativeMethod))
+#: Generative methods that model a family's solutions by default, trained on the pendulum
+#: here (vano models input functions; tests/methods/test_vano.py).
+GENERATIVE = sorted(
+    m
+    for m, cls in METHODS.items()
+    if issubclass(cls, GenerativeMethod) and cls.field == "solution"
+)
 SMALL = {"n_train": 60, "n_test": 12, "batch_size": 20}
 SIZES = {"vae": {"width": 32, "latent": 3}, "phys_vae": {"width": 16, "depth": 1}}
 
@@ -130,3 +136,28 @@ def test_augmentation_draws_cover_the_widened_range():
         draws = method.extra(problem, 4000, torch.Generator().manual_seed(0))["physics_draw"]
         assert draws.min() >= lo / widen and draws.max() <= hi * widen
         assert draws.max() > hi * widen - 0.05 * (hi * widen - lo / widen)
+
+
+def test_latent_group_holds_out_of_range_reconstructions(runs):
+    latent = runs["vae"].tree["latent"].to_dataset()
+    lo, hi = latent.attrs["range_omega"]
+    assert latent.attrs["ood_parameter"] == "omega"
+    assert latent.attrs["ood_range"] == pytest.approx([hi, 1.5 * hi])
+    omega = latent["ood_omega"].values
+    assert omega.min() >= hi and omega.max() <= 1.5 * hi
+    assert latent["ood_recon"].shape == latent["ood_u"].shape == (SMALL["n_test"], 50)
+    assert latent.attrs["ood_l2re"] == pytest.approx(float(latent["ood_rel_l2"].mean()))
+    # The traversal is in the live snapshot too.
+    assert "traversal" in runs["vae"].fields
+
+
+def test_field_input_models_the_family_input_functions():
+    problem = PROBLEMS["burgers1d"]()
+    method = METHODS["vae"](**SMALL, **SIZES["vae"], field="input", resolution=32)
+    run = fit(problem, method, steps=5, progress=False, eval_every=0)
+    test = method.split(problem)["test"]
+    np.testing.assert_array_equal(run.fields["u_ref"].values, test["u0"].values[:8])
+    assert method.out_of_range(problem) is None
+    assert not any(v.startswith("ood_") for v in run.tree["latent"].to_dataset().data_vars)
+    with pytest.raises(ValueError, match="field='input'"):
+        fit(PROBLEMS["pendulum"](), METHODS["vae"](field="input"), steps=1, progress=False)
