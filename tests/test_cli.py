@@ -171,8 +171,10 @@ def _numeric_knobs():
 
 KNOBS = _numeric_knobs()
 
-#: Operator knobs whose allowed values also depend on another knob (labels <= n_train, ...).
+#: Method knobs whose allowed values also depend on another knob (labels <= n_train, ...) or
+#: on the problem (a generative model's field="input" needs a function family).
 CROSS_CHECKED = {
+    "field",
     "labels",
     "batch_size",
     "n_train",
@@ -186,11 +188,12 @@ CROSS_CHECKED = {
 
 def _problem_for(method: str, default: str) -> str:
     """A problem the method can learn: operators need a function family, generative methods
-    a family (the pendulum has a physics model too)."""
+    a family (the pendulum has a physics model too), or a function family where they model
+    the input functions by default (vano)."""
     if issubclass(METHODS[method], Operator):
         return "darcy2d"
     if issubclass(METHODS[method], GenerativeMethod):
-        return "pendulum"
+        return "burgers1d" if METHODS[method].field == "input" else "pendulum"
     return default
 
 
@@ -247,6 +250,20 @@ def test_values_inside_bounds_are_accepted(data):
             assert name in str(err)
         return
     build_run_inputs(args)
+
+
+def test_regularizer_knobs_are_set_by_its_name():
+    base = ["run", "--problem", "pendulum", "--method", "vae", "--reg", "kl_annealing=0.5"]
+    args = make_parser().parse_args([*base, "--set", "kl_annealing.warmup=25"])
+    regularizers = build_run_inputs(args)[2]
+    assert regularizers[0].weight == 0.5 and regularizers[0].warmup == 25
+    for bad, match in [
+        ("kl_annealing.warmup=0", "warmup"),
+        ("kl_annealing.cycle=3", "has knobs: .*cycles"),
+        ("least_volume.eta=2", "least_volume"),
+    ]:
+        with pytest.raises(BadInput, match=match):
+            build_run_inputs(make_parser().parse_args([*base, "--set", bad]))
 
 
 @settings(max_examples=60, deadline=None)

@@ -16,9 +16,10 @@ from workbench.methods.phys_vae import PhysVAE, PhysVAEModel
 from workbench.methods.pig import PIG, PIGModel
 from workbench.methods.pinn import PINN, PINNModel
 from workbench.methods.vae import VAE, VAEModel
+from workbench.methods.vano import VANO, VANOModel
 
 METHODS: dict[str, type[Method]] = {
-    cls.name: cls for cls in (PINN, PIG, FNO, DeepONet, MultiONet, VAE, PhysVAE)
+    cls.name: cls for cls in (PINN, PIG, FNO, DeepONet, MultiONet, VAE, PhysVAE, VANO)
 }
 
 __all__ = [
@@ -41,4 +42,6 @@ __all__ = [
     "VAEModel",
     "PhysVAE",
     "PhysVAEModel",
+    "VANO",
+    "VANOModel",
 ]
