@@ -161,3 +161,25 @@ def test_field_input_models_the_family_input_functions():
     assert not any(v.startswith("ood_") for v in run.tree["latent"].to_dataset().data_vars)
     with pytest.raises(ValueError, match="field='input'"):
         fit(PROBLEMS["pendulum"](), METHODS["vae"](field="input"), steps=1, progress=False)
+
+
+@pytest.mark.parametrize("dynamics", [False, True])
+def test_augmentation_encodes_physics_and_optionally_the_models_dynamics(dynamics):
+    problem = PROBLEMS["pendulum"]()
+    method = small("phys_vae", augment_dynamics=dynamics)
+    generator = torch.Generator().manual_seed(0)
+    model = method.build(problem, generator).float()
+    batch = {k: v.float() for k, v in next(method.batches(problem, generator)).items()}
+    sizes = []
+    original = model.encode
+
+    def recording(u):
+        sizes.append(len(u))
+        return original(u)
+
+    model.encode = recording
+    terms = method.loss(model, problem, batch)
+    size = SMALL["batch_size"]
+    # The data, then the augmentation signals: physics only, plus the model's dynamics.
+    assert sizes == [size, size * (2 if dynamics else 1)]
+    assert torch.isfinite(terms["augmentation"])
