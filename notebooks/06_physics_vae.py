@@ -33,7 +33,7 @@
 # | method | latent | decoder |
 # |---|---|---|
 # | `vae` | 4 anonymous dims | an MLP |
-# | `phys_vae` | $\omega$ + 1 dim inside the dynamics + 2 for an output correction | RK4 of the frictionless pendulum with a learned acceleration term, plus a learned correction |
+# | `phys_vae` | $\omega$, 1 in the dynamics, 2 for the output | frictionless RK4 + learned terms |
 #
 # What the physics latent buys: a latent you can read ($\omega$), traversals that are
 # counterfactuals ("the same pendulum, twice as fast"), and better extrapolation to
