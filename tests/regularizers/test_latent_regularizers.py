@@ -186,7 +186,7 @@ def _nuclear_term(model, u, samples, seed=0):
     batch = {"u": u, "noise": torch.zeros(len(u), model.a.shape[0], dtype=u.dtype)}
     draws = reg.draws(batch, torch.Generator().manual_seed(seed))
     batch.update({k: v.to(u.dtype) for k, v in draws.items()})
-    return reg.terms(model, None, batch, _params(model), None)["jacobian_nuclear"]
+    return reg.terms(model, None, batch, _params(model), None)["jacobian_nuclear"].detach()
 
 
 def test_jacobian_nuclear_estimator_is_zero_for_a_constant_map():
