@@ -181,21 +181,30 @@ extrapolation(latent["phys_vae"])
 extrapolation(latent["vae"])
 
 # %% [markdown]
-# ## Without the regularizers, the networks swallow the physics
+# ## Turning the regularizers off
 #
-# Set the three regularizers' weights to 0: the ELBO alone does not care *which* part of the
-# decoder explains the data, and the networks can explain it all. Then the $\omega$ latent
-# stops meaning $\omega$.
+# The ELBO alone does not care *which* part of the decoder explains the data: the networks
+# could explain all of it and leave $\omega$ meaningless. The paper's regularizers push the
+# explanation into the physics. Train again with their weights at 0 and compare how well the
+# $\omega$ latent tracks $\omega$, in range and beyond it. (In our full-size run the
+# correlation barely moved, 0.952 without against 0.963 with: on this data the frictionless
+# physics already explains most of each signal, so the encoder finds $\omega$ anyway. Try
+# fewer steps, or `aux2=8`, to give the networks more room.)
 
 # %%
 off = {"least_action": 0.0, "unmixing": 0.0, "augmentation": 0.0}
 bare = fit(pendulum, PhysVAE(**DATA), weights=off, steps=STEPS, **settings)
 bare_latent = bare.tree["latent"].to_dataset()
-z = bare_latent["z_mean"].sel(latent="omega").values
-print(
-    f"omega latent vs true omega without regularizers: "
-    f"|corr| = {abs(np.corrcoef(z, bare_latent['omega'])[0, 1]):.3f}, "
-    f"with: {best_correlation(latent['phys_vae']):.3f}"
+display(
+    pd.DataFrame(
+        {
+            name: {
+                "|corr(omega latent, omega)|": best_correlation(ds.sel(latent=["omega"])),
+                "out-of-range recon l2re": ds.attrs["ood_l2re"],
+            }
+            for name, ds in {"with": latent["phys_vae"], "without": bare_latent}.items()
+        }
+    ).T.style.format("{:.3f}")
 )
 latent_parity(bare_latent, "omega")
 
