@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from latent_checks import assert_traverse_sets_only
 
 from workbench.methods import METHODS, GenerativeMethod
 from workbench.problems import PROBLEMS
@@ -65,27 +66,11 @@ def test_phys_vae_logs_its_regularizers_with_default_weights(runs):
 def test_traverse_changes_only_the_chosen_dim(runs, name):
     run = runs[name]
     method, model, problem = run.method, run.model, run.problem
-    names = method.latent_names(problem)
-    seen = []
-    original = model.decode
-
-    def recording(z, u):
-        seen.append(z.detach().clone())
-        return original(z, u)
-
-    model.decode = recording
-    try:
-        values = [-1.0, 0.0, 0.5, 2.0]
-        out = method.traverse(model, problem, names[-1], values, base=3)
-    finally:
-        del model.decode
-    z = seen[-1].double().numpy()
-    base_mean, _ = method.encode(model, method.split(problem)["test"]["u"].values[3:4])
-    np.testing.assert_allclose(z[:, -1], values)
-    np.testing.assert_allclose(z[:, :-1], np.repeat(base_mean[:, :-1], 4, axis=0), rtol=1e-6)
-    assert out["u"].dims == ("value", "t") and out.sizes["value"] == 4
+    last = len(method.latent_names(problem)) - 1
+    out = assert_traverse_sets_only(method, model, problem, last, [-1.0, 0.0, 0.5, 2.0], 3)
+    assert out["u"].dims == ("value", "t")
     with pytest.raises(ValueError, match="dim must be one of"):
-        method.traverse(model, problem, "nope", values)
+        method.traverse(model, problem, "nope", [0.0])
 
 
 @pytest.mark.parametrize("name", GENERATIVE)
