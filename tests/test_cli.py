@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.cli import BadInput, build_run_inputs, list_catalog, main, make_parser
-from workbench.methods import METHODS, GenerativeMethod, Operator
+from workbench.methods import METHODS, FieldGenerator, GenerativeMethod, Operator
 from workbench.problems import PROBLEMS
 from workbench.regularizers import COMBINERS, REGULARIZERS
 from workbench.results import Run
@@ -175,6 +175,8 @@ KNOBS = _numeric_knobs()
 #: on the problem (a generative model's field="input" needs a function family).
 CROSS_CHECKED = {
     "field",
+    "sigma_max",
+    "sigma_min_sample",
     "labels",
     "batch_size",
     "n_train",
@@ -189,8 +191,8 @@ CROSS_CHECKED = {
 def _problem_for(method: str, default: str) -> str:
     """A problem the method can learn: operators need a function family, generative methods
     a family (the pendulum has a physics model too), or a function family where they model
-    the input functions by default (vano)."""
-    if issubclass(METHODS[method], Operator):
+    the input functions by default (vano); field generators model darcy2d's (a, u)."""
+    if issubclass(METHODS[method], Operator | FieldGenerator):
         return "darcy2d"
     if issubclass(METHODS[method], GenerativeMethod):
         return "burgers1d" if METHODS[method].field == "input" else "pendulum"

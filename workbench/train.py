@@ -256,7 +256,8 @@ def train(
         Extra loss terms / decoupled weight decay.
     combiner : Combiner or str, optional
         How the terms become one update (a :class:`~workbench.regularizers.Combiner` or its
-        name: ``sum`` (default), ``lra``, ``config``, ``mconfig``, ``multiadam``).
+        name: ``sum``, ``lra``, ``config``, ``mconfig``, ``multiadam``); default: the
+        method's :meth:`~workbench.methods.Method.default_combiner`, else ``sum``.
     **settings
         Knobs of :class:`Training` (``steps``, ``lr``, ``schedule``, ``lbfgs_steps``, ``seed``,
         ``device``, ``dtype``, ``threads``, ``compile``, ``eval_every``, ``snapshot_every``,
@@ -280,8 +281,8 @@ def train(
     """
     weights = dict(settings.pop("weights", None) or {})
     cfg = Training(**settings)
-    combiner = _resolve_combiner(combiner)
     _check_inputs(problem, method, regularizers)
+    combiner = _resolve_combiner(combiner if combiner is not None else method.default_combiner())
     names = method.term_names(problem)
     for key, value in weights.items():
         if key not in names:

@@ -3,6 +3,9 @@
 from workbench.methods.base import (
     Batch,
     FamilyMethod,
+    FieldGenerator,
+    FieldModel,
+    Flow,
     GenerativeMethod,
     Method,
     Operator,
@@ -10,8 +13,11 @@ from workbench.methods.base import (
     PhysicsInformed,
 )
 from workbench.methods.deeponet import DeepONet
+from workbench.methods.diffusion import Diffusion
+from workbench.methods.flow_matching import FlowMatching
 from workbench.methods.fno import FNO
 from workbench.methods.multionet import MultiONet
+from workbench.methods.pbfm import PBFM
 from workbench.methods.phys_vae import PhysVAE, PhysVAEModel
 from workbench.methods.pig import PIG, PIGModel
 from workbench.methods.pinn import PINN, PINNModel
@@ -19,7 +25,20 @@ from workbench.methods.vae import VAE, VAEModel
 from workbench.methods.vano import VANO, VANOModel
 
 METHODS: dict[str, type[Method]] = {
-    cls.name: cls for cls in (PINN, PIG, FNO, DeepONet, MultiONet, VAE, PhysVAE, VANO)
+    cls.name: cls
+    for cls in (
+        PINN,
+        PIG,
+        FNO,
+        DeepONet,
+        MultiONet,
+        VAE,
+        PhysVAE,
+        VANO,
+        FlowMatching,
+        PBFM,
+        Diffusion,
+    )
 }
 
 __all__ = [
@@ -29,6 +48,9 @@ __all__ = [
     "Operator",
     "FamilyMethod",
     "GenerativeMethod",
+    "FieldGenerator",
+    "FieldModel",
+    "Flow",
     "OperatorModel",
     "Batch",
     "PINN",
@@ -44,4 +66,7 @@ __all__ = [
     "PhysVAEModel",
     "VANO",
     "VANOModel",
+    "FlowMatching",
+    "PBFM",
+    "Diffusion",
 ]

@@ -213,4 +213,7 @@ class Darcy2D(Problem):
                 "inputs and u must have the same shape (B, N, N), got "
                 f"{tuple(inputs.shape)} and {tuple(u.shape)}"
             )
-        return diffusion_residual(inputs, u, 1.0, 1.0 / (u.shape[-1] - 1))
+        # A generated or noisy coefficient can dip to 0 or below, where the harmonic-mean
+        # fluxes blow up and the equation means nothing: keep it at least a tenth of A_LOW.
+        a = inputs.clamp_min(0.1 * A_LOW)
+        return diffusion_residual(a, u, 1.0, 1.0 / (u.shape[-1] - 1))
