@@ -6,11 +6,14 @@ then :func:`fit` (or iterate :func:`train` for live updates) and look at the :cl
 
 from workbench.methods import FNO as FNO
 from workbench.methods import METHODS as METHODS
+from workbench.methods import PBFM as PBFM
 from workbench.methods import PIG as PIG
 from workbench.methods import PINN as PINN
 from workbench.methods import VAE as VAE
 from workbench.methods import VANO as VANO
 from workbench.methods import DeepONet as DeepONet
+from workbench.methods import Diffusion as Diffusion
+from workbench.methods import FlowMatching as FlowMatching
 from workbench.methods import Method as Method
 from workbench.methods import MultiONet as MultiONet
 from workbench.methods import PhysVAE as PhysVAE

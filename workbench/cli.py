@@ -145,7 +145,6 @@ def build_run_inputs(args: argparse.Namespace):
     """Problem, method, regularizers and training settings from parsed arguments."""
     problem = _pick(PROBLEMS, "problem", args.problem)
     method = _pick(METHODS, "method", args.method)
-    combiner = _pick(COMBINERS, "combiner", args.combiner)
     regularizers = []
     for item in args.reg:
         name, _, weight = item.partition("=")
@@ -154,6 +153,7 @@ def build_run_inputs(args: argparse.Namespace):
             _assign(reg, f"regularizer {reg.name}", "weight", weight)
         regularizers.append(reg)
     chosen = {reg.name: reg for reg in regularizers}
+    combiner_knobs = []
     for item in args.set:
         key, value = _split_assignment(item, "--set")
         scope, _, knob = key.rpartition(".")
@@ -165,10 +165,7 @@ def build_run_inputs(args: argparse.Namespace):
             _assign(reg, f"regularizer {scope}", knob, value)
             continue
         if scope == "combiner":
-            if knob not in knobs(combiner):
-                allowed = ", ".join(knobs(combiner)) or "none"
-                raise BadInput(f"--set {key}: combiner {combiner.name!r} has knobs: {allowed}")
-            _assign(combiner, f"combiner {combiner.name}", knob, value)
+            combiner_knobs.append((key, knob, value))
             continue
         targets = {"problem": problem, "method": method}
         if scope and scope not in targets:
@@ -186,6 +183,14 @@ def build_run_inputs(args: argparse.Namespace):
         if len(owners) > 1:
             raise BadInput(f"--set: {knob!r} is ambiguous; write problem.{knob} or method.{knob}")
         _assign(targets[owners[0]], owners[0], knob, value)
+    # Picked once the method's knobs are set: without --combiner, the method's default
+    # (pbfm combines its terms with ConFIG unless told combine=sum).
+    combiner = _pick(COMBINERS, "combiner", args.combiner or method.default_combiner() or "sum")
+    for key, knob, value in combiner_knobs:
+        if knob not in knobs(combiner):
+            allowed = ", ".join(knobs(combiner)) or "none"
+            raise BadInput(f"--set {key}: combiner {combiner.name!r} has knobs: {allowed}")
+        _assign(combiner, f"combiner {combiner.name}", knob, value)
     settings = Training()
     for name in knobs(settings):
         value = getattr(args, name)
@@ -310,8 +315,9 @@ def make_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--combiner",
-        default="sum",
-        help=f"how loss terms become one update: {', '.join(COMBINERS)}",
+        default=None,
+        help=f"how loss terms become one update: {', '.join(COMBINERS)} (default: the "
+        "method's, else sum)",
     )
     run.add_argument(
         "--weight",

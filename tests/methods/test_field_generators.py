@@ -141,7 +141,7 @@ class Denoiser(nn.Module):
         return (self.target - x / total) / (s / total.sqrt()) + 0 * self.dummy
 
 
-def _batch(model, fields, levels):
+def _batch(fields, levels):
     generator = torch.Generator().manual_seed(0)
     noise = torch.randn(fields.shape, generator=generator, dtype=fields.dtype)
     return {"fields": fields, "noise": noise, "level": levels}
@@ -152,7 +152,8 @@ def test_pbfm_residual_term_is_zero_on_exact_solutions(darcy):
     fields = exact_fields(darcy)
     model = method.build(darcy, torch.Generator().manual_seed(0))
     model.network = ToTarget(model.standardise(fields))
-    terms = method.loss(model, darcy, _batch(model, fields, torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)))
+    levels = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
+    terms = method.loss(model, darcy, _batch(fields, levels))
     assert terms["residual"] < 1e-9
     assert terms["flow"] > 0
 
@@ -162,7 +163,8 @@ def test_pidm_residual_term_is_zero_on_exact_solutions(darcy):
     fields = exact_fields(darcy)
     model = method.build(darcy, torch.Generator().manual_seed(0))
     model.network = Denoiser(model.standardise(fields))
-    terms = method.loss(model, darcy, _batch(model, fields, torch.tensor([0.05, 1.0, 20.0], dtype=torch.float64)))
+    levels = torch.tensor([0.05, 1.0, 20.0], dtype=torch.float64)
+    terms = method.loss(model, darcy, _batch(fields, levels))
     assert terms["residual"] < 1e-9
     assert terms["denoise"] < 1e-9
     assert method.term_names(darcy) == ["denoise", "residual"]
@@ -228,7 +230,12 @@ def test_bad_inputs_are_refused(darcy, trained):
 def test_one_dimensional_family_without_residual():
     problem = PROBLEMS["burgers1d"]()
     method = METHODS["diffusion"](
-        resolution=32, n_train=20, n_test=5, batch_size=5, n_samples=4, posterior_samples=3,
+        resolution=32,
+        n_train=20,
+        n_test=5,
+        batch_size=5,
+        n_samples=4,
+        posterior_samples=3,
         sample_steps=4,
     )
     run = fit(problem, method, steps=3, eval_every=0, progress=False)

@@ -27,16 +27,21 @@ from bokeh.models import (
     Range1d,
     Span,
 )
-from bokeh.palettes import Category10_10, PiYG11, RdBu11, Viridis256, interp_palette
+from bokeh.palettes import Category10_10, PiYG11, RdBu11, Reds256, Viridis256, interp_palette
 from bokeh.plotting import figure
 
 from workbench.views.fields import SYMMETRIC_NAMES, plot_dims
+from workbench.views.generation import generated_channels
 from workbench.views.latent import LATENT_DIM, OFFSET_DIM, TRAVERSAL_CMAP
 from workbench.views.points import gaussian_table, point_layers
 
 #: Diverging palette, blue (negative) to red (positive), like matplotlib's RdBu_r; smooth,
 #: because 11 bands would draw contour-like steps into an error field.
 DIVERGING = interp_palette(RdBu11, 256)
+
+#: Palette of magnitudes (a generator's |residual|), white at 0 to red, like the views'
+#: ``Reds``: the white centre of :data:`DIVERGING` is where a signed residual vanishes too.
+MAGNITUDES = tuple(reversed(Reds256))
 
 #: Palette of the PIG Gaussians' weights, pink (negative) to green (positive) like the views'
 #: ``PiYG``: a second diverging palette, so a weight is not read as a residual underneath.
@@ -695,3 +700,116 @@ class TraversalPlot:
             self.figures[0].xaxis.major_label_overrides = {
                 k: f"{o:+.2g}" if o else "0" for k, o in enumerate(offsets)
             }
+
+
+class GalleryPlot:
+    """A field generator's live gallery: its samples from fixed noise becoming fields.
+
+    Drawn like :func:`workbench.views.sample_gallery`: a figure per channel (the family's
+    input, ``u``) and, when the snapshot has one, per ``residual``. For a 1D grid each figure
+    has a line per sample, sample ``k`` in the same colour in every figure; for a 2D grid each
+    tiles the samples' images side by side on the channel's colour range (the residual white
+    at 0 to red), with a colour bar; hover names the sample and its value.
+
+    Parameters
+    ----------
+    rows : sequence of str
+        The variables drawn, a figure each: the channels, then ``residual`` if present.
+    samples : int
+        Samples per figure.
+    dims : sequence of str
+        The grid's dims; 2D images put ``t`` on the horizontal axis.
+    """
+
+    def __init__(self, rows: Sequence[str], samples: int, dims: Sequence[str]):
+        self.rows, self.samples, self.dims = list(rows), int(samples), plot_dims(dims)
+        self.figures, self.sources, self.mappers = [], [], []
+        for name in self.rows:
+            if len(self.dims) == 1:
+                fig = figure(title=name, width=330, height=250, tools=_TOOLS)
+                source = ColumnDataSource(
+                    {"coord": [], **{f"s{k}": [] for k in range(self.samples)}}
+                )
+                for k in range(self.samples):
+                    fig.line(
+                        "coord", f"s{k}", source=source, color=Category10_10[k % 10], alpha=0.8
+                    )
+                self.mappers.append(None)
+            else:
+                # Square tiles a unit apart; the frame, not the figure, is sized so that a
+                # colour bar beside it does not squeeze them.
+                fig = figure(
+                    title=name,
+                    frame_width=80 * self.samples,
+                    frame_height=80,
+                    tools=_TOOLS,
+                    x_range=Range1d(-0.5, self.samples - 0.5),
+                    y_range=Range1d(-0.5, 0.5),
+                )
+                source = ColumnDataSource(
+                    {"image": [], "x": [], "y": [], "dw": [], "dh": [], "sample": []}
+                )
+                mapper = LinearColorMapper(palette=MAGNITUDES if name == "residual" else Viridis256)
+                image = fig.image(
+                    image="image",
+                    x="x",
+                    y="y",
+                    dw="dw",
+                    dh="dh",
+                    source=source,
+                    color_mapper=mapper,
+                )
+                fig.add_tools(
+                    HoverTool(
+                        renderers=[image], tooltips=[("sample", "@sample"), ("value", "@image")]
+                    )
+                )
+                fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
+                fig.axis.visible = False
+                fig.grid.visible = False
+                self.mappers.append(mapper)
+            self.figures.append(fig)
+            self.sources.append(source)
+
+    @staticmethod
+    def key(ds: xr.Dataset) -> tuple:
+        """What fixes the plots' shape: new ones are needed when this changes."""
+        channels = generated_channels(ds)
+        rows = [*channels, *(["residual"] if "residual" in ds.data_vars else [])]
+        dims = tuple(d for d in ds["u"].dims if d != "sample")
+        return (tuple(rows), ds.sizes["sample"], dims)
+
+    def update(self, ds: xr.Dataset) -> None:
+        """Draw the rows of ``ds`` (a snapshot, or ``/fields``, of a field generator)."""
+        for name, fig, source, mapper in zip(self.rows, self.figures, self.sources, self.mappers):
+            da = ds[name]
+            fig.title.text = _label(da, name)
+            if len(self.dims) == 1:
+                (dim,) = self.dims
+                values = da.transpose("sample", dim).values
+                source.data = {
+                    "coord": da[dim].values,
+                    **{f"s{k}": values[k] for k in range(self.samples)},
+                }
+                # Bokeh sends a property only when its value changes: no cost after the first.
+                fig.xaxis.axis_label = _label(da[dim], dim)
+                fig.yaxis.axis_label = _label(da, name)
+                continue
+            h, v = self.dims
+            da = da.sortby([h, v]).transpose("sample", v, h)
+            gap = 0.06  # of a tile: white space between the samples
+            labels = da["sample"].values if "sample" in da.coords else np.arange(self.samples)
+            source.data = {
+                "image": list(da.values),
+                "x": [k - 0.5 + gap / 2 for k in range(self.samples)],
+                "y": [-0.5 + gap / 2] * self.samples,
+                "dw": [1 - gap] * self.samples,
+                "dh": [1 - gap] * self.samples,
+                "sample": [str(v) for v in labels],
+            }
+            if name == "residual":
+                high = _finite_range(np.abs(da.values), symmetric=True)[1]
+                mapper.update(low=0.0, high=high)
+            else:
+                low, high = _finite_range(da.values, symmetric=False)
+                mapper.update(low=low, high=high)

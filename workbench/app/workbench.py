@@ -21,6 +21,10 @@ gallery of the test set, its error histogram (and the resolution transfer). Fiel
 ``traversal`` (a latent generative model's) add a live latent traversal, and a Run with
 ``/latent`` gets tabs of its latent space (traversal, encodings, reconstructions and, for a
 parameter family, extrapolation), ``/samples`` without a truth (prior draws) a Samples tab.
+Fields holding a family's input and ``u`` on ``sample`` with neither a truth ``u_ref`` nor
+latent draws ``z`` (a field generator's samples from fixed noise) are drawn as a live gallery
+instead of one sample's fields, and such ``/samples`` get a Samples tab of their gallery, a
+``/posterior`` a Posterior tab.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from workbench.app.live import LiveTraining
 from workbench.app.plots import (
     DiagnosticsPlot,
     FieldPlot,
+    GalleryPlot,
     LossPlot,
     ProfilePlot,
     TraversalPlot,
@@ -56,6 +61,7 @@ from workbench.regularizers import COMBINERS, REGULARIZERS
 from workbench.results import RUN_FILE, Run, knobs
 from workbench.train import Training
 from workbench.views.fields import FIELD_TITLES, SAMPLE_DIM, sample_labels, select_sample
+from workbench.views.generation import generated_channels, posterior_channels
 from workbench.views.latent import latent_names, parameters, ranked_latents
 
 log = logging.getLogger(__name__)
@@ -456,12 +462,18 @@ class Workbench(pn.viewable.Viewer):
         self._traversal_key = None
         self._traversal_positions: list[int] = []
         self._traversal_panes: list[pn.pane.Bokeh] = []
+        # Filled while the fields are a field generator's samples, in place of the field plots.
+        self._gallery_box = pn.Column(sizing_mode="stretch_width")
+        self._gallery_plot: GalleryPlot | None = None
+        self._gallery_key = None
+        self._gallery_panes: list[pn.pane.Bokeh] = []
         self._live_views.objects = [
             self._status,
             self._progress,
             self._top,
             pn.Row(self._show_points, self._show_gaussians, self._sample),
             self._fields_box,
+            self._gallery_box,
             self._traversal_box,
             pn.FlexBox(*self._diagnostics_panes),
         ]
@@ -526,6 +538,10 @@ class Workbench(pn.viewable.Viewer):
     def _draw_fields(self, fields: xr.Dataset, points: xr.Dataset | None) -> None:
         """Put a snapshot (or the Run's full fields) into the field plots."""
         self._fields = fields
+        if generated_channels(fields):
+            self._draw_gallery(fields)
+            return
+        self._clear_gallery()
         shown = self._one_sample(fields)
         layout = _field_layout(shown)
         if layout != self._field_layout:
@@ -562,6 +578,41 @@ class Workbench(pn.viewable.Viewer):
         if self._profile_plot is not None:
             self._profile_plot.update(shown, self._time.value)
         self._draw_traversal(fields)
+
+    def _draw_gallery(self, fields: xr.Dataset) -> None:
+        """A field generator's samples, all of them: there is no test sample to pick, and no
+        truth to compare with, so the field plots give way to a gallery."""
+        if self._field_layout is not None:
+            self._field_plots, self._field_layout, self._profile_plot = {}, None, None
+            self._fields_box.objects = []
+            self._top.objects = [self._loss_pane]
+            self._bokeh_panes = [self._loss_pane, *self._diagnostics_panes]
+            self._sample_dim = False
+            self._sample.visible = self._show_points.visible = False
+            self._show_gaussians.visible = False
+        key = GalleryPlot.key(fields)
+        if key != self._gallery_key:
+            rows, samples, dims = key
+            self._gallery_plot = GalleryPlot(rows, samples, dims)
+            self._gallery_key = key
+            self._gallery_panes = [pn.pane.Bokeh(f) for f in self._gallery_plot.figures]
+            text = (
+                f"**Generated samples**: {samples} samples from fixed noise, the same draws at "
+                "every snapshot, so that one watches noise turn into fields"
+            )
+            if "residual" in rows:
+                text += "; the last row is each sample's |PDE residual|"
+            self._gallery_box.objects = [
+                pn.pane.Markdown(text, sizing_mode="stretch_width"),
+                pn.FlexBox(*self._gallery_panes),
+            ]
+        self._gallery_plot.update(fields)
+        self._draw_traversal(fields)
+
+    def _clear_gallery(self) -> None:
+        if self._gallery_plot is not None:
+            self._gallery_plot, self._gallery_key, self._gallery_panes = None, None, []
+            self._gallery_box.objects = []
 
     def _draw_traversal(self, fields: xr.Dataset) -> None:
         """The latent traversal of a generative model's fields; nothing for other fields."""
@@ -617,7 +668,7 @@ class Workbench(pn.viewable.Viewer):
     def _push(self) -> None:
         # In a notebook, changes made directly to Bokeh models travel only when pushed; on a
         # server the document syncs them by itself and this does nothing.
-        pn.io.push_notebook(*self._bokeh_panes, *self._traversal_panes)
+        pn.io.push_notebook(*self._bokeh_panes, *self._traversal_panes, *self._gallery_panes)
 
     # --- actions (widget callbacks and the Python API) -----------------------------------------
     def train(self) -> None:
@@ -829,7 +880,7 @@ class Workbench(pn.viewable.Viewer):
     def _show_results(self, tree: xr.DataTree | None) -> None:
         """Result tabs for the groups ``tree`` holds (none for ``None``), replacing the last."""
         tabs = _result_tabs(tree) if tree is not None else {}
-        shown = (*RESULT_TABS, *LATENT_TABS)
+        shown = {*RESULT_TABS, *LATENT_TABS, *GENERATOR_TABS}
         kept = [(n, o) for n, o in zip(self.tabs._names, self.tabs.objects) if n not in shown]
         if len(kept) == len(self.tabs) and not tabs:
             return  # nothing shown, nothing to show: leave the page alone
@@ -875,13 +926,17 @@ class Workbench(pn.viewable.Viewer):
         for name, tree in chosen:
             history_ds = tree["history"].to_dataset()
             history = views.history(history_ds).opts(title=f"{name}: loss", width=480, height=280)
-            error = tree["fields"].to_dataset()["error"]
+            fields = tree["fields"].to_dataset()
+            # A field generator's fields are samples without a truth: their residual, or u.
+            shown = next(n for n in ("error", "residual", "u") if n in fields.data_vars)
+            error = fields[shown]
             l2re = float(tree.attrs.get("l2re", np.nan))
-            title = f"{name}: error (l2re {l2re:.2e})"
-            if SAMPLE_DIM in error.dims:  # an operator run: its first test sample
+            title = f"{name}: {shown} (l2re {l2re:.2e})"
+            if SAMPLE_DIM in error.dims:  # an operator run's first test sample, or a sample
                 first = sample_labels(error)[0].item()
                 error = select_sample(error, first)
-                title = f"{name}: error of test sample {first} (l2re {l2re:.2e})"
+                which = "generated sample" if generated_channels(fields) else "test sample"
+                title = f"{name}: {shown} of {which} {first} (l2re {l2re:.2e})"
             panes = [
                 pn.pane.HoloViews(history),
                 pn.pane.HoloViews(views.field(error, title=title).opts(width=480, height=300)),
@@ -1031,6 +1086,10 @@ RESULT_TABS = ("Gallery", "Error histogram", "Resolution transfer")
 #: ``/samples`` of prior draws), after :data:`RESULT_TABS`; each appears when its data does.
 LATENT_TABS = ("Latent traversal", "Latent space", "Reconstructions", "Extrapolation", "Samples")
 
+#: Titles of the result tabs of field generators: ``/samples`` holding a family's input and
+#: ``u`` (no truth ``u_ref``, no latent draws ``z``), and ``/posterior``.
+GENERATOR_TABS = ("Samples", "Posterior")
+
 
 def _group(tree: xr.DataTree, name: str) -> xr.Dataset | None:
     if name not in tree.children:
@@ -1040,17 +1099,31 @@ def _group(tree: xr.DataTree, name: str) -> xr.Dataset | None:
 
 
 def _result_tabs(tree: xr.DataTree) -> dict[str, pn.viewable.Viewable]:
-    """The result tabs a finished Run has data for, by title (see :data:`RESULT_TABS` and
-    :data:`LATENT_TABS`)."""
+    """The result tabs a finished Run has data for, by title (see :data:`RESULT_TABS`,
+    :data:`LATENT_TABS` and :data:`GENERATOR_TABS`)."""
     samples, transfer = _group(tree, "samples"), _group(tree, "transfer")
     tabs = {}
-    # An operator's test set holds the truth (u_ref); a generative model's prior draws do not.
+    # An operator's test set holds the truth (u_ref); a generative model's samples do not.
     if samples is not None and "u_ref" in samples.data_vars:
         tabs.update(_operator_tabs(samples, transfer))
     tabs.update(_latent_tabs(tree))
-    if samples is not None and "u" in samples.data_vars and "u_ref" not in samples.data_vars:
+    if samples is not None and generated_channels(samples):
+        # A field generator's: the family's input and u, each sample's residual.
+        tabs["Samples"] = pn.pane.HoloViews(views.sample_gallery(samples))
+    elif samples is not None and "u" in samples.data_vars and "u_ref" not in samples.data_vars:
         tabs["Samples"] = pn.pane.HoloViews(views.samples(samples))
+    posterior = _group(tree, "posterior")
+    if posterior is not None and posterior_channels(posterior):
+        tabs["Posterior"] = _posterior_tab(posterior)
     return tabs
+
+
+def _posterior_tab(posterior: xr.Dataset) -> pn.Column:
+    """The inverse problem's summary (truth, mean, std, error) over its posterior samples."""
+    panes = [pn.pane.HoloViews(views.posterior_summary(posterior))]
+    if generated_channels(posterior):
+        panes.append(pn.pane.HoloViews(views.posterior_gallery(posterior)))
+    return pn.Column(*panes, sizing_mode="stretch_width")
 
 
 def _operator_tabs(samples: xr.Dataset, transfer: xr.Dataset | None) -> dict:

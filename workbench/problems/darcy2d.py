@@ -78,9 +78,10 @@ class Darcy2D(Problem):
     ``1 / (resolution - 1)``). Each sample is solved by conservative five-point
     finite differences with harmonic-mean face coefficients
     (:func:`~workbench.numerics.finite_differences.solve_diffusion`) on a finer node grid of
-    ``(resolution - 1) m + 1 >= 121`` nodes per side, with ``a`` evaluated there, and
-    subsampled with stride ``m``. :meth:`grid_residual` applies the same discrete operator
-    on the dataset grid itself.
+    ``(resolution - 1) m + 1 >= solver_nodes`` (121) nodes per side, with ``a`` evaluated
+    there, and subsampled with stride ``m``. :meth:`grid_residual` applies the same discrete
+    operator on the dataset grid itself (coefficients below 0.3, which generated fields can
+    have, count as 0.3: the operator needs ``a > 0``).
 
     **Single instance** (PINNs and other point-based methods): the threshold is smoothed so
     that the strong form is defined pointwise,
@@ -114,6 +115,15 @@ class Darcy2D(Problem):
         "a": {"long_name": "diffusion coefficient a", "units": "1"},
         "u": {"long_name": "solution u", "units": "1"},
     }
+
+    solver_nodes = param.Integer(
+        SOLVER_NODES,
+        bounds=(3, 2049),
+        doc="Fewest nodes per side of the grid the family's samples are solved on (then "
+        "subsampled to the dataset's grid). Set it to the dataset's resolution for data "
+        "that satisfy the coarse grid's own five-point equations exactly (grid_residual "
+        "0): what physics-constrained generators are measured against.",
+    )
 
     coefficient_seed = param.Integer(
         0,
@@ -175,7 +185,7 @@ class Darcy2D(Problem):
 
     # --- family ---------------------------------------------------------------------------
     def family_solver_resolution(self, resolution):
-        return (resolution - 1) * math.ceil((SOLVER_NODES - 1) / (resolution - 1)) + 1
+        return (resolution - 1) * math.ceil((self.solver_nodes - 1) / (resolution - 1)) + 1
 
     def family_inputs(self, n, resolution, rng):
         x = self.family_grid(resolution)["x"]

@@ -45,9 +45,9 @@ class Poisson2D(Problem):
     modes, no constant mode, unit variance on average over the square) and evaluated on the
     grid. Dataset grids are ``resolution`` x ``resolution`` nodes including the boundary; each
     sample is solved by five-point finite differences (the Darcy solver with ``a = 1``) on a
-    node grid of ``(resolution - 1) m + 1 >= 121`` nodes per side with ``f`` evaluated there,
-    and subsampled with stride ``m``. :meth:`grid_residual` applies the same discrete operator
-    on the dataset grid itself.
+    node grid of ``(resolution - 1) m + 1 >= solver_nodes`` (121) nodes per side with ``f``
+    evaluated there, and subsampled with stride ``m``. :meth:`grid_residual` applies the same
+    discrete operator on the dataset grid itself.
     """
 
     name = param.String("poisson2d", constant=True, doc="Registry name of this problem.")
@@ -66,6 +66,15 @@ class Poisson2D(Problem):
         "f": {"long_name": "source f", "units": "1"},
         "u": {"long_name": "solution u", "units": "1"},
     }
+
+    solver_nodes = param.Integer(
+        SOLVER_NODES,
+        bounds=(3, 2049),
+        doc="Fewest nodes per side of the grid the family's samples are solved on (then "
+        "subsampled to the dataset's grid). Set it to the dataset's resolution for data "
+        "that satisfy the coarse grid's own five-point equations exactly (grid_residual "
+        "0): what physics-constrained generators are measured against.",
+    )
 
     def residual(self, coords, u):
         source = 2 * np.pi**2 * torch.sin(np.pi * coords["x"]) * torch.sin(np.pi * coords["y"])
@@ -90,7 +99,7 @@ class Poisson2D(Problem):
 
     # --- family ---------------------------------------------------------------------------
     def family_solver_resolution(self, resolution):
-        return (resolution - 1) * math.ceil((SOLVER_NODES - 1) / (resolution - 1)) + 1
+        return (resolution - 1) * math.ceil((self.solver_nodes - 1) / (resolution - 1)) + 1
 
     def family_inputs(self, n, resolution, rng):
         x = self.family_grid(resolution)["x"]

@@ -5,6 +5,14 @@ without the training stack.
 """
 
 from workbench.views.fields import compare, field, profile
+from workbench.views.generation import (
+    generated_channels,
+    pareto,
+    posterior_channels,
+    posterior_gallery,
+    posterior_summary,
+    sample_gallery,
+)
 from workbench.views.history import diagnostics, error_history, history
 from workbench.views.latent import (
     extrapolation,
@@ -28,15 +36,21 @@ __all__ = [
     "field",
     "gallery",
     "gaussians",
+    "generated_channels",
     "history",
     "latent_parity",
     "latent_scatter",
     "latent_spectrum",
+    "pareto",
     "points",
+    "posterior_channels",
+    "posterior_gallery",
+    "posterior_summary",
     "profile",
     "reconstructions",
     "report",
     "resolution_transfer",
+    "sample_gallery",
     "samples",
     "traversal_grid",
 ]

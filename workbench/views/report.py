@@ -15,6 +15,13 @@ from bokeh.layouts import column
 from bokeh.resources import INLINE
 
 from workbench.views.fields import SAMPLE_DIM, compare, field, sample_labels, select_sample
+from workbench.views.generation import (
+    generated_channels,
+    posterior_channels,
+    posterior_gallery,
+    posterior_summary,
+    sample_gallery,
+)
 from workbench.views.history import diagnostics, error_history, history
 from workbench.views.latent import (
     extrapolation,
@@ -193,8 +200,23 @@ def _latent_plots(tree: xr.DataTree) -> list:
             plots.append(extrapolation(latent))
     samples = _dataset(tree, "samples")
     if samples is not None and "u" in samples.data_vars and "u_ref" not in samples.data_vars:
-        if SAMPLE_DIM in samples["u"].dims:
+        # A field generator's samples (input and u) have their own gallery.
+        if SAMPLE_DIM in samples["u"].dims and not generated_channels(samples):
             plots.append(prior_samples(samples, max_samples=8))
+    return plots
+
+
+def _generator_plots(tree: xr.DataTree) -> list:
+    """A field generator's samples, and the posterior of its inverse problem."""
+    plots = []
+    samples = _dataset(tree, "samples")
+    if samples is not None and generated_channels(samples):
+        plots.append(sample_gallery(samples))
+    posterior = _dataset(tree, "posterior")
+    if posterior is not None and posterior_channels(posterior):
+        plots.append(posterior_summary(posterior))
+        if generated_channels(posterior):
+            plots.append(posterior_gallery(posterior))
     return plots
 
 
@@ -202,6 +224,9 @@ def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
     """The report's HoloViews objects, skipping whatever the Run lacks."""
     plots = []
     fields = _dataset(tree, "fields")
+    if fields is not None and generated_channels(fields):
+        # A field generator's fields are a few samples from fixed noise: /samples shows more.
+        fields = None
     if fields is not None and SAMPLE_DIM in fields.dims:
         # Operator runs: the first test sample, residual included (the gallery lacks it).
         first = sample_labels(fields)[0].item()
@@ -219,6 +244,7 @@ def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
             plots.append(panels.cols(2))
     plots += _operator_plots(tree)
     plots += _latent_plots(tree)
+    plots += _generator_plots(tree)
     pts = _dataset(tree, "points")
     if pts is None:
         return plots
@@ -255,7 +281,8 @@ def report(tree: xr.DataTree, path: str | Path) -> Path:
     ----------
     tree : xarray.DataTree
         A Run: root attrs with provenance and optional ``/history``,
-        ``/fields``, ``/points``, ``/samples``, ``/transfer`` and ``/latent`` groups.
+        ``/fields``, ``/points``, ``/samples``, ``/transfer``, ``/latent`` and
+        ``/posterior`` groups.
         Missing or empty groups are skipped, and so are panels the Run has no
         data for: the combiner's diagnostics (term weights, gradient cosines),
         the PIG Gaussians drawn on the residual. ``/samples`` (a test set of
@@ -266,7 +293,10 @@ def report(tree: xr.DataTree, path: str | Path) -> Path:
         the test encodings (coloured by a true parameter, and against it for a
         parameter family), the latent spectrum and, when present, the
         out-of-range reconstructions; ``/samples`` without a truth (prior
-        draws) adds the first of them.
+        draws) adds the first of them. A field generator's ``/samples`` (the family's input
+        and ``u``, see :func:`~workbench.views.generation.generated_channels`) adds their
+        gallery instead, and ``/posterior`` its summary and posterior samples; its
+        ``/fields`` (a few samples from fixed noise) are then left out.
     path : str or pathlib.Path
         Output file; parent directories are created.
 
