@@ -21,7 +21,9 @@ def darcy():
 
 
 def small(name, **knobs):
-    return METHODS[name](**{**SMALL, "posterior_samples": 4, "sample_steps": 6, **knobs})
+    return METHODS[name](
+        **{**SMALL, "posterior_samples": 4, "sample_steps": 6, "guided_steps": 6, **knobs}
+    )
 
 
 @pytest.fixture(scope="module")

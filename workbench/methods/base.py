@@ -1057,8 +1057,14 @@ class FieldGenerator(FamilyMethod):
         inclusive_bounds=(False, True),
         doc="Fraction of grid points observed in the Run's inverse problem (DiffusionPDE: 3%).",
     )
+    guided_steps = param.Integer(
+        100,
+        bounds=(1, 100_000),
+        doc="Sampler steps of guided sampling (posteriors): guidance acts a little per step, so "
+        "it needs more steps than plain sampling (DiffusionPDE: 2000).",
+    )
     guidance_obs = param.Number(
-        1.0,
+        10.0,
         bounds=(0.0, 1e6),
         doc="Observation guidance: step size against the gradient of each sample's misfit "
         "norm ||M (x_hat - y)|| (standardised units).",
@@ -1221,7 +1227,8 @@ class FieldGenerator(FamilyMethod):
             ``observations``, no guidance unless ``guidance_pde`` is given). With both 0 this
             is the unguided sampler.
         steps : int, optional
-            Sampler steps (default: ``sample_steps``).
+            Sampler steps (default: ``guided_steps`` with observations, else
+            ``sample_steps``).
         """
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
@@ -1233,7 +1240,7 @@ class FieldGenerator(FamilyMethod):
             zeta_pde = 0.0 if guidance_pde is None else zeta_pde
         if not problem.family_has_residual:
             zeta_pde = 0.0
-        steps = steps or self.sample_steps
+        steps = steps or (self.guided_steps if observations is not None else self.sample_steps)
         param0 = next(model.parameters())
         generator = torch.Generator().manual_seed(int(seed))
         grid = self.split(problem)["test"][problem.family_input].shape[1:]
