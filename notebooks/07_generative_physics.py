@@ -55,7 +55,7 @@ hv.extension("bokeh", inline=True)
 SMALL = os.environ.get("WORKBENCH_SMALL", "0") == "1"
 RESOLUTION = 16
 DATA = dict(resolution=RESOLUTION, batch_size=32) | (
-    dict(n_train=64, n_test=32, n_samples=32, posterior_samples=8)
+    dict(n_train=64, n_test=32, n_samples=32, posterior_samples=8, guided_steps=10)
     if SMALL
     else dict(n_train=1000, n_test=200, n_samples=256, posterior_samples=16)
 )
