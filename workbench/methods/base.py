@@ -400,6 +400,19 @@ def relative_errors(prediction: torch.Tensor, target: torch.Tensor) -> torch.Ten
     return difference / target.pow(2).sum(dims).sqrt().clamp_min(1e-30)
 
 
+def require_function_family(method: Method, problem: Problem, what: str) -> None:
+    """Raise ``ValueError`` unless ``problem`` has a family of input functions, naming the
+    problems that have one; ``what`` says what the method does with it."""
+    if problem.family_input is None:
+        from workbench.problems import PROBLEMS
+
+        families = [n for n, cls in PROBLEMS.items() if cls.family_input is not None]
+        raise ValueError(
+            f"method {method.name!r} {what} a function family; problem {problem.name!r} has "
+            f"none. Problems with one: {', '.join(families)}"
+        )
+
+
 class FamilyMethod(Method):
     """Abstract base of methods that learn from a problem family's dataset.
 
@@ -498,15 +511,7 @@ class Operator(FamilyMethod):
         return problem.family_input is not None
 
     def check(self, problem: Problem) -> None:
-        if not self.supports(problem):
-            from workbench.problems import PROBLEMS
-
-            families = [n for n, cls in PROBLEMS.items() if cls.family_input is not None]
-            raise ValueError(
-                f"method {self.name!r} learns the solution operator of a problem family; "
-                f"problem {problem.name!r} has none. Problems with a family: "
-                f"{', '.join(families)}"
-            )
+        require_function_family(self, problem, "learns the solution operator of")
         super().check(problem)
         if self.labels is not None and self.labels > self.n_train:
             raise ValueError(f"labels must be <= n_train ({self.n_train}), got {self.labels}")
@@ -1093,15 +1098,7 @@ class FieldGenerator(FamilyMethod):
         return problem.family_input is not None
 
     def check(self, problem: Problem) -> None:
-        if not self.supports(problem):
-            from workbench.problems import PROBLEMS
-
-            families = [n for n, cls in PROBLEMS.items() if cls.family_input is not None]
-            raise ValueError(
-                f"method {self.name!r} models a function family's joint (input, solution) "
-                f"fields; problem {problem.name!r} has none. Problems with one: "
-                f"{', '.join(families)}"
-            )
+        require_function_family(self, problem, "models the joint (input, solution) fields of")
         super().check(problem)
         if len(problem.family_dims) > 2:
             raise ValueError(

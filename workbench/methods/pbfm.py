@@ -41,6 +41,12 @@ class PBFM(Flow):
         bounds=(1, 16),
         doc="Euler steps from x_t to the clean estimate the residual is evaluated on.",
     )
+    time_power = param.Number(
+        1.0,
+        bounds=(0.0, 16.0),
+        doc="The residual is weighted by t ** time_power (the paper: 1); larger values "
+        "focus it on late flow times, whose clean estimates become the samples.",
+    )
     combine = param.Selector(
         objects=["config", "sum"],
         default="config",
@@ -72,4 +78,4 @@ class PBFM(Flow):
             time = time + dt.reshape(-1)
             x = x + dt * model(x, time)
         r = self.residual(model, problem, x).abs().flatten(1).mean(1)
-        return {"flow": flow, "residual": (t * r).mean()}
+        return {"flow": flow, "residual": (t.pow(self.time_power) * r).mean()}
