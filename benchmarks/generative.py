@@ -8,8 +8,9 @@ applies), 1000 training and 1000 test samples, batch 32, Adam from 2e-3 decaying
 ``--steps`` steps), chosen with ``--only``:
 
 ``pareto``: FM against PBFM on the same data and budget
-    ``flow_matching`` and ``pbfm`` (ConFIG, 2 unrolled steps), the same U-Net (width 16, 3
-    levels). ``--samples`` fields generated from noise (seed 1, 20 Euler steps) give
+    ``flow_matching`` and ``pbfm`` (ConFIG, ``--unroll`` unrolled steps, default 2), the same
+    U-Net (width 16, 3 levels). ``--samples`` fields generated from noise (seed 1, 20 Euler
+    steps) give
     ``residual``, the mean absolute PDE residual ``|-div(a grad u) - 1|`` of the generated
     fields (physical units: the metric of the PBFM paper), and ``distance``, the energy
     distance of the generated joint fields (standardised) from the 1000 held-out test fields;
@@ -27,13 +28,15 @@ applies), 1000 training and 1000 test samples, batch 32, Adam from 2e-3 decaying
     Columns: the relative L2 error of the posterior mean of a and of u; the fraction of true
     values inside the posterior's 90% interval (``cov``; near 0.9 when calibrated);
     ``a err``, the fraction of nodes where the thresholded posterior mean of a (3 or 12,
-    DiffusionPDE's metric) is wrong. Rows: with and without the PDE guidance.
+    DiffusionPDE's metric) is wrong; ``|res|``, the posterior samples' mean absolute PDE
+    residual (forcing units). Rows: with the default PDE guidance, without it, and ten times
+    stronger.
 
 Usage::
 
     python benchmarks/generative.py [--only pareto,inverse] [--resolution 16] [--steps 4000]
-        [--cases flow_matching,pbfm] [--samples 1000] [--inverse-cases 10] [--posterior 16]
-        [--inverse-steps N] [--runs DIR] [--out generative.nc]
+        [--cases flow_matching,pbfm] [--samples 1000] [--unroll N] [--inverse-cases 10]
+        [--posterior 16] [--inverse-steps N] [--runs DIR] [--out generative.nc]
 
 ``--runs DIR`` saves each trained model in ``DIR/<case>`` and reuses it when it is already
 there (to split the tables over processes or re-run the sampling alone).
@@ -78,7 +81,8 @@ def trained(case: str, resolution: int, steps: int, runs: Path | None, **knobs) 
 
 
 def pareto_row(case: str, args) -> dict:
-    run, cpu = trained(case, args.resolution, args.steps, args.runs)
+    knobs = {"unroll": args.unroll} if case == "pbfm" and args.unroll else {}
+    run, cpu = trained(case, args.resolution, args.steps, args.runs, **knobs)
     start = time.perf_counter()
     method, problem = run.method, run.problem
     ds = method.samples(run.model, problem, args.samples, seed=1)
@@ -103,7 +107,12 @@ def inverse_rows(args) -> dict:
     method, model, problem = run.method, run.model, run.problem
     test = method.split(problem)["test"]
     rows = {}
-    for label, pde in [("obs + pde guidance", None), ("obs guidance only", 0.0)]:
+    strong = 10 * method.guidance_pde
+    for label, pde in [
+        ("obs + pde guidance", None),
+        ("obs guidance only", 0.0),
+        ("10x pde", strong),
+    ]:
         metrics = []
         start = time.perf_counter()
         for i in range(args.inverse_cases):
@@ -127,12 +136,17 @@ def inverse_rows(args) -> dict:
                     post.attrs["coverage_a"],
                     post.attrs["coverage_u"],
                     float(np.mean(binary != truth["a"].values)),
+                    float(post["residual"].mean()),
                     float(post["u_mask"].sum()),
                 ]
             )
         mean = np.mean(metrics, axis=0)
         rows[label] = dict(
-            zip(["l2re a", "l2re u", "cov a", "cov u", "a err rate", "observed"], mean, strict=True)
+            zip(
+                ["l2re a", "l2re u", "cov a", "cov u", "a err rate", "residual", "observed"],
+                mean,
+                strict=True,
+            )
         )
         rows[label]["s per case"] = (time.perf_counter() - start) / args.inverse_cases
     return rows
@@ -145,6 +159,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--cases", default="flow_matching,pbfm", help="rows of the pareto table")
     parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--unroll", type=int, default=None, help="pbfm's unroll (its default)")
     parser.add_argument("--inverse-cases", type=int, default=10)
     parser.add_argument("--posterior", type=int, default=16)
     parser.add_argument("--inverse-steps", type=int, default=None)
@@ -189,13 +204,14 @@ def main() -> None:
         rows = inverse_rows(args)
         header = (
             f"{'case':<20} {'l2re a':>7} {'l2re u':>7} {'cov a':>6} {'cov u':>6} "
-            f"{'a err':>6} {'obs':>4} {'s/case':>7}"
+            f"{'a err':>6} {'|res|':>6} {'obs':>4} {'s/case':>7}"
         )
         print("\n" + header + "\n" + "-" * len(header), flush=True)
         for label, r in rows.items():
             print(
                 f"{label:<20} {r['l2re a']:>7.4f} {r['l2re u']:>7.4f} {r['cov a']:>6.3f} "
-                f"{r['cov u']:>6.3f} {r['a err rate']:>6.3f} {r['observed']:>4.0f} "
+                f"{r['cov u']:>6.3f} {r['a err rate']:>6.3f} {r['residual']:>6.3f} "
+                f"{r['observed']:>4.0f} "
                 f"{r['s per case']:>7.1f}",
                 flush=True,
             )
