@@ -88,9 +88,7 @@ def pareto_row(case: str, args) -> dict:
     ds = method.samples(run.model, problem, args.samples, seed=1)
     seconds = time.perf_counter() - start
     split = method.split(problem)
-    fields = [method.stacked(problem, split[k]) for k in ("train", "test")]
-    mean, std = fields[0].mean((0, 2, 3), keepdims=True), fields[0].std((0, 2, 3), keepdims=True)
-    train, test = ((f - mean) / std for f in fields)
+    train, test = (method.standardised(run.model, problem, split[k]) for k in ("train", "test"))
     return {
         "residual": ds.attrs["residual_mae"],
         "data residual": ds.attrs["data_residual_mae"],

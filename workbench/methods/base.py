@@ -1115,6 +1115,17 @@ class FieldGenerator(FamilyMethod):
         """The dataset's fields as ``(n, 2, *grid)`` float64, physical units."""
         return np.stack([data[c].values for c in self.channels(problem)], axis=1)
 
+    def standardised(self, model: FieldModel, problem: Problem, data: xr.Dataset) -> np.ndarray:
+        """The dataset's fields in the model's units, ``(n, 2, *grid)`` float64 numpy (what
+        distances to generated fields are measured on)."""
+        with torch.no_grad():
+            fields = torch.as_tensor(self.stacked(problem, data))
+            return model.standardise(fields.to(model.mean)).cpu().double().numpy()
+
+    def grid_shape(self, problem: Problem) -> tuple[int, ...]:
+        """The shape of one field of the data's grid."""
+        return tuple(self.split(problem)["test"][problem.family_input].shape[1:])
+
     def build(self, problem: Problem, generator: torch.Generator) -> FieldModel:
         network = TimeUNet(
             2,
@@ -1240,8 +1251,9 @@ class FieldGenerator(FamilyMethod):
         steps = steps or (self.guided_steps if observations is not None else self.sample_steps)
         param0 = next(model.parameters())
         generator = torch.Generator().manual_seed(int(seed))
-        grid = self.split(problem)["test"][problem.family_input].shape[1:]
-        noise = torch.randn(n, 2, *grid, generator=generator, dtype=torch.float64)
+        noise = torch.randn(
+            n, 2, *self.grid_shape(problem), generator=generator, dtype=torch.float64
+        )
         schedule = self.schedule(steps).to(param0.device, param0.dtype)
         x = self.start(noise, schedule).to(param0.device, param0.dtype)
         guided = bool(zeta_obs or zeta_pde)
@@ -1309,11 +1321,8 @@ class FieldGenerator(FamilyMethod):
         n = n or self.n_samples
         x = self.generate(model, problem, n, seed)
         test = self.split(problem)["test"]
-        coords = {d: test[d] for d in problem.family_dims}
-        ds = self.fields_dataset(model, problem, x, coords)
-        with torch.no_grad():
-            reference = torch.as_tensor(self.stacked(problem, test)).to(x)
-            data = model.standardise(reference).cpu().double().numpy()
+        ds = self.fields_dataset(model, problem, x, {d: test[d] for d in problem.family_dims})
+        data = self.standardised(model, problem, test)
         distance, normalised = energy_distance(x.cpu().double().numpy(), data)
         ds.attrs.update(
             distance=distance, distance_normalised=normalised, l2re=normalised, seed=int(seed)
@@ -1322,25 +1331,30 @@ class FieldGenerator(FamilyMethod):
             mean_abs = float(ds["residual"].mean())
             ds.attrs["residual_mean"] = mean_abs
             ds.attrs["residual_mae"] = mean_abs * float(model.residual_scale)
-            truth = self.residual(model, problem, model.standardise(reference)).abs()
+            truth = self.residual(model, problem, torch.as_tensor(data).to(x)).abs()
             ds.attrs["data_residual_mae"] = float(truth.mean()) * float(model.residual_scale)
         return ds
 
     def error(self, model: nn.Module, problem: Problem) -> float:
-        x = self.generate(model, problem, self.n_samples, self.EVAL_SEED)
-        test = self.split(problem)["test"]
-        with torch.no_grad():
-            data = model.standardise(torch.as_tensor(self.stacked(problem, test)).to(x))
-        return energy_distance(x.cpu().double().numpy(), data.cpu().double().numpy())[1]
+        return self._evaluation_draws(model, problem)[1]
 
     def evaluate(self, model, problem, size=None):
         """A gallery of generated samples from fixed noise (the same draws every time), with
         attr ``l2re`` (see :meth:`error`)."""
-        x = self.generate(model, problem, GALLERY_SIZE, self.EVAL_SEED)
+        x, l2re = self._evaluation_draws(model, problem)
         test = self.split(problem)["test"]
-        gallery = self.fields_dataset(model, problem, x, {d: test[d] for d in problem.family_dims})
-        gallery.attrs["l2re"] = self.error(model, problem)
+        coords = {d: test[d] for d in problem.family_dims}
+        gallery = self.fields_dataset(model, problem, x[:GALLERY_SIZE], coords)
+        gallery.attrs["l2re"] = l2re
         return gallery
+
+    def _evaluation_draws(self, model: nn.Module, problem: Problem) -> tuple[torch.Tensor, float]:
+        """``n_samples`` fields from the fixed noise of ``EVAL_SEED`` and their normalised
+        energy distance from the test set. One draw serves both the metric and the gallery:
+        the noise is drawn sample after sample, so the first ones are the gallery's."""
+        x = self.generate(model, problem, self.n_samples, self.EVAL_SEED)
+        data = self.standardised(model, problem, self.split(problem)["test"])
+        return x, energy_distance(x.cpu().double().numpy(), data)[1]
 
     # --- inverse problems ----------------------------------------------------------------------
     def observation_mask(self, problem: Problem, fraction: float, seed: int = 0) -> np.ndarray:
@@ -1348,7 +1362,7 @@ class FieldGenerator(FamilyMethod):
         (at least 1), seeded."""
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-        grid = self.split(problem)["test"][problem.family_input].shape[1:]
+        grid = self.grid_shape(problem)
         size = int(np.prod(grid))
         count = max(1, int(round(fraction * size)))
         chosen = np.random.default_rng(seed).choice(size, count, replace=False)
