@@ -22,7 +22,7 @@ import param
 from workbench.methods import METHODS, FamilyMethod
 from workbench.problems import PROBLEMS
 from workbench.regularizers import COMBINERS, REGULARIZERS
-from workbench.results import knobs
+from workbench.results import describe_bounds, knobs
 from workbench.train import Training, fit, train
 
 EXIT_BAD_INPUT = 2
@@ -41,28 +41,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 # --- describing knobs ----------------------------------------------------------------------
-def _bounds(p: param.Parameter) -> str:
-    if isinstance(p, param.Selector):
-        return "one of " + ", ".join(map(str, p.objects))
-    if isinstance(p, param.Boolean):
-        return "true or false"
-    if isinstance(p, param.Number):
-        lo, hi = p.bounds or (None, None)
-        if lo is None and hi is None:
-            return "any number"
-        left = "[" if (p.inclusive_bounds[0] if lo is not None else False) else "("
-        right = "]" if (p.inclusive_bounds[1] if hi is not None else False) else ")"
-        span = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
-        return span + (" or none" if p.allow_None else "")
-    return ""
-
-
 def _knob_lines(obj) -> list[str]:
     lines = []
     for name, p in obj.param.objects("existing").items():
         if name == "name":
             continue
-        lines.append(f"    {name:<18} = {p.default!s:<10} {_bounds(p):<28} {p.doc or ''}")
+        lines.append(f"    {name:<18} = {p.default!s:<10} {describe_bounds(p):<28} {p.doc or ''}")
     return lines
 
 
@@ -113,7 +97,7 @@ def _convert(owner: str, p: param.Parameter, name: str, text: str):
             raise ValueError
     except ValueError:
         raise BadInput(
-            f"{owner} knob {name!r}: {text!r} is not valid; allowed: {_bounds(p)}"
+            f"{owner} knob {name!r}: {text!r} is not valid; allowed: {describe_bounds(p)}"
         ) from None
     return text
 
@@ -125,7 +109,7 @@ def _assign(target, owner: str, name: str, text: str) -> None:
         setattr(target, name, value)
     except ValueError as err:
         reason = str(err).rstrip(".")
-        raise BadInput(f"{owner} knob {name!r}: {reason}; allowed: {_bounds(p)}") from None
+        raise BadInput(f"{owner} knob {name!r}: {reason}; allowed: {describe_bounds(p)}") from None
 
 
 def _pick(registry: dict, kind: str, name: str):
@@ -342,7 +326,7 @@ def make_parser() -> argparse.ArgumentParser:
             dest=name,
             default=None,
             **flag_value,
-            help=f"{p.doc} ({_bounds(p)}; default {p.default})",
+            help=f"{p.doc} ({describe_bounds(p)}; default {p.default})",
         )
     run.add_argument(
         "--epochs",

@@ -64,6 +64,23 @@ def knobs(obj: param.Parameterized) -> dict:
     return {k: v for k, v in obj.param.values().items() if k != "name"}
 
 
+def describe_bounds(p: param.Parameter) -> str:
+    """What a Parameter allows, in words (for error messages and ``workbench list``)."""
+    if isinstance(p, param.Selector):
+        return "one of " + ", ".join(map(str, p.objects))
+    if isinstance(p, param.Boolean):
+        return "true or false"
+    if isinstance(p, param.Number):
+        lo, hi = p.bounds or (None, None)
+        if lo is None and hi is None:
+            return "any number"
+        left = "[" if (p.inclusive_bounds[0] if lo is not None else False) else "("
+        right = "]" if (p.inclusive_bounds[1] if hi is not None else False) else ")"
+        span = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+        return span + (" or none" if p.allow_None else "")
+    return ""
+
+
 def workbench_version() -> str:
     """The installed package version (``"unknown"`` when running from a bare checkout)."""
     try:
