@@ -1,5 +1,5 @@
-"""The ``workbench`` command line: ``list`` the catalog, ``run`` a training headless, ``serve``
-the live app.
+"""The ``workbench`` command line: ``list`` the catalog, ``run`` a training headless, ``sweep``
+a grid of knob values on Dask, ``serve`` the live app.
 
 Every knob comes from the same Parameters that drive the widgets: problem and method knobs via
 ``--set name=value``, regularizers via ``--reg name[=weight]`` (their other knobs as
@@ -8,6 +8,10 @@ Every knob comes from the same Parameters that drive the widgets: problem and me
 ``--weight term=value``, and the optimisation knobs of :class:`workbench.train.Training` as
 flags (``--steps``, ``--lr``, ...). Bad input prints one
 line naming the parameter and what is allowed, and exits with code 2 before any work starts.
+
+``sweep`` takes the same flags for its base set-up plus ``--grid knob=v1,v2,...`` (repeat for
+more knobs) and ``--seeds``; it writes ``sweep.nc`` into ``--out``, and the same command again
+runs only the points not finished there.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import time
 from pathlib import Path
 
 import param
@@ -242,6 +247,112 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _sweep_grid(args, problem, method, regularizers, combiner) -> dict[str, list]:
+    """The grid of ``--grid``/``--seeds``, each value converted by its Parameter."""
+    from workbench.sweep import resolve_knob
+
+    owners = {"problem": problem, "method": method, "training": Training(), "combiner": combiner}
+    owners.update({reg.name: reg for reg in regularizers})
+    texts = [_split_assignment(item, "--grid") for item in args.grid]
+    if args.seeds is not None:
+        if any(key in ("seed", "training.seed") for key, _ in texts):
+            raise BadInput("--seeds: seed is already swept with --grid; give it once")
+        texts.append(("seed", args.seeds))
+    if not texts:
+        raise BadInput("sweep: give at least one --grid KNOB=V1,V2,... (or --seeds)")
+    grid = {}
+    for key, text in texts:
+        try:
+            owner, name = resolve_knob(key, problem, method, regularizers, combiner)
+        except ValueError as err:
+            raise BadInput(str(err)) from None
+        p = owners[owner].param.objects("existing")[name]
+        values = [v.strip() for v in text.split(",") if v.strip()]
+        if not values:
+            raise BadInput(f"--grid {key}: give values separated by commas, e.g. {key}=1,2,3")
+        if key in grid:
+            raise BadInput(f"--grid {key}: given twice")
+        grid[key] = [_convert(f"--grid {owner}", p, name, v) for v in values]
+    return grid
+
+
+def _sweep_table(dataset) -> str:
+    """One line per point: the knob values, status, l2re and wall time."""
+    import numpy as np
+
+    dims = list(dataset["status"].dims)
+    widths = [
+        max(len(d), *(len(f"{v:g}" if _is_number(v) else str(v)) for v in dataset[d].values))
+        for d in dims
+    ]
+    head = "  ".join(d.ljust(w) for d, w in zip(dims, widths))
+    lines = [f"{head}  {'status':<9} {'l2re':>10} {'wall_s':>8}"]
+    for index in np.ndindex(*dataset["status"].shape):
+        point = dataset.isel(dict(zip(dims, index)))
+        values = [point[d].item() for d in dims]
+        cells = "  ".join(
+            (f"{v:g}" if _is_number(v) else str(v)).ljust(w) for v, w in zip(values, widths)
+        )
+        lines.append(
+            f"{cells}  {point['status'].item():<9} {float(point['l2re']):>10.4g} "
+            f"{float(point['wall_s']):>8.3g}"
+        )
+    return "\n".join(lines)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def cmd_sweep(args) -> int:
+    from workbench.sweep import Sweep
+
+    problem, method, regularizers, combiner, settings = build_run_inputs(args)
+    grid = _sweep_grid(args, problem, method, regularizers, combiner)
+    out = Path(args.out or Path("runs") / f"sweep-{problem.name}-{method.name}")
+    try:
+        plan = Sweep(
+            problem,
+            method,
+            regularizers,
+            combiner,
+            grid=grid,
+            out=out,
+            fields=args.fields,
+            overwrite=args.overwrite,
+            **settings,
+        )
+    except ValueError as err:
+        raise BadInput(str(err)) from None
+    start = time.perf_counter()
+    last = plan.collect(args.scheduler, args.workers, progress=not args.quiet)
+    dataset = last.result
+    statuses = dataset["status"].values.ravel().tolist()
+    counts = {s: statuses.count(s) for s in ("done", "diverged", "stopped", "failed", "pending")}
+    print(_sweep_table(dataset))
+    print(
+        f"sweep problem={problem.name} method={method.name} points={plan.total} "
+        f"ran={last.done - last.reused} reused={last.reused} "
+        + " ".join(f"{k}={v}" for k, v in counts.items())
+        + f" wall_s={time.perf_counter() - start:.3g}"
+    )
+    print(f"saved sweep to {out / 'sweep.nc'}", file=sys.stderr)
+    if counts["pending"]:
+        print(
+            f"error: interrupted with {counts['pending']} points left; run the same command "
+            "again to finish them",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if counts["failed"]:
+        print(
+            f"warning: {counts['failed']} points failed (see the message variable); they run "
+            "again when the same command is repeated",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def cmd_serve(args) -> int:
     from workbench.app.serve import serve
     from workbench.app.workbench import ServeLimits
@@ -281,14 +392,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="workbench", description="Physics-informed ML workbench.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="problems, methods, regularizers and their knobs")
-    run = sub.add_parser("run", help="train one method on one problem and save the Run")
-    run.add_argument("--problem", required=True, help=f"one of {', '.join(PROBLEMS)}")
-    run.add_argument("--method", default="pinn", help=f"one of {', '.join(METHODS)}")
-    run.add_argument(
+def _add_setup_arguments(command: argparse.ArgumentParser) -> None:
+    """The flags that describe one training (shared by ``run`` and ``sweep``)."""
+    command.add_argument("--problem", required=True, help=f"one of {', '.join(PROBLEMS)}")
+    command.add_argument("--method", default="pinn", help=f"one of {', '.join(METHODS)}")
+    command.add_argument(
         "--set",
         action="append",
         default=[],
@@ -297,20 +405,20 @@ def make_parser() -> argparse.ArgumentParser:
         "combiner knobs always as combiner.NAME, a --reg regularizer's as REGULARIZER.NAME, "
         "e.g. kl_annealing.warmup=500)",
     )
-    run.add_argument(
+    command.add_argument(
         "--combiner",
         default=None,
         help=f"how loss terms become one update: {', '.join(COMBINERS)} (default: the "
         "method's, else sum)",
     )
-    run.add_argument(
+    command.add_argument(
         "--weight",
         action="append",
         default=[],
         metavar="TERM=W",
         help="fixed weight of a loss term (e.g. residual=1e-4; default 1 each)",
     )
-    run.add_argument(
+    command.add_argument(
         "--reg",
         action="append",
         default=[],
@@ -321,19 +429,59 @@ def make_parser() -> argparse.ArgumentParser:
         if name == "name":
             continue
         flag_value = {"nargs": "?", "const": "true"} if isinstance(p, param.Boolean) else {}
-        run.add_argument(
+        command.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,
             default=None,
             **flag_value,
             help=f"{p.doc} ({describe_bounds(p)}; default {p.default})",
         )
-    run.add_argument(
+    command.add_argument(
         "--epochs",
         type=_positive_int,
         help="operator and generative methods: passes over the training set (sets --steps)",
     )
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="workbench", description="Physics-informed ML workbench.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="problems, methods, regularizers and their knobs")
+    run = sub.add_parser("run", help="train one method on one problem and save the Run")
+    _add_setup_arguments(run)
     run.add_argument("--out", help="folder for run.nc, weights and report.html")
+    run.add_argument("--overwrite", action="store_true", help="allow a non-empty --out")
+    sweep = sub.add_parser(
+        "sweep", help="train at every point of a grid of knob values (on Dask) into one Dataset"
+    )
+    _add_setup_arguments(sweep)
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KNOB=V1,V2,...",
+        help="a swept knob and its values (repeat for more knobs; prefixes as for --set, "
+        "e.g. beta=1,10,30 or weight_decay.weight=0,1e-4)",
+    )
+    sweep.add_argument("--seeds", metavar="S1,S2,...", help="seeds to repeat every point with")
+    sweep.add_argument(
+        "--scheduler",
+        help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster on this "
+        "machine; 'serial': one point after another in this process",
+    )
+    sweep.add_argument(
+        "--workers", type=_positive_int, help="LocalCluster worker processes (default: cores)"
+    )
+    sweep.add_argument(
+        "--fields", action="store_true", help="keep every point's fields in sweep.nc"
+    )
+    sweep.add_argument(
+        "--out",
+        help="folder for sweep.nc and the finished points (default runs/sweep-PROBLEM-METHOD); "
+        "the same command again runs only the missing points",
+    )
+    sweep.add_argument("--overwrite", action="store_true", help="allow --out to hold another sweep")
     serve = sub.add_parser("serve", help="open the live Workbench app in a browser")
     serve.add_argument("--address", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=5006, help="port (0 = any free port)")
@@ -354,8 +502,6 @@ def make_parser() -> argparse.ArgumentParser:
         "--no-disk", action="store_true", help="no saving to / loading from the server's disk"
     )
     serve.add_argument("--runs-dir", default="workbench-runs", help="where Save writes runs")
-    run.add_argument("--overwrite", action="store_true", help="allow a non-empty --out")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -368,6 +514,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
         return cmd_run(args)
     except BadInput as err:
         print(f"error: {err}", file=sys.stderr)

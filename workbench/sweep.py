@@ -559,6 +559,39 @@ class Sweep:
         dataset = self.dataset(results)
         yield SweepProgress(dataset, len(results), self.total, reused, finished=True)
 
+    def collect(
+        self, scheduler=None, workers: int | None = None, *, progress: bool = True
+    ) -> SweepProgress:
+        """Run the missing points with a progress bar and return the last record.
+
+        Takes :meth:`run`'s arguments. Ctrl-C stops the sweep cleanly: ``sweep.nc`` holds the
+        points finished so far and the record's Dataset marks the others ``pending``.
+        """
+        from tqdm.auto import tqdm
+
+        records = self.run(scheduler, workers)
+        last = next(records)
+        with tqdm(
+            total=self.total,
+            initial=last.done,
+            disable=not progress,
+            desc=f"sweep {self.base['method']['name']} on {self.base['problem']['name']}",
+            unit="point",
+        ) as bar:
+            try:
+                for record in records:
+                    last = record
+                    bar.update(record.done - bar.n)
+                    if record.status in ("diverged", "failed"):
+                        bar.write(f"{record.point}: {record.status}: {record.message}")
+            except KeyboardInterrupt:
+                records.close()  # writes sweep.nc with the points finished so far
+                bar.write(
+                    f"interrupted: {last.done} of {self.total} points finished"
+                    + ("; call again with the same out to run the rest" if self.out else "")
+                )
+        return last
+
 
 def _check(spec: dict, where: str) -> None:
     try:
@@ -683,8 +716,6 @@ def sweep(
         Before any work: an unknown knob, a value out of its bounds, a point whose set-up
         cannot train, or an ``out`` folder holding something else.
     """
-    from tqdm.auto import tqdm
-
     plan = Sweep(
         problem,
         method,
@@ -696,28 +727,4 @@ def sweep(
         overwrite=overwrite,
         **settings,
     )
-    records = plan.run(scheduler, workers)
-    first = next(records)
-    last = first
-    with tqdm(
-        total=plan.total,
-        initial=first.done,
-        disable=not progress,
-        desc=f"sweep {method.name} on {problem.name}",
-        unit="point",
-    ) as bar:
-        try:
-            for record in records:
-                last = record
-                if record.finished:
-                    break
-                bar.update(record.done - bar.n)
-                if record.status in ("diverged", "failed"):
-                    bar.write(f"{record.point}: {record.status}: {record.message}")
-        except KeyboardInterrupt:
-            records.close()  # writes sweep.nc with the points finished so far
-            bar.write(
-                f"interrupted: {last.done} of {plan.total} points finished"
-                + ("; call again with the same out to run the rest" if out else "")
-            )
-    return last.result
+    return plan.collect(scheduler, workers, progress=progress).result

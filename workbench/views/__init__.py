@@ -26,6 +26,7 @@ from workbench.views.latent import (
 from workbench.views.operators import error_histogram, gallery, resolution_transfer
 from workbench.views.points import gaussians, points
 from workbench.views.report import report
+from workbench.views.sweeps import sweep_curve, sweep_heatmap, sweep_plot, sweep_point
 
 __all__ = [
     "compare",
@@ -52,5 +53,9 @@ __all__ = [
     "resolution_transfer",
     "sample_gallery",
     "samples",
+    "sweep_curve",
+    "sweep_heatmap",
+    "sweep_plot",
+    "sweep_point",
     "traversal_grid",
 ]
