@@ -5,6 +5,7 @@ two start a real 2-worker LocalCluster: the same points give the same numbers th
 worker killed mid-sweep costs nothing but time.
 """
 
+import importlib
 import os
 import signal
 
@@ -12,10 +13,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import workbench.sweep as sweep_module
 from workbench import PINN, Convection1D, Poisson1D, WeightDecay
 from workbench.cli import main
 from workbench.sweep import POINTS_DIR, SWEEP_FILE, Sweep, resolve_knob, sweep
+
+# The module, not the function workbench.sweep re-exports under the same name.
+sweep_module = importlib.import_module("workbench.sweep")
 
 TINY = dict(width=8, depth=1, n_interior=64, n_initial=32, n_boundary=16)
 STEPS = dict(steps=20, eval_every=0)
@@ -32,7 +35,7 @@ def test_result_has_a_dimension_per_knob_with_attrs_and_opens_with_xarray(tmp_pa
     assert ds.sizes == {"beta": 2, "seed": 3, "x": ds.sizes["x"], "t": ds.sizes["t"]}
     assert (ds["status"] == "done").all()
     assert np.isfinite(ds["l2re"]).all() and (ds["wall_s"] > 0).all()
-    assert (ds["steps"] == 20).all()
+    assert (ds["steps_taken"] == 20).all()
     assert {"loss", "loss_residual", "loss_initial", "loss_periodic"} <= set(ds.data_vars)
     assert ds["beta"].attrs == {
         "long_name": "Convection speed beta",
@@ -74,6 +77,12 @@ def test_knobs_of_every_part_can_be_swept():
     assert ds["l2re"].dims == ("width", "lr", "weight_decay_weight")
     assert ds["weight_decay_weight"].attrs["owner"] == "weight_decay"
     assert ds["lr"].attrs["units"] == "1"
+
+
+def test_training_knobs_such_as_steps_are_swept():
+    ds = tiny_sweep({"steps": [5, 10]})
+    assert ds["steps"].attrs == {"long_name": "Adam steps", "owner": "training", "units": "steps"}
+    assert list(ds["steps_taken"].values) == [5, 10]
     assert (ds["status"] == "done").all()
 
 

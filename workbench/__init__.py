@@ -1,7 +1,8 @@
 """The workbench: a notebook-first lab for physics-informed machine learning.
 
 Pick a :class:`Problem`, a :class:`Method`, :class:`Regularizer` s and a :class:`Combiner`,
-then :func:`fit` (or iterate :func:`train` for live updates) and look at the :class:`Run`.
+then :func:`fit` (or iterate :func:`train` for live updates) and look at the :class:`Run`;
+:func:`sweep` trains over a grid of knob values (on Dask) into one ``xarray.Dataset``.
 """
 
 from workbench.methods import FNO as FNO
@@ -48,6 +49,8 @@ from workbench.regularizers import Regularizer as Regularizer
 from workbench.regularizers import Sum as Sum
 from workbench.regularizers import WeightDecay as WeightDecay
 from workbench.results import Run as Run
+from workbench.sweep import Sweep as Sweep
+from workbench.sweep import sweep as sweep
 from workbench.train import Progress as Progress
 from workbench.train import Training as Training
 from workbench.train import fit as fit

@@ -17,7 +17,6 @@ runs only the points not finished there.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ import param
 from workbench.methods import METHODS, FamilyMethod
 from workbench.problems import PROBLEMS
 from workbench.regularizers import COMBINERS, REGULARIZERS
-from workbench.results import describe_bounds, knobs
+from workbench.results import describe_bounds, knobs, parse_knob
 from workbench.train import Training, fit, train
 
 EXIT_BAD_INPUT = 2
@@ -80,31 +79,12 @@ def list_catalog() -> str:
 # --- parsing values --------------------------------------------------------------------------
 def _convert(owner: str, p: param.Parameter, name: str, text: str):
     """Turn command-line text into the Parameter's type; param itself checks the bounds."""
-    if p.allow_None and text.lower() in ("none", "auto"):
-        return None
     try:
-        if isinstance(p, param.Boolean):
-            lowered = text.lower()
-            if lowered not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return lowered in ("true", "1", "yes")
-        if isinstance(p, param.Integer):
-            return int(text)
-        if isinstance(p, param.Number):
-            value = float(text)
-            if not math.isfinite(value):
-                raise ValueError
-            return value
-        if isinstance(p, param.Selector):
-            for obj in p.objects:
-                if str(obj) == text:
-                    return obj
-            raise ValueError
+        return parse_knob(p, text)
     except ValueError:
         raise BadInput(
             f"{owner} knob {name!r}: {text!r} is not valid; allowed: {describe_bounds(p)}"
         ) from None
-    return text
 
 
 def _assign(target, owner: str, name: str, text: str) -> None:
@@ -249,10 +229,9 @@ def cmd_run(args) -> int:
 
 def _sweep_grid(args, problem, method, regularizers, combiner) -> dict[str, list]:
     """The grid of ``--grid``/``--seeds``, each value converted by its Parameter."""
-    from workbench.sweep import resolve_knob
+    from workbench.sweep import knob_owners, resolve_knob
 
-    owners = {"problem": problem, "method": method, "training": Training(), "combiner": combiner}
-    owners.update({reg.name: reg for reg in regularizers})
+    owners = knob_owners(problem, method, regularizers, combiner)
     texts = [_split_assignment(item, "--grid") for item in args.grid]
     if args.seeds is not None:
         if any(key in ("seed", "training.seed") for key, _ in texts):

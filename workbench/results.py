@@ -32,6 +32,7 @@ provenance and the tensors; nothing is unpickled.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -79,6 +80,40 @@ def describe_bounds(p: param.Parameter) -> str:
         span = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
         return span + (" or none" if p.allow_None else "")
     return ""
+
+
+def parse_knob(p: param.Parameter, text: str):
+    """Text typed by a user (a CLI flag, a text box) as a value of the Parameter ``p``.
+
+    Booleans read ``true/false/yes/no/1/0``, numbers must be finite, a selector's text must be
+    one of its choices, and ``none``/``auto`` is ``None`` where the knob allows it. The knob's
+    bounds are not checked here (assigning the value checks them).
+
+    Raises
+    ------
+    ValueError
+        When the text is not a value of that type.
+    """
+    if p.allow_None and text.lower() in ("none", "auto"):
+        return None
+    if isinstance(p, param.Boolean):
+        lowered = text.lower()
+        if lowered not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"{text!r} is not true or false")
+        return lowered in ("true", "1", "yes")
+    if isinstance(p, param.Integer):
+        return int(text)
+    if isinstance(p, param.Number):
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a finite number")
+        return value
+    if isinstance(p, param.Selector):
+        for obj in p.objects:
+            if str(obj) == text:
+                return obj
+        raise ValueError(f"{text!r} is not one of {', '.join(map(str, p.objects))}")
+    return text
 
 
 def workbench_version() -> str:

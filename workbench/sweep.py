@@ -23,7 +23,7 @@ coordinates
     regularizer's name) and ``units`` where the knob has them.
 variables (one value per point)
     ``l2re``, ``loss`` (the weighted total at the last step), ``loss_<term>`` (each
-    unweighted term at the last step), ``wall_s``, ``steps``, ``status`` (``done``,
+    unweighted term at the last step), ``wall_s``, ``steps_taken``, ``status`` (``done``,
     ``diverged``, ``stopped``, ``failed`` or ``pending``) and ``message``.
 with ``fields=True``
     each point's ``/fields`` variables (``u``, ``u_ref``, ``error``, ``residual``) with the
@@ -70,10 +70,15 @@ METRIC_ATTRS = {
     "l2re": {"long_name": "relative L2 error", "units": "1"},
     "loss": {"long_name": "weighted total loss at the last step", "units": "1"},
     "wall_s": {"long_name": "training wall time", "units": "s"},
-    "steps": {"long_name": "optimizer steps taken", "units": "steps"},
+    "steps_taken": {"long_name": "optimizer steps taken", "units": "steps"},
     "status": {"long_name": "how the point ended: done, diverged, stopped, failed or pending"},
     "message": {"long_name": "why the point ended early or failed"},
 }
+
+#: Names the result already uses (metrics, fields and the problems' grid dims).
+RESERVED_NAMES = frozenset(
+    {*METRIC_ATTRS, "u", "u_ref", "error", "residual", "x", "y", "t", "sample"}
+)
 
 #: Seconds between rewrites of ``sweep.nc`` while points finish (each point's own file is
 #: written at once; the combined file is a convenience rebuilt from them).
@@ -110,7 +115,12 @@ class Knob:
     attrs: dict
 
 
-def _owners(problem, method, regularizers, combiner) -> dict[str, param.Parameterized]:
+def knob_owners(problem, method, regularizers=(), combiner=None) -> dict:
+    """The parts of a set-up whose knobs a grid key can name, by owner name.
+
+    ``problem``, ``method``, ``training`` (a default :class:`~workbench.train.Training`, for
+    its Parameters), ``combiner`` and each regularizer by its name.
+    """
     owners = {"problem": problem, "method": method, "training": Training(), "combiner": combiner}
     owners.update({reg.name: reg for reg in regularizers})
     return owners
@@ -137,7 +147,7 @@ def resolve_knob(key: str, problem, method, regularizers=(), combiner=None) -> t
     ValueError
         When no part (or more than one, without a prefix) has that knob.
     """
-    owners = _owners(problem, method, regularizers, combiner)
+    owners = knob_owners(problem, method, regularizers, combiner)
     scope, _, name = key.rpartition(".")
     if scope:
         if scope not in owners or owners[scope] is None:
@@ -229,7 +239,7 @@ def _run_point(spec: dict, with_fields: bool) -> xr.Dataset:
         "l2re": run.l2re,
         "loss": float(history["loss"][-1]),
         "wall_s": float(run.attrs["wall_s"]),
-        "steps": int(run.attrs["steps"]),
+        "steps_taken": int(run.attrs["steps"]),
         "status": run.status,
         "message": str(run.attrs["message"]),
     }
@@ -252,7 +262,13 @@ def _failed(message: str, details: str = "") -> xr.Dataset:
     return result
 
 
-_FAILED = {"l2re": math.nan, "loss": math.nan, "wall_s": math.nan, "steps": 0, "status": "failed"}
+_FAILED = {
+    "l2re": math.nan,
+    "loss": math.nan,
+    "wall_s": math.nan,
+    "steps_taken": 0,
+    "status": "failed",
+}
 
 
 # --- the Dataset ------------------------------------------------------------------------------
@@ -398,7 +414,7 @@ class Sweep:
         base = _spec(problem, method, regularizers, combiner, settings)
         # The base set-up itself must be valid before its variations are.
         _check(base, "the base set-up")
-        owners = _owners(problem, method, regularizers, combiner)
+        owners = knob_owners(problem, method, regularizers, combiner)
         self.grid: list[Knob] = []
         for key, values in grid.items():
             owner, name = resolve_knob(key, problem, method, regularizers, combiner)
@@ -417,6 +433,11 @@ class Sweep:
                         f"allowed: {describe_bounds(p)}"
                     ) from None
             dim = name if owner in ("problem", "method", "training") else f"{owner}_{name}"
+            if dim in RESERVED_NAMES:
+                raise ValueError(
+                    f"grid {key!r}: {dim!r} names a variable or grid dim of the result; a knob "
+                    f"of that name cannot be swept"
+                )
             if any(k.dim == dim for k in self.grid):
                 raise ValueError(f"grid {key!r}: knob {dim!r} is swept twice")
             self.grid.append(Knob(key, dim, owner, name, values, _knob_attrs(owner, p)))

@@ -94,7 +94,8 @@ def test_a_flow_matching_model_trains_live_and_its_run_gets_the_generator_tabs()
     assert wb.wait(120) == "stopped"
 
     names = wb.tabs._names
-    assert names == ["Live", "Runs", *GENERATOR_TABS]  # no operator gallery, no prior draws
+    # No operator gallery, no prior draws.
+    assert names == ["Live", "Runs", "Sweeps", *GENERATOR_TABS]
     tabs = dict(zip(names, wb.tabs.objects))
     assert all(len(tab._models) == 1 for tab in tabs.values())
     assert tabs["Samples"].object.opts.get().kwargs["title"].startswith("8 generated samples")
@@ -111,7 +112,7 @@ def test_a_flow_matching_model_trains_live_and_its_run_gets_the_generator_tabs()
     assert "residual of generated sample 0" in image.opts.get().kwargs["title"]
 
     wb.reset()
-    assert wb.tabs._names == ["Live", "Runs"]
+    assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
     assert wb._gallery_plot is None and wb._gallery_box.objects == []
     assert "u_ref" in wb._field_plots  # the problem's preview is back
 
@@ -158,6 +159,6 @@ def test_tabs_follow_the_groups_not_the_method():
 
     wb = workbench()
     wb._show_results(tree)
-    assert wb.tabs._names == ["Live", "Runs", "Samples", "Posterior"]
+    assert wb.tabs._names == ["Live", "Runs", "Sweeps", "Samples", "Posterior"]
     wb._show_results(None)
-    assert wb.tabs._names == ["Live", "Runs"]
+    assert wb.tabs._names == ["Live", "Runs", "Sweeps"]

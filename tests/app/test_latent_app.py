@@ -78,7 +78,7 @@ def test_a_vae_trains_live_and_its_run_gets_the_latent_tabs():
     assert wb.wait(60) == "stopped"
 
     names = wb.tabs._names
-    assert names == ["Live", "Runs", *LATENT_TABS]  # no operator gallery for prior draws
+    assert names == ["Live", "Runs", "Sweeps", *LATENT_TABS]  # no operator gallery for prior draws
     tabs = dict(zip(names, wb.tabs.objects))
     # The tabs joined a rendered page, so each has been drawn into it already.
     assert all(len(tab._models) == 1 for tab in tabs.values())
@@ -94,7 +94,7 @@ def test_a_vae_trains_live_and_its_run_gets_the_latent_tabs():
     np.testing.assert_allclose(wb._traversal_plot.sources[0].data["v3"], run_traversal)
 
     wb.reset()
-    assert wb.tabs._names == ["Live", "Runs"]
+    assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
     assert wb._traversal_plot is None and wb._traversal_box.objects == []
 
 

@@ -112,10 +112,10 @@ def test_a_snapshot_with_samples_draws_the_chosen_sample_and_the_input():
 
 def test_a_finished_operator_run_adds_result_tabs():
     wb = workbench()
-    assert wb.tabs._names == ["Live", "Runs"]
+    assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
     wb.live._run = operator_run()  # as the worker would hand it over
     wb.flush()
-    assert wb.tabs._names == ["Live", "Runs", *RESULT_TABS]
+    assert wb.tabs._names == ["Live", "Runs", "Sweeps", *RESULT_TABS]
     gallery = dict(zip(wb.tabs._names, wb.tabs.objects))["Gallery"]
     sliders = [w for w in gallery.select(pn.widgets.Widget) if w.name == "sample"]
     assert len(sliders) == 1 and list(sliders[0].options.values()) == list(range(100, 110))
@@ -125,6 +125,6 @@ def test_a_finished_operator_run_adds_result_tabs():
 
     wb.live._run = operator_run(transfer=False)
     wb.flush()
-    assert wb.tabs._names == ["Live", "Runs", "Gallery", "Error histogram"]
+    assert wb.tabs._names == ["Live", "Runs", "Sweeps", "Gallery", "Error histogram"]
     wb.reset()
-    assert wb.tabs._names == ["Live", "Runs"]
+    assert wb.tabs._names == ["Live", "Runs", "Sweeps"]

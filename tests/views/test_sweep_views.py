@@ -83,6 +83,14 @@ def test_without_seeds_the_curve_is_the_values():
     assert plot.opts.get().kwargs["logy"] is False
 
 
+def test_true_false_knob_is_a_categorical_axis():
+    ds = made_sweep({"hard_constraints": [False, True]}, seeds=(0, 1))
+    plot = sweep_curve(ds)
+    (curve,) = elements(plot, hv.Curve)
+    assert list(curve.dimension_values(0)) == ["False", "True"]
+    hv.render(plot, backend="bokeh")
+
+
 def test_heatmap_over_two_numeric_knobs_is_median_over_seeds():
     ds = made_sweep({"beta": [1.0, 10.0], "width": [8, 16, 32]})
     plot = sweep_plot(ds)

@@ -2,6 +2,15 @@
 
 from workbench.app.live import LiveTraining
 from workbench.app.setup import Setup, from_query, to_query
+from workbench.app.sweeps import SweepPanel
 from workbench.app.workbench import ServeLimits, Workbench
 
-__all__ = ["LiveTraining", "ServeLimits", "Setup", "Workbench", "from_query", "to_query"]
+__all__ = [
+    "LiveTraining",
+    "ServeLimits",
+    "Setup",
+    "SweepPanel",
+    "Workbench",
+    "from_query",
+    "to_query",
+]

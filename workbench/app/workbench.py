@@ -12,7 +12,8 @@ points and any PIG Gaussians) into the Live tab's Bokeh figures (:mod:`workbench
 Each tick sends the full (thinned) state, not deltas: deltas streamed through the Jupyter comm
 lose or duplicate rows, full state heals on the next tick. When the training ends the views
 switch to the Run's full-resolution fields and the Run joins the Runs tab, drawn with the
-pure views of :mod:`workbench.views`.
+pure views of :mod:`workbench.views`. The Sweeps tab (:mod:`workbench.app.sweeps`) trains
+the current set-up at several values of one knob, in its own worker thread.
 
 The data decides what is drawn, never the method's type: fields with a ``sample`` dim (an
 operator's test samples) get a sample selector and a plot of the input function, and a Run
@@ -55,6 +56,7 @@ from workbench.app.plots import (
     TraversalPlot,
 )
 from workbench.app.setup import Setup, from_query, parse_weights, to_query
+from workbench.app.sweeps import SweepPanel
 from workbench.methods import METHODS, Operator
 from workbench.problems import PROBLEMS
 from workbench.regularizers import COMBINERS, REGULARIZERS
@@ -225,10 +227,19 @@ class Workbench(pn.viewable.Viewer):
             self._reg_objects[reg.name] = reg
         self._build_widgets()
         self._build_runs_tab()
-        #: Live and Runs, then a tab per result view the last Run has data for.
-        self.tabs = pn.Tabs(
-            ("Live", self._live_views), ("Runs", self.runs_tab), sizing_mode="stretch_width"
+        #: Sweeps of one knob from the current set-up (its own worker and refresh).
+        self.sweeps = SweepPanel(
+            lambda: self.setup.copy(), limits=self.limits, refresh_ms=self.refresh_ms
         )
+        #: Live, Runs and Sweeps, then a tab per result view the last Run has data for.
+        self.tabs = pn.Tabs(
+            ("Live", self._live_views),
+            ("Runs", self.runs_tab),
+            ("Sweeps", self.sweeps),
+            sizing_mode="stretch_width",
+        )
+        # The problem or method may have changed since the Sweeps tab was last seen.
+        self.tabs.param.watch(self._on_tab, "active")
         self._show_problem()
 
     @classmethod
@@ -433,6 +444,11 @@ class Workbench(pn.viewable.Viewer):
         self._show_method()
         if not self.live.active:
             self._build_live_views(problem)
+
+    def _on_tab(self, event) -> None:
+        names = self.tabs._names
+        if 0 <= event.new < len(names) and names[event.new] == "Sweeps":
+            self.sweeps.refresh()
 
     def _show_method(self) -> None:
         method = self.setup.method
@@ -714,6 +730,7 @@ class Workbench(pn.viewable.Viewer):
     def shutdown(self) -> None:
         """Stop training and timers; called when a browser session closes."""
         self.live.stop(wait=True, timeout=30)
+        self.sweeps.stop(wait=True, timeout=30)
         self._stop_ticking()
 
     def _start(self, paused: bool) -> bool:

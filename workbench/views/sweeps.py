@@ -45,7 +45,7 @@ def _knob_dims(ds: xr.Dataset, metric: str) -> list[str]:
 
 
 def _is_numeric(ds: xr.Dataset, dim: str) -> bool:
-    return ds[dim].dtype.kind in "fiu"
+    return ds[dim].dtype.kind in "fiu"  # not "b": True/False are two choices, not numbers
 
 
 def _log(metric: str, values: np.ndarray, logy: bool | None) -> bool:
@@ -113,7 +113,8 @@ def sweep_curve(
         line = values.sel(dict(zip(others, combo))) if others else values
         label = _label(ds, others, combo) if others else metric
         colour = colours[number % len(colours)]
-        xs = ds[x].values
+        # True/false and named choices sit on a categorical axis, in the order swept.
+        xs = ds[x].values if _is_numeric(ds, x) else np.array([str(v) for v in ds[x].values])
         if SEED_DIM in line.dims and x != SEED_DIM:
             line = line.transpose(x, SEED_DIM)
             with np.errstate(all="ignore"), _quiet_nan_warnings():
