@@ -42,7 +42,7 @@ import numpy as np
 import xarray as xr
 
 from workbench import PINN, Convection1D
-from workbench.sweep import POINTS_DIR, Sweep
+from workbench.sweep import POINTS_DIR, Sweep, local_cluster
 
 BETAS = [1.0, 10.0, 20.0, 30.0, 40.0, 50.0]
 SEEDS = [0, 1]
@@ -88,11 +88,9 @@ def speedup(steps: int, workers: int) -> dict:
 
 
 def kill(steps: int) -> dict:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=40
-    )
+    cluster = local_cluster(2)
     client = Client(cluster)
     try:
         killed = None

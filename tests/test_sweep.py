@@ -15,7 +15,7 @@ import xarray as xr
 
 from workbench import PINN, Convection1D, Poisson1D, WeightDecay
 from workbench.cli import main
-from workbench.sweep import POINTS_DIR, SWEEP_FILE, Sweep, resolve_knob, sweep
+from workbench.sweep import POINTS_DIR, SWEEP_FILE, Sweep, local_cluster, resolve_knob, sweep
 
 # The module, not the function workbench.sweep re-exports under the same name.
 sweep_module = importlib.import_module("workbench.sweep")
@@ -207,11 +207,9 @@ def test_resolve_knob_names_owner():
 
 
 def _cluster():
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=40
-    )
+    cluster = local_cluster(2)
     return cluster, Client(cluster)
 
 

@@ -624,6 +624,26 @@ def _check(spec: dict, where: str) -> None:
         raise ValueError(f"{where}: {err}") from None
 
 
+def local_cluster(workers: int):
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, quiet.
+
+    One thread per worker: a small physics-informed training runs fastest on one torch thread,
+    so a core per point beats several threads per point.
+    """
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # The scheduler's HTTP endpoints still need a port: any free one, so that a second
+        # cluster (another sweep) does not warn about 8787 being taken.
+        scheduler_kwargs={"dashboard_address": ":0"},
+        silence_logs=logging.ERROR,
+    )
+
+
 def _execute(
     todo: list[tuple[tuple, dict]], with_fields: bool, scheduler, workers: int | None
 ) -> Iterator[tuple[tuple, xr.Dataset]]:
@@ -634,18 +654,12 @@ def _execute(
         for index, spec in todo:
             yield index, _run_point(spec, with_fields)
         return
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
     own = not isinstance(scheduler, Client)
     if scheduler is None:
         n = workers or os.cpu_count() or 1
-        cluster = LocalCluster(
-            n_workers=min(n, len(todo)),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        cluster = local_cluster(min(n, len(todo)))
         client = Client(cluster)
     elif isinstance(scheduler, str):
         cluster = None
