@@ -36,6 +36,7 @@ from workbench.regularizers import LRA as LRA
 from workbench.regularizers import REGULARIZERS as REGULARIZERS
 from workbench.regularizers import Combiner as Combiner
 from workbench.regularizers import ConFIG as ConFIG
+from workbench.regularizers import Data as Data
 from workbench.regularizers import DataEmphasizedELBO as DataEmphasizedELBO
 from workbench.regularizers import GradientNorm as GradientNorm
 from workbench.regularizers import JacobianNuclearNorm as JacobianNuclearNorm

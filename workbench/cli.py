@@ -152,6 +152,8 @@ def build_run_inputs(args: argparse.Namespace):
         if len(owners) > 1:
             raise BadInput(f"--set: {knob!r} is ambiguous; write problem.{knob} or method.{knob}")
         _assign(targets[owners[0]], owners[0], knob, value)
+    _infer(args, method)
+    _add_observations(args, regularizers)
     # Picked once the method's knobs are set: without --combiner, the method's default
     # (pbfm combines its terms with ConFIG unless told combine=sum).
     combiner = _pick(COMBINERS, "combiner", args.combiner or method.default_combiner() or "sum")
@@ -420,7 +422,77 @@ def _add_setup_arguments(command: argparse.ArgumentParser) -> None:
         type=_positive_int,
         help="operator and generative methods: passes over the training set (sets --steps)",
     )
+    command.add_argument(
+        "--infer",
+        action="append",
+        default=[],
+        metavar="COEF[=GUESS]",
+        help="learn a problem coefficient from observations (pinn, pig), e.g. nu=0.05 (no "
+        "guess: the middle of its range); needs --observe or --reg data",
+    )
+    command.add_argument(
+        "--observe",
+        type=_positive_int,
+        metavar="N",
+        help="fit N synthetic observations of the reference (adds the 'data' regularizer)",
+    )
+    command.add_argument(
+        "--noise",
+        type=float,
+        metavar="LEVEL",
+        help="noise of the synthetic observations relative to the solution's RMS (0.01 = 1%%)",
+    )
+    command.add_argument(
+        "--sensors",
+        type=_positive_int,
+        metavar="K",
+        help="observations from K fixed sensors over time instead of random points",
+    )
     command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_observations(args, regularizers: list) -> None:
+    """--observe/--noise/--sensors: set up (or add) the 'data' regularizer."""
+    wanted = args.observe is not None or args.noise is not None or args.sensors is not None
+    if not wanted:
+        return
+    data = next((r for r in regularizers if r.name == "data"), None)
+    if data is None:
+        if args.observe is None:
+            raise BadInput("--noise/--sensors describe observations; give --observe N too")
+        data = REGULARIZERS["data"]()
+        regularizers.append(data)
+    for flag, knob, value in (
+        ("--observe", "n", args.observe),
+        ("--noise", "noise", args.noise),
+        ("--sensors", "sensors", args.sensors),
+    ):
+        if value is not None:
+            _assign(data, f"{flag} (regularizer data)", knob, str(value))
+    if args.sensors is not None:
+        data.layout = "sensors"
+
+
+def _infer(args, method) -> None:
+    """--infer COEF[=GUESS]: the method's infer knob."""
+    if not args.infer:
+        return
+    if "infer" not in knobs(method):
+        raise BadInput(
+            f"--infer: method {method.name!r} cannot learn coefficients; use pinn or pig"
+        )
+    wanted = {}
+    for item in args.infer:
+        name, _, guess = item.partition("=")
+        name = name.strip()
+        if not guess.strip():
+            wanted[name] = None
+            continue
+        try:
+            wanted[name] = float(guess)
+        except ValueError:
+            raise BadInput(f"--infer {item}: {guess!r} is not a number") from None
+    method.infer = wanted
 
 
 def make_parser() -> argparse.ArgumentParser:

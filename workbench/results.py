@@ -116,6 +116,16 @@ def parse_knob(p: param.Parameter, text: str):
     return text
 
 
+def json_default(value):
+    """JSON for knob values ``json`` cannot write: a Dataset (a regularizer's observations)
+    as its ``to_dict`` form, which ``xr.Dataset.from_dict`` reads back; numpy scalars."""
+    if isinstance(value, xr.Dataset):
+        return value.to_dict(data="list")
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
 def workbench_version() -> str:
     """The installed package version (``"unknown"`` when running from a bare checkout)."""
     try:
@@ -205,11 +215,14 @@ def history_dataset(
     records: Sequence[Mapping[str, float]],
     terms: Sequence[str],
     diagnostics: Sequence[str] = (),
+    estimates: Mapping[str, Mapping] | None = None,
 ) -> xr.Dataset:
     """Per-step records (dicts with ``step`` and values) as the ``/history`` Dataset.
 
     ``diagnostics`` names columns describing the update rather than the loss (term weights,
-    gradient cosines); they get ``role="diagnostic"``.
+    gradient cosines); they get ``role="diagnostic"``. ``estimates`` maps learned coefficients
+    (inverse problems) to extra attrs (``true_value`` when known); they get
+    ``role="estimate"``.
     """
     steps = np.array([r["step"] for r in records], dtype=np.int64)
 
@@ -224,6 +237,12 @@ def history_dataset(
     for name in diagnostics:
         long_name = DIAGNOSTIC_NAMES.get(name) or f"weight of term {name.removeprefix('weight_')}"
         variables[name] = ("step", column(name), {"long_name": long_name, "role": "diagnostic"})
+    for name, attrs in (estimates or {}).items():
+        variables[name] = (
+            "step",
+            column(name),
+            {"long_name": f"estimate of {name}", "role": "estimate", **attrs},
+        )
     variables["l2re"] = ("step", column("l2re"), {"long_name": "relative L2 error", "units": "1"})
     variables["lr"] = ("step", column("lr"), {"long_name": "learning rate"})
     variables["wall_s"] = ("step", column("wall_s"), {"long_name": "wall time", "units": "s"})
@@ -234,10 +253,12 @@ def points_dataset(batch: Mapping[str, torch.Tensor], dims: Sequence[str]) -> xr
     """The point sets of a batch as the ``/points`` Dataset (variables ``S_x``, ``S_t``, ...).
 
     A batch key ``"S:v"`` (a per-point value ``v`` of set ``S``, e.g. ``interior:retained``)
-    becomes the variable ``S_v`` on dim ``S``.
+    becomes the variable ``S_v`` on dim ``S``; keys ``"<regularizer>/..."`` are left out.
     """
     variables = {}
     for name, pts in batch.items():
+        if "/" in name:  # a regularizer's tensors (observations, noise), not a point set
+            continue
         array = pts.detach().to("cpu", torch.float64).numpy()
         if ":" in name:
             owner, value = name.split(":", 1)
@@ -302,6 +323,11 @@ class Run:
         return [k for k, v in self.history.data_vars.items() if v.attrs.get("role") == "loss_term"]
 
     @property
+    def estimates(self) -> dict[str, float]:
+        """Learned coefficients of an inverse problem at the end of training, by name."""
+        return {k: float(v) for k, v in json.loads(self.tree.attrs.get("estimates", "{}")).items()}
+
+    @property
     def attrs(self) -> dict:
         return self.tree.attrs
 
@@ -327,6 +353,8 @@ class Run:
             f"result problem={a['problem']} method={a['method']} steps={a['steps']} "
             f"l2re={float(a['l2re']):.4g}"
         )
+        for name, value in self.estimates.items():
+            line += f" {name}={value:.6g}"
         transfer = self.transfer
         if transfer is not None:
             # An operator's error on the test inputs at the transfer resolution.
@@ -398,7 +426,9 @@ def provenance(problem, method, regularizers, *, seed: int, device: str, dtype: 
         "problem_params": json.dumps(knobs(problem), sort_keys=True),
         "method_params": json.dumps(knobs(method), sort_keys=True),
         "regularizers": json.dumps(
-            [{"name": r.name, "params": knobs(r)} for r in regularizers], sort_keys=True
+            [{"name": r.name, "params": knobs(r)} for r in regularizers],
+            sort_keys=True,
+            default=json_default,
         ),
         "seed": int(seed),
         "device": device,

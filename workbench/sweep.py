@@ -23,7 +23,8 @@ coordinates
     regularizer's name) and ``units`` where the knob has them.
 variables (one value per point)
     ``l2re``, ``loss`` (the weighted total at the last step), ``loss_<term>`` (each
-    unweighted term at the last step), ``wall_s``, ``steps_taken``, ``status`` (``done``,
+    unweighted term at the last step), ``estimate_<name>`` (each coefficient learned in an
+    inverse problem, with its ``true_value``), ``wall_s``, ``steps_taken``, ``status`` (``done``,
     ``diverged``, ``stopped``, ``failed`` or ``pending``) and ``message``.
 with ``fields=True``
     each point's ``/fields`` variables (``u``, ``u_ref``, ``error``, ``residual``) with the
@@ -41,7 +42,6 @@ import logging
 import math
 import os
 import time
-import traceback
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,7 +54,7 @@ import xarray as xr
 from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
 from workbench.regularizers import COMBINERS, REGULARIZERS
-from workbench.results import describe_bounds, knobs, provenance
+from workbench.results import describe_bounds, json_default, knobs, provenance
 from workbench.train import Training, fit, train
 
 SWEEP_FILE = "sweep.nc"
@@ -233,7 +233,7 @@ def _build(spec: dict):
 
 def point_key(spec: dict) -> str:
     """A short hash of everything that defines a point's training (its file name)."""
-    text = json.dumps(spec, sort_keys=True, default=str)
+    text = json.dumps(spec, sort_keys=True, default=json_default)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -243,7 +243,8 @@ def _run_point(spec: dict, with_fields: bool) -> xr.Dataset:
     try:
         run = fit(problem, method, regularizers, combiner, progress=False, **settings)
     except Exception as err:  # a failed point is a result too; the sweep goes on
-        return _failed(f"{type(err).__name__}: {err}", traceback.format_exc())
+        # The message names the error; fit() on that point's set-up shows the traceback.
+        return _failed(f"{type(err).__name__}: {err}")
     if run.status == "stopped" and run.attrs["message"].startswith("interrupted"):
         # Ctrl-C in a sweep run in this process: stop the sweep, not just this point.
         raise KeyboardInterrupt
@@ -257,6 +258,10 @@ def _run_point(spec: dict, with_fields: bool) -> xr.Dataset:
         "message": str(run.attrs["message"]),
     }
     result = xr.Dataset({k: ((), v, METRIC_ATTRS[k]) for k, v in variables.items()})
+    for name, value in run.estimates.items():
+        attrs = dict(run.history[name].attrs)
+        attrs.pop("role", None)
+        result[f"estimate_{name}"] = ((), value, {**attrs, "long_name": f"estimate of {name}"})
     for term in run.loss_terms:
         result[f"loss_{term}"] = (
             (),
@@ -269,10 +274,9 @@ def _run_point(spec: dict, with_fields: bool) -> xr.Dataset:
     return result
 
 
-def _failed(message: str, details: str = "") -> xr.Dataset:
-    result = xr.Dataset({k: ((), v, METRIC_ATTRS[k]) for k, v in _FAILED.items()})
-    result["message"] = ((), message, {**METRIC_ATTRS["message"], "traceback": details})
-    return result
+def _failed(message: str) -> xr.Dataset:
+    values = {**_FAILED, "message": message}
+    return xr.Dataset({k: ((), v, METRIC_ATTRS[k]) for k, v in values.items()})
 
 
 _FAILED = {
@@ -459,7 +463,7 @@ class Sweep:
         self.out = Path(out) if out is not None else None
         self.specs: dict[tuple, dict] = {}
         for index in np.ndindex(*(len(k.values) for k in self.grid)):
-            spec = json.loads(json.dumps(base))
+            spec = json.loads(json.dumps(base, default=json_default))
             for knob, i in zip(self.grid, index):
                 _set(spec, knob.owner, knob.name, knob.values[i])
             self.specs[index] = spec

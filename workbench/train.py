@@ -23,10 +23,10 @@ import xarray as xr
 from torch import nn
 from torch.func import functional_call
 
-from workbench.methods.base import Batch, Method
-from workbench.problems.base import Problem
-from workbench.regularizers import COMBINERS, Sum
-from workbench.regularizers.base import Combiner, Regularizer
+from workbench.methods.base import Batch, Method, PhysicsInformed
+from workbench.problems.base import Problem, plain_view
+from workbench.regularizers import COMBINERS, Data, Sum
+from workbench.regularizers.base import Combiner, Objective, Regularizer
 from workbench.results import Run, history_dataset, knobs, provenance
 
 #: L-BFGS iterations per optimizer call, and so per Progress record.
@@ -153,24 +153,17 @@ class _LossModule(nn.Module):
         return self.method.loss(self.model, self.problem, batch)
 
 
-def _plain_view(spec: param.Parameterized):
-    """A plain-Python stand-in for a Problem/Method: the same methods, knobs as plain attributes.
+class _PredictModule(nn.Module):
+    """``method.predict`` as a module, so that ``functional_call`` can swap parameters in."""
 
-    ``torch.compile`` cannot trace param's attribute descriptors (every ``self.nu`` would be a
-    graph break), and they cost microseconds per access in eager mode too. The view shares the
-    spec's methods and class attributes but reads knob values from its ``__dict__``. Methods
-    that call ``super()`` without arguments cannot run on it; only the loss path does.
-    """
-    namespace = {}
-    for klass in reversed(type(spec).__mro__):
-        if klass.__module__.split(".")[0] in ("param", "abc", "builtins"):
-            continue
-        for key, value in vars(klass).items():
-            if not key.startswith("__") and not isinstance(value, param.Parameter):
-                namespace[key] = value
-    view = type(f"Plain{type(spec).__name__}", (), namespace)()
-    view.__dict__.update(spec.param.values())
-    return view
+    def __init__(self, model: nn.Module, method: Method, problem: Problem):
+        super().__init__()
+        self.model = model
+        self.method = method
+        self.problem = problem
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        return self.method.predict(self.model, self.problem, points)
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -235,6 +228,12 @@ def _check_inputs(problem, method, regularizers) -> None:
     method.check(problem)
     for reg in regularizers:
         reg.check(problem, method)
+    inferred = list(method.infer) if isinstance(method, PhysicsInformed) else []
+    if inferred and not any(isinstance(reg, Data) for reg in regularizers):
+        raise ValueError(
+            f"infer: learning {', '.join(inferred)} needs observations; add the 'data' "
+            "regularizer (Data(n=200, noise=0.01), or Data(observations=...))"
+        )
 
 
 def train(
@@ -333,6 +332,10 @@ class _Session:
         # Frozen tensors (requires_grad=False, e.g. PIG's fixed means) stay as built.
         self.trainable = [k for k, p in self.model.named_parameters() if p.requires_grad]
         self.batches = method.batches(problem, generator, self.pointwise_residual)
+        # Constant tensors of the regularizers (observations), made once and put in each batch.
+        self.fixed: Batch = {}
+        for reg in regularizers:
+            self.fixed.update(reg.fixed(problem))
         # The regularizers' own noise comes from a generator of its own, so adding one does not
         # change the method's batches.
         self.reg_generator = torch.Generator().manual_seed(cfg.seed + 1)
@@ -341,9 +344,10 @@ class _Session:
         self.snapshot_size = {d: min(n, cfg.snapshot_points) for d, n in problem.grid_size.items()}
 
         # Everything the loss touches is plain Python: param descriptors break torch.compile.
-        self.plain_problem = _plain_view(problem)
-        self.wrapper = _LossModule(self.model, _plain_view(method), self.plain_problem)
-        self.reg_terms = [(_plain_view(r), float(r.weight)) for r in regularizers]
+        self.plain_problem = plain_view(problem)
+        self.wrapper = _LossModule(self.model, plain_view(method), self.plain_problem)
+        self.predictor = _PredictModule(self.model, plain_view(method), self.plain_problem)
+        self.reg_terms = [(plain_view(r), float(r.weight)) for r in regularizers]
         self.decay = sum(r.decoupled_decay() for r in regularizers)
         self.use_compile = cfg.compile and cfg.steps > 0
         if self.use_compile and combiner.per_term:
@@ -367,7 +371,7 @@ class _Session:
         self.batch = self.next_batch()
 
     def next_batch(self) -> Batch:
-        batch = dict(next(self.batches))
+        batch = {**next(self.batches), **self.fixed}
         for reg in self.regularizers:
             batch.update(reg.draws(batch, self.reg_generator))
         # Scheduled weights of the method's terms (KL annealing) ride in the batch as tensors,
@@ -404,9 +408,14 @@ class _Session:
         terms = self.method_terms(params, batch)
         weighted = {k: self.term_weight(k, batch) * v for k, v in terms.items()}
 
-        def objective(p):
+        def total(p):
             return self.method_total(self.method_terms(p, batch), batch)
 
+        def predict(points):
+            prefixed = {f"model.{k}": v for k, v in params.items()}
+            return functional_call(self.predictor, prefixed, (points,))
+
+        objective = Objective(total, predict)
         for reg, weight in self.reg_terms:
             found = reg.terms(self.model, self.plain_problem, batch, params, objective)
             for name, value in found.items():
@@ -563,7 +572,8 @@ class _Session:
         wall = time.perf_counter() - self.start
         diagnostics = diagnostics or {}
         self.diagnostic_names.update(dict.fromkeys(diagnostics))
-        row = {"step": step, **losses, **diagnostics, "lr": lr, "wall_s": wall}
+        estimates = self.method.estimates(self.model, self.params)
+        row = {"step": step, **losses, **diagnostics, **estimates, "lr": lr, "wall_s": wall}
         if l2re is not None:
             row["l2re"] = l2re
         self.records.append(row)
@@ -579,9 +589,20 @@ class _Session:
             diagnostics=diagnostics,
         )
 
+    def estimate_attrs(self) -> dict[str, dict]:
+        """Attrs of each learned coefficient's history: the problem's own value of it, which
+        is the truth when every observation was made from the problem's reference."""
+        names = self.method.estimates(self.model, self.params)
+        synthetic = all(r.synthetic() for r in self.regularizers if isinstance(r, Data))
+        key = "true_value" if synthetic else "problem_value"
+        return {name: {key: float(getattr(self.problem, name))} for name in names}
+
     def points(self) -> xr.Dataset:
-        """What the method shows of the batch and the model (the model holds current params)."""
-        return self.method.points(self.model, self.problem, self.batch)
+        """What the method shows of the batch and the model (the model holds current params),
+        and the regularizers' point sets (observations)."""
+        shown = [self.method.points(self.model, self.problem, self.batch)]
+        shown += [reg.points(self.problem) for reg in self.regularizers]
+        return xr.merge(shown)
 
     # --- the phases ----------------------------------------------------------------------
     def adam_phase(self) -> Iterator[Progress]:
@@ -699,10 +720,13 @@ class _Session:
             self.record(0, losses, cfg.lr, "adam")
         fields = method.evaluate(model, problem)
         last = self.records[-1]
-        skip = {"step", "loss", "lr", "wall_s", "l2re", *self.diagnostic_names}
+        estimates = method.estimates(model, self.params)
+        skip = {"step", "loss", "lr", "wall_s", "l2re", *self.diagnostic_names, *estimates}
         terms = [k for k in last if k not in skip]
         groups = {
-            "/history": history_dataset(self.records, terms, list(self.diagnostic_names)),
+            "/history": history_dataset(
+                self.records, terms, list(self.diagnostic_names), self.estimate_attrs()
+            ),
             "/fields": fields,
             "/points": self.points(),
         }
@@ -723,6 +747,7 @@ class _Session:
             steps=self.step,
             wall_s=wall,
             l2re=fields.attrs["l2re"],
+            estimates=json.dumps(estimates),
             training=json.dumps(knobs(cfg), sort_keys=True),
             combiner=json.dumps(
                 {"name": self.combiner.name, "params": knobs(self.combiner)}, sort_keys=True

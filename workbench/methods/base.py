@@ -12,7 +12,9 @@ lives inside :func:`workbench.train.train`.
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable, Iterator, Mapping
+from copy import copy
 from typing import ClassVar
 
 import numpy as np
@@ -22,9 +24,10 @@ import xarray as xr
 from torch import nn
 
 from workbench.calculus import Jet, coordinate_jets, jet_by_autograd
+from workbench.nn.coefficients import Coefficients, Unknown
 from workbench.nn.grids import grid_coordinates
 from workbench.nn.unet import TimeUNet
-from workbench.problems.base import Condition, Problem, columns
+from workbench.problems.base import Condition, Problem, columns, plain_view
 from workbench.regularizers.base import Sampler
 from workbench.regularizers.sampling import RARD, SAMPLERS
 from workbench.results import (
@@ -107,6 +110,11 @@ class Method(param.ParameterizedABC):
         """Weights of the loss terms unless the user gives others (missing terms: 1)."""
         return {}
 
+    def estimates(self, model: nn.Module, params: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        """Learned problem coefficients by name, given the model's parameters ``params`` (logged
+        in ``/history`` at every step). None by default."""
+        return {}
+
     def default_combiner(self) -> str | None:
         """The combiner ``train()`` uses unless it is given one (None: the plain sum)."""
         return None
@@ -179,6 +187,13 @@ class PhysicsInformed(Method):
         "weight exp(-eps * residual of the earlier chunks).",
     )
     causal_chunks = param.Integer(32, bounds=(2, 1024), doc="Time chunks of the causal weighting.")
+    infer = param.Dict(
+        default={},
+        doc="Problem coefficients to learn from observations (the 'data' regularizer), with "
+        "initial guesses: {'nu': 0.05}; {'nu': None} starts at the middle of the knob's range; "
+        "{'nu': {'guess': 0.05, 'bounds': [0.001, 0.1]}} keeps it inside bounds. Positive "
+        "coefficients are learned as their logarithm.",
+    )
 
     def supports(self, problem: Problem) -> bool:
         return True
@@ -190,6 +205,7 @@ class PhysicsInformed(Method):
                 f"hard_constraints: problem {problem.name!r} offers no exact-constraint "
                 "transform; set hard_constraints=False"
             )
+        self.unknowns(problem)  # raises on a bad infer knob
         timeless = "t" not in problem.dims
         if timeless and self.sampler == "causal_r3":
             raise ValueError(
@@ -203,8 +219,107 @@ class PhysicsInformed(Method):
             )
 
     @abc.abstractmethod
-    def build(self, problem: Problem, generator: torch.Generator) -> nn.Module:
+    def network(self, problem: Problem, generator: torch.Generator) -> nn.Module:
         """The network: ``model(coords)`` maps coordinate jets to the raw output jet."""
+
+    def build(self, problem: Problem, generator: torch.Generator) -> nn.Module:
+        """The :meth:`network`, holding the coefficients named by ``infer`` as ``coefficients``
+        (trainable scalars, see :mod:`workbench.nn.coefficients`)."""
+        model = self.network(problem, generator)
+        if self.infer:
+            model.coefficients = Coefficients(self.unknowns(problem))
+        return model
+
+    # --- inverse problems --------------------------------------------------------------
+    def unknowns(self, problem: Problem) -> dict[str, Unknown]:
+        """The ``infer`` knob read against ``problem``'s knobs (raises ``ValueError`` naming
+        what is wrong)."""
+        found = {}
+        for name, given in self.infer.items():
+            p = problem.param.objects("existing").get(name)
+            if (
+                p is None
+                or name == "name"
+                or not isinstance(p, param.Number)
+                or isinstance(p, param.Integer)
+            ):
+                numeric = [
+                    k
+                    for k, q in problem.param.objects("existing").items()
+                    if isinstance(q, param.Number) and not isinstance(q, param.Integer)
+                ]
+                raise ValueError(
+                    f"infer: {name!r} is not a real-valued coefficient of {problem.name!r}; "
+                    f"its coefficients: {', '.join(numeric) or 'none'}"
+                )
+            lo, hi = p.bounds or (None, None)
+            bounds = None
+            if isinstance(given, Mapping):
+                unknown_keys = set(given) - {"guess", "bounds"}
+                if unknown_keys:
+                    raise ValueError(
+                        f"infer[{name!r}]: unknown keys {sorted(unknown_keys)}; allowed: guess, "
+                        "bounds"
+                    )
+                guess, bounds = given.get("guess"), given.get("bounds")
+            else:
+                guess = given
+            if bounds is not None:
+                if (
+                    len(bounds) != 2
+                    or not all(isinstance(b, int | float) and math.isfinite(b) for b in bounds)
+                    or not bounds[0] < bounds[1]
+                ):
+                    raise ValueError(
+                        f"infer[{name!r}]: bounds must be two finite numbers lo < hi, got "
+                        f"{bounds!r}"
+                    )
+                lo, hi = float(bounds[0]), float(bounds[1])
+            if guess is None:
+                if lo is None or hi is None:
+                    raise ValueError(f"infer[{name!r}]: give an initial guess (unbounded knob)")
+                guess = math.sqrt(lo * hi) if lo > 0 else (lo + hi) / 2
+            if not isinstance(guess, int | float) or not math.isfinite(guess):
+                raise ValueError(
+                    f"infer[{name!r}]: the guess must be a finite number, got {guess!r}"
+                )
+            guess = float(guess)
+            inside = (lo is None or guess > lo) and (hi is None or guess < hi)
+            if bounds is not None or (lo is not None and hi is not None and lo < 0):
+                if not inside:
+                    raise ValueError(
+                        f"infer[{name!r}]: the guess {guess} must lie strictly inside ({lo}, {hi})"
+                    )
+                found[name] = Unknown(guess, "bounded", (lo, hi))
+            elif lo is not None and lo >= 0:
+                if guess <= 0:
+                    raise ValueError(
+                        f"infer[{name!r}]: {name} is positive (bounds {p.bounds}); the guess "
+                        f"must be > 0, got {guess}"
+                    )
+                found[name] = Unknown(guess, "log")
+            else:
+                found[name] = Unknown(guess, "identity")
+        return found
+
+    def with_unknowns(self, model: nn.Module, problem: Problem) -> Problem:
+        """``problem`` with its inferred coefficients replaced by the model's current values
+        (tensors in the graph), for the residual; ``problem`` itself when nothing is inferred.
+
+        The copy is a plain view (:func:`~workbench.problems.base.plain_view`): a Parameter
+        cannot hold a tensor.
+        """
+        if not self.infer:
+            return problem
+        view = plain_view(problem) if isinstance(problem, param.Parameterized) else copy(problem)
+        for name, value in model.coefficients.values().items():
+            setattr(view, name, value)
+        return view
+
+    def estimates(self, model: nn.Module, params: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        if not self.infer:
+            return {}
+        return model.coefficients.values_from(params, "coefficients.")
 
     def field(
         self, model: nn.Module, problem: Problem, points: torch.Tensor, orders: Mapping[str, int]
@@ -297,6 +412,7 @@ class PhysicsInformed(Method):
         return (weights * means).mean()
 
     def loss(self, model: nn.Module, problem: Problem, batch: Batch) -> dict[str, torch.Tensor]:
+        problem = self.with_unknowns(model, problem)
         interior = batch["interior"]
         u = self.field(model, problem, interior, problem.derivatives)
         residual = problem.residual(columns(interior, problem.dims), u)
@@ -314,7 +430,9 @@ class PhysicsInformed(Method):
         return self.field(model, problem, points, {}).value
 
     def residual(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
-        """The PDE residual of the model's field at points ``(N, D)``, shape ``(N, 1)``."""
+        """The PDE residual of the model's field at points ``(N, D)``, shape ``(N, 1)`` (with
+        the learned coefficients where some are inferred)."""
+        problem = self.with_unknowns(model, problem)
         u = self.field(model, problem, points, problem.derivatives)
         return problem.residual(columns(points, problem.dims), u)
 

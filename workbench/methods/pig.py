@@ -157,7 +157,7 @@ class PIG(PhysicsInformed):
     width = param.Integer(16, bounds=(1, 1024), doc="Hidden neurons of the MLP after the features.")
     depth = param.Integer(1, bounds=(1, 8), doc="Hidden layers of that MLP.")
 
-    def build(self, problem: Problem, generator: torch.Generator) -> PIGModel:
+    def network(self, problem: Problem, generator: torch.Generator) -> PIGModel:
         features = GaussianFeatures(
             len(problem.dims),
             self.gaussians,

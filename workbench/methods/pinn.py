@@ -74,7 +74,7 @@ class PINN(PhysicsInformed):
         1.0, bounds=(1e-3, 100.0), doc="Standard deviation of the Fourier frequencies."
     )
 
-    def build(self, problem: Problem, generator: torch.Generator) -> PINNModel:
+    def network(self, problem: Problem, generator: torch.Generator) -> PINNModel:
         n_in = len(problem.dims)
         fourier = None
         if self.fourier_features:

@@ -5,6 +5,7 @@ Adding one is one file plus one line in ``REGULARIZERS``, ``COMBINERS`` or ``SAM
 
 from workbench.regularizers.base import Combiner, Objective, Regularizer, Sampler
 from workbench.regularizers.config import ConFIG, MConFIG, config_direction
+from workbench.regularizers.data import Data, synthetic_observations
 from workbench.regularizers.de_elbo import DataEmphasizedELBO
 from workbench.regularizers.gradient_norm import GradientNorm
 from workbench.regularizers.jacobian_nuclear import JacobianNuclearNorm
@@ -28,6 +29,7 @@ REGULARIZERS: dict[str, type[Regularizer]] = {
         DataEmphasizedELBO,
         LeastVolume,
         JacobianNuclearNorm,
+        Data,
     )
 }
 
@@ -51,6 +53,8 @@ __all__ = [
     "DataEmphasizedELBO",
     "LeastVolume",
     "JacobianNuclearNorm",
+    "Data",
+    "synthetic_observations",
     "Sum",
     "LRA",
     "ConFIG",

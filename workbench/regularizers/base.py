@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import param
 import torch
+import xarray as xr
 from torch import nn
 from torch.func import functional_call
 
@@ -21,9 +22,30 @@ from workbench.problems.base import Problem
 if TYPE_CHECKING:  # methods import the samplers defined here: no import cycle at run time
     from workbench.methods.base import Batch, Method
 
-#: The method's weighted training loss as a function of the parameters, for penalties on
-#: its gradient (see :class:`~workbench.regularizers.GradientNorm`).
-Objective = Callable[[dict[str, torch.Tensor]], torch.Tensor]
+
+class Objective:
+    """What a regularizer may ask of the training besides the batch.
+
+    Calling it gives the method's weighted training loss as a function of the parameters (for
+    penalties on its gradient, see :class:`~workbench.regularizers.GradientNorm`);
+    :meth:`predict` gives the model's field at points with the current parameters (for a data
+    misfit, see :class:`~workbench.regularizers.Data`).
+    """
+
+    def __init__(
+        self,
+        total: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+        predict: Callable[[torch.Tensor], torch.Tensor],
+    ):
+        self._total, self._predict = total, predict
+
+    def __call__(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self._total(params)
+
+    def predict(self, points: torch.Tensor) -> torch.Tensor:
+        """The field ``u`` at points ``(N, D)``, shape ``(N, 1)``, differentiable in the
+        parameters (PINN-family methods)."""
+        return self._predict(points)
 
 
 class Regularizer(param.ParameterizedABC):
@@ -67,6 +89,16 @@ class Regularizer(param.ParameterizedABC):
     def check(self, problem: Problem, method: Method) -> None:
         """Raise ``ValueError`` naming what is wrong if this regularizer cannot be used with
         ``problem`` and ``method`` (called before any work starts)."""
+
+    def fixed(self, problem: Problem) -> Batch:
+        """Tensors :meth:`terms` needs in every batch, made once before training (the
+        observations of a data misfit). Keys start with ``"<name>/"``. None by default."""
+        return {}
+
+    def points(self, problem: Problem) -> xr.Dataset:
+        """Point sets to keep in a Run's ``/points`` (in its layout: a dim per set ``S`` and
+        variables ``S_<dim>``), such as observation locations. None by default."""
+        return xr.Dataset()
 
 
 def call_model(

@@ -13,7 +13,7 @@ from workbench.views.generation import (
     posterior_summary,
     sample_gallery,
 )
-from workbench.views.history import diagnostics, error_history, history
+from workbench.views.history import diagnostics, error_history, estimates, history
 from workbench.views.latent import (
     extrapolation,
     latent_parity,
@@ -33,6 +33,7 @@ __all__ = [
     "diagnostics",
     "error_histogram",
     "error_history",
+    "estimates",
     "extrapolation",
     "field",
     "gallery",

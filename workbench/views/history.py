@@ -3,7 +3,9 @@
 ``/history`` tells its variables apart by their ``role`` attr: loss terms (``loss_term``), the
 weighted total (``loss_total``) and what a combiner of the terms reports about each update
 (``diagnostic``: term weights ``weight_<term>``, the smallest cosine between two terms'
-gradients ``grad_cosine``). :func:`history` draws the losses, :func:`diagnostics` the rest.
+gradients ``grad_cosine``) and coefficients learned in an inverse problem (``estimate``).
+:func:`history` draws the losses, :func:`diagnostics` the combiner's reports and
+:func:`estimates` the learned coefficients against their truth.
 """
 
 from __future__ import annotations
@@ -211,6 +213,52 @@ def diagnostics(ds: xr.Dataset, *, floor: float | None = None) -> hv.Layout:
             hv.Overlay(_curves(ds, others)).opts(
                 hv.opts.Curve(tools=["hover"], backend="bokeh"),
                 hv.opts.Overlay(title="combiner diagnostics", legend_position="right", **size),
+            )
+        )
+    return hv.Layout(panels)
+
+
+#: ``role`` attr of learned coefficients (inverse problems) in ``/history``.
+ESTIMATE_ROLE = "estimate"
+
+
+def estimates(ds: xr.Dataset) -> hv.Layout:
+    """Learned coefficients of an inverse problem against training step, with their truth.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The ``/history`` group of a Run. Variables whose ``role`` attr is ``"estimate"`` are
+        drawn; their ``true_value`` attr (when the observations came from the problem's own
+        reference) is drawn as a dashed line.
+
+    Returns
+    -------
+    holoviews.Layout
+        One panel per coefficient (they have different scales), titled with the final
+        estimate and its relative error where the truth is known. Empty when nothing was
+        inferred.
+    """
+    names = [str(n) for n, v in ds.data_vars.items() if v.attrs.get("role") == ESTIMATE_ROLE]
+    panels = []
+    for name in names:
+        steps, values = _finite(ds, name)
+        vdim = hv.Dimension(name, label=name)
+        layers = [hv.Curve((steps, values), [_step_dim(ds)], [vdim], label="estimate")]
+        title = f"{name}: {values[-1]:.4g}" if values.size else name
+        truth = ds[name].attrs.get("true_value")
+        if truth is not None:
+            layers.append(
+                hv.HLine(truth, label="truth").opts(
+                    color="black", line_dash="dashed", line_width=1, backend="bokeh"
+                )
+            )
+            if values.size and truth:
+                title += f" (truth {truth:.4g}, error {abs(values[-1] - truth) / abs(truth):.1%})"
+        panels.append(
+            hv.Overlay(layers).opts(
+                hv.opts.Curve(tools=["hover"], line_width=2, backend="bokeh"),
+                hv.opts.Overlay(title=title, width=420, height=300, backend="bokeh"),
             )
         )
     return hv.Layout(panels)

@@ -22,7 +22,7 @@ from workbench.views.generation import (
     posterior_summary,
     sample_gallery,
 )
-from workbench.views.history import diagnostics, error_history, history
+from workbench.views.history import diagnostics, error_history, estimates, history
 from workbench.views.latent import (
     extrapolation,
     latent_parity,
@@ -242,6 +242,9 @@ def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
         panels = diagnostics(hist)
         if len(panels):
             plots.append(panels.cols(2))
+        learned = estimates(hist)
+        if len(learned):
+            plots.append(learned.cols(2))
     plots += _operator_plots(tree)
     plots += _latent_plots(tree)
     plots += _generator_plots(tree)
