@@ -186,3 +186,13 @@ def test_estimates_view_draws_truth_and_error():
     assert title.startswith("alpha: ") and "truth 0.1" in title
     hline = [e for e in panel if type(e).__name__ == "HLine"]
     assert hline and hline[0].data == 0.1
+
+
+def test_app_shows_an_estimates_tab_for_inverse_runs():
+    pytest.importorskip("panel")
+    from workbench.app.workbench import _result_tabs
+
+    run = heat_inverse(steps=5)
+    assert "Estimates" in _result_tabs(run.tree)
+    plain = fit(Heat1D(), PINN(width=8, depth=1), steps=5, progress=False)
+    assert "Estimates" not in _result_tabs(plain.tree)

@@ -317,3 +317,32 @@ def _thinned(columns: dict[str, list[float]], n: int, max_points: int) -> dict[s
     if n > max_points:
         index = np.unique(np.r_[np.linspace(0, n - 1, max_points).astype(int), n - 1])
     return {k: np.asarray(v, dtype=float)[index] for k, v in columns.items()}
+
+
+class Ticker:
+    """A periodic refresh on the UI's event loop: ``tick`` every ``period_ms`` while started.
+
+    Without an event loop (a plain script) starting does nothing, and the caller's own
+    ``flush()``/``wait()`` still draw. Panel is imported on start, so this module stays
+    usable without it.
+    """
+
+    def __init__(self, tick: Callable[[], None], period_ms: int):
+        self.tick, self.period_ms = tick, period_ms
+        self._callback = None
+
+    def start(self) -> None:
+        """Start ticking (once; a second call keeps the running callback)."""
+        if self._callback is None:
+            import panel as pn
+
+            try:
+                self._callback = pn.state.add_periodic_callback(self.tick, period=self.period_ms)
+            except Exception:  # no event loop (a plain script): flush() and wait() still work
+                log.debug("no event loop for the periodic refresh", exc_info=True)
+
+    def stop(self) -> None:
+        """Stop ticking (nothing if not started)."""
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None

@@ -26,6 +26,7 @@ import panel as pn
 import param
 import xarray as xr
 
+from workbench.app.live import Ticker
 from workbench.app.setup import Setup
 from workbench.results import describe_bounds, knobs, parse_knob
 from workbench.sweep import FINISHED, Sweep, SweepProgress, resolve_knob
@@ -189,7 +190,7 @@ class SweepPanel(pn.viewable.Viewer):
         self._stop_wanted = threading.Event()
         self._thread: threading.Thread | None = None
         self._holds_slot = False
-        self._callback = None
+        self._ticker = Ticker(self._tick, self.refresh_ms)
         self._record: SweepProgress | None = None
         self._version = 0  # bumped by the worker per record; flush draws each version once
         self._drawn_version = 0
@@ -385,7 +386,7 @@ class SweepPanel(pn.viewable.Viewer):
             daemon=True,
         )
         self._thread.start()
-        self._ensure_ticking()
+        self._ticker.start()
         self._update_controls()
         return True
 
@@ -457,23 +458,11 @@ class SweepPanel(pn.viewable.Viewer):
                 self._limits.release()
 
     # --- the UI tick -----------------------------------------------------------------------------
-    def _ensure_ticking(self) -> None:
-        if self._callback is None:
-            try:
-                self._callback = pn.state.add_periodic_callback(self._tick, period=self.refresh_ms)
-            except Exception:  # no event loop (a plain script): flush() and wait() still work
-                log.debug("no event loop for the periodic refresh", exc_info=True)
-
-    def _stop_ticking(self) -> None:
-        if self._callback is not None:
-            self._callback.stop()
-            self._callback = None
-
     def _tick(self) -> None:
         finished = not self.active
         self.flush()
         if finished:  # the worker had ended before this flush, so it drew the final state
-            self._stop_ticking()
+            self._ticker.stop()
 
     def flush(self) -> None:
         """Draw what the worker produced since the last call (runs on the event-loop thread)."""

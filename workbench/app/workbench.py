@@ -46,7 +46,7 @@ import torch
 import xarray as xr
 
 from workbench import views
-from workbench.app.live import LiveTraining
+from workbench.app.live import LiveTraining, Ticker
 from workbench.app.plots import (
     DiagnosticsPlot,
     FieldPlot,
@@ -219,7 +219,7 @@ class Workbench(pn.viewable.Viewer):
         self._fields: xr.Dataset | None = None
         self._sample_dim = False
         self._choosing_sample = False
-        self._callback = None
+        self._ticker = Ticker(self._tick, self.refresh_ms)
         self._shown_run = None
         self._rate = (time.perf_counter(), 0, 0.0)
         self._reg_objects = {name: cls() for name, cls in REGULARIZERS.items()}
@@ -693,7 +693,7 @@ class Workbench(pn.viewable.Viewer):
             self.live.resume()
         elif not self.live.active:
             self._start(paused=False)
-        self._ensure_ticking()
+        self._ticker.start()
 
     def pause(self) -> None:
         """Pause after the current step (Train resumes, Step advances one step)."""
@@ -705,7 +705,7 @@ class Workbench(pn.viewable.Viewer):
             if not self._start(paused=True):
                 return
         self.live.step()
-        self._ensure_ticking()
+        self._ticker.start()
 
     def stop(self) -> None:
         """End the training; its Run is kept (status ``stopped``) and can be saved."""
@@ -714,7 +714,7 @@ class Workbench(pn.viewable.Viewer):
     def reset(self) -> None:
         """Stop any training and clear the live views (the Runs tab keeps its runs)."""
         self.live.reset()
-        self._stop_ticking()
+        self._ticker.stop()
         self._shown_run = None
         self._show_results(None)
         self._alert.visible = False
@@ -731,7 +731,7 @@ class Workbench(pn.viewable.Viewer):
         """Stop training and timers; called when a browser session closes."""
         self.live.stop(wait=True, timeout=30)
         self.sweeps.stop(wait=True, timeout=30)
-        self._stop_ticking()
+        self._ticker.stop()
 
     def _start(self, paused: bool) -> bool:
         setup = self.setup.copy()
@@ -797,23 +797,11 @@ class Workbench(pn.viewable.Viewer):
             getattr(notifications, level)(message, duration=8000)
 
     # --- the UI tick -----------------------------------------------------------------------------
-    def _ensure_ticking(self) -> None:
-        if self._callback is None:
-            try:
-                self._callback = pn.state.add_periodic_callback(self._tick, period=self.refresh_ms)
-            except Exception:  # no event loop (a plain script): flush() and wait() still work
-                log.debug("no event loop for the periodic refresh", exc_info=True)
-
-    def _stop_ticking(self) -> None:
-        if self._callback is not None:
-            self._callback.stop()
-            self._callback = None
-
     def _tick(self) -> None:
         finished = not self.live.active
         self.flush()
         if finished:  # the worker had ended before this flush, so it drew the final state
-            self._stop_ticking()
+            self._ticker.stop()
 
     def flush(self) -> None:
         """Copy what the worker produced into the views (runs on the event-loop thread)."""
@@ -897,7 +885,7 @@ class Workbench(pn.viewable.Viewer):
     def _show_results(self, tree: xr.DataTree | None) -> None:
         """Result tabs for the groups ``tree`` holds (none for ``None``), replacing the last."""
         tabs = _result_tabs(tree) if tree is not None else {}
-        shown = {*RESULT_TABS, *LATENT_TABS, *GENERATOR_TABS}
+        shown = {*RESULT_TABS, *LATENT_TABS, *GENERATOR_TABS, *INVERSE_TABS}
         kept = [(n, o) for n, o in zip(self.tabs._names, self.tabs.objects) if n not in shown]
         if len(kept) == len(self.tabs) and not tabs:
             return  # nothing shown, nothing to show: leave the page alone
@@ -1107,6 +1095,9 @@ LATENT_TABS = ("Latent traversal", "Latent space", "Reconstructions", "Extrapola
 #: ``u`` (no truth ``u_ref``, no latent draws ``z``), and ``/posterior``.
 GENERATOR_TABS = ("Samples", "Posterior")
 
+#: Title of the result tab of an inverse problem: ``/history`` holding learned coefficients.
+INVERSE_TABS = ("Estimates",)
+
 
 def _group(tree: xr.DataTree, name: str) -> xr.Dataset | None:
     if name not in tree.children:
@@ -1117,7 +1108,7 @@ def _group(tree: xr.DataTree, name: str) -> xr.Dataset | None:
 
 def _result_tabs(tree: xr.DataTree) -> dict[str, pn.viewable.Viewable]:
     """The result tabs a finished Run has data for, by title (see :data:`RESULT_TABS`,
-    :data:`LATENT_TABS` and :data:`GENERATOR_TABS`)."""
+    :data:`LATENT_TABS`, :data:`GENERATOR_TABS` and :data:`INVERSE_TABS`)."""
     samples, transfer = _group(tree, "samples"), _group(tree, "transfer")
     tabs = {}
     # An operator's test set holds the truth (u_ref); a generative model's samples do not.
@@ -1132,6 +1123,10 @@ def _result_tabs(tree: xr.DataTree) -> dict[str, pn.viewable.Viewable]:
     posterior = _group(tree, "posterior")
     if posterior is not None and posterior_channels(posterior):
         tabs["Posterior"] = _posterior_tab(posterior)
+    if "history" in tree.children:
+        learned = views.estimates(tree["history"].to_dataset())
+        if len(learned):  # coefficients of an inverse problem, against their truth
+            tabs["Estimates"] = pn.pane.HoloViews(learned.cols(2))
     return tabs
 
 
