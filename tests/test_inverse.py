@@ -196,3 +196,28 @@ def test_app_shows_an_estimates_tab_for_inverse_runs():
     assert "Estimates" in _result_tabs(run.tree)
     plain = fit(Heat1D(), PINN(width=8, depth=1), steps=5, progress=False)
     assert "Estimates" not in _result_tabs(plain.tree)
+
+
+def test_workbench_draws_the_estimate_live_with_its_truth():
+    pytest.importorskip("panel")
+    from bokeh.document import Document
+
+    from workbench.app import Setup, Workbench
+    from workbench.train import Training
+
+    setup = Setup(
+        Heat1D(),
+        PINN(width=8, depth=1, n_interior=64, infer={"alpha": 0.3}),
+        [Data(n=30)],
+        Training(steps=20),
+    )
+    wb = Workbench(setup)
+    wb.__panel__().get_root(Document())
+    wb.train()
+    assert wb.wait(60) == "done"
+    plot = wb._estimates_plot
+    assert plot.visible and plot._lines.labels == ["alpha"]
+    values = plot.source.data["e0"]
+    assert values[0] == pytest.approx(0.3) and len(values) == 20
+    assert plot.truths[0].visible and plot.truths[0].location == 0.1
+    assert "Estimates" in wb.tabs._names

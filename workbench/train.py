@@ -115,6 +115,8 @@ class Progress:
     diagnostics : dict
         What the combiner reports about this step: term weights (``weight_<term>``) and the
         smallest cosine between two terms' gradients (``grad_cosine``, below 0 = conflict).
+    estimates : dict
+        The coefficients an inverse problem learns (the method's ``infer`` knob), by name.
     """
 
     step: int
@@ -129,6 +131,7 @@ class Progress:
     message: str = field(default="")
     points: xr.Dataset | None = None
     diagnostics: dict[str, float] = field(default_factory=dict)
+    estimates: dict[str, float] = field(default_factory=dict)
 
     @property
     def completed(self) -> int:
@@ -587,6 +590,7 @@ class _Session:
             phase=phase,
             points=points,
             diagnostics=diagnostics,
+            estimates=estimates,
         )
 
     def estimate_attrs(self) -> dict[str, dict]:

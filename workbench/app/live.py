@@ -73,6 +73,7 @@ class LiveTraining:
         self._total_steps = 0
         self._columns: dict[str, list[float]] = {}
         self._diagnostics: dict[str, list[float]] = {}
+        self._estimates: dict[str, list[float]] = {}
         self._l2re: float | None = None
         self._wall_s = 0.0
         self._snapshot: tuple[xr.Dataset, xr.Dataset | None] | None = None
@@ -197,7 +198,9 @@ class LiveTraining:
                 columns.setdefault("step", []).append(record.step)
                 for name, value in record.losses.items():
                     columns.setdefault(name, []).append(value)
-                self._take_diagnostics(record.diagnostics, len(columns["step"]))
+                n = len(columns["step"])
+                _append_padded(self._diagnostics, record.diagnostics, n)
+                _append_padded(self._estimates, record.estimates, n)
             if record.l2re is not None:
                 self._l2re = record.l2re
             if record.snapshot is not None:
@@ -207,17 +210,6 @@ class LiveTraining:
                 self._run = record.run
                 self._state = record.run.status
                 self._message = record.message
-
-    def _take_diagnostics(self, values: dict[str, float], n: int) -> None:
-        # Combiners report a diagnostic at some steps only (M-ConFIG after it has seen every
-        # term, none during L-BFGS): NaN pads each column to one value per step, which a
-        # plot draws as a gap.
-        diagnostics = self._diagnostics
-        for name in values:
-            diagnostics.setdefault(name, [])
-        for name, column in diagnostics.items():
-            column.extend([np.nan] * (n - 1 - len(column)))
-            column.append(values.get(name, np.nan))
 
     # --- reading ----------------------------------------------------------------------------
     @property
@@ -291,12 +283,20 @@ class LiveTraining:
             at steps where it was not reported; empty before the first diagnostic (the
             ``sum`` combiner reports none).
         """
+        return self._padded(self._diagnostics, max_points)
+
+    def estimates(self, max_points: int = 1000) -> dict[str, np.ndarray]:
+        """The learned coefficients so far (an inverse problem's), on the steps of
+        :meth:`history`; empty when nothing is inferred."""
+        return self._padded(self._estimates, max_points)
+
+    def _padded(self, store: dict[str, list[float]], max_points: int) -> dict[str, np.ndarray]:
         with self._lock:
             n = len(self._columns.get("step", ()))
-            if not self._diagnostics:
+            if not store:
                 return {}
-            # A diagnostic not reported at the newest steps yet: NaN up to the last step.
-            columns = {k: v[:n] + [np.nan] * (n - len(v)) for k, v in self._diagnostics.items()}
+            # A value not reported at the newest steps yet: NaN up to the last step.
+            columns = {k: v[:n] + [np.nan] * (n - len(v)) for k, v in store.items()}
             columns["step"] = self._columns["step"][:n]
         return _thinned(columns, n, max_points)
 
@@ -307,6 +307,20 @@ class LiveTraining:
                 return None
             self._taken_version = self._snapshot_version
             return self._snapshot
+
+
+def _append_padded(store: dict[str, list[float]], values: dict[str, float], n: int) -> None:
+    """Append step ``n``'s ``values`` to the columns of ``store``, NaN where one is missing.
+
+    Combiners report a diagnostic at some steps only (M-ConFIG after it has seen every term,
+    none during L-BFGS): NaN pads each column to one value per step, which a plot draws as a
+    gap.
+    """
+    for name in values:
+        store.setdefault(name, [])
+    for name, column in store.items():
+        column.extend([np.nan] * (n - 1 - len(column)))
+        column.append(values.get(name, np.nan))
 
 
 def _thinned(columns: dict[str, list[float]], n: int, max_points: int) -> dict[str, np.ndarray]:

@@ -298,6 +298,73 @@ class DiagnosticsPlot:
         }
 
 
+class EstimatesPlot:
+    """Coefficients learned in an inverse problem against step, each with its truth dashed.
+
+    Hidden until a training reports an estimate (:attr:`visible`); one line per coefficient
+    (at most :data:`MAX_COEFFICIENTS`), and a dashed line of the same colour at the value the
+    observations were made with, when known (:meth:`set_truths`).
+    """
+
+    MAX_COEFFICIENTS = 3
+
+    def __init__(self, width: int = 400, height: int = 300):
+        self.figure = figure(
+            title="learned coefficients (truth dashed)",
+            x_axis_label="step",
+            y_axis_label="estimate",
+            width=width,
+            height=height,
+            tools=_TOOLS,
+            visible=False,
+        )
+        self.figure.add_tools(
+            HoverTool(tooltips=[("coefficient", "$name"), ("step", "@step"), ("value", "$y")])
+        )
+        count = self.MAX_COEFFICIENTS
+        self.source = ColumnDataSource({"step": [], **{f"e{i}": [] for i in range(count)}})
+        colours = [Category10_10[i] for i in range(count)]
+        self._lines = _Lines(self.figure, self.source, "e", colours, [2.0] * count)
+        self.truths = [
+            Span(location=0, dimension="width", line_dash="dashed", line_color=c, visible=False)
+            for c in colours
+        ]
+        for span in self.truths:
+            self.figure.add_layout(span)
+        self._known: dict[str, float] = {}
+
+    @property
+    def visible(self) -> bool:
+        return bool(self.figure.visible)
+
+    def set_truths(self, truths: dict[str, float]) -> None:
+        """The true value of each coefficient (only those known; drawn once it has a line)."""
+        self._known = dict(truths)
+
+    def clear(self) -> None:
+        """Empty the lines and hide the figure until the next estimates."""
+        self.source.data = {key: [] for key in self.source.data}
+        self._lines.label([])
+        for span in self.truths:
+            span.visible = False
+        self.figure.visible = False
+
+    def update(self, columns: dict[str, np.ndarray]) -> None:
+        """Redraw from ``step`` and one array per coefficient."""
+        if not columns:
+            return
+        names = [k for k in columns if k != "step"][: self.MAX_COEFFICIENTS]
+        self._lines.label(names)
+        for name, span in zip([*names, *[None] * len(self.truths)], self.truths):
+            known = name is not None and name in self._known
+            span.update(location=self._known[name] if known else 0.0, visible=known)
+        self.source.data = {
+            "step": columns["step"],
+            **self._lines.data([columns[n] for n in names], len(columns["step"])),
+        }
+        self.figure.visible = bool(names)
+
+
 class FieldPlot:
     """One field of the live snapshot: curves for 1D problems, an image for 2D ones.
 

@@ -49,6 +49,7 @@ from workbench import views
 from workbench.app.live import LiveTraining, Ticker
 from workbench.app.plots import (
     DiagnosticsPlot,
+    EstimatesPlot,
     FieldPlot,
     GalleryPlot,
     LossPlot,
@@ -59,7 +60,7 @@ from workbench.app.setup import Setup, from_query, parse_weights, to_query
 from workbench.app.sweeps import SweepPanel
 from workbench.methods import METHODS, Operator
 from workbench.problems import PROBLEMS
-from workbench.regularizers import COMBINERS, REGULARIZERS
+from workbench.regularizers import COMBINERS, REGULARIZERS, Data
 from workbench.results import RUN_FILE, Run, knobs
 from workbench.train import Training
 from workbench.views.fields import FIELD_TITLES, SAMPLE_DIM, sample_labels, select_sample
@@ -465,9 +466,11 @@ class Workbench(pn.viewable.Viewer):
         # The figures hide themselves until a combiner reports something (the default sum
         # reports nothing). Not pane.visible: toggling it makes Panel 1.9 copy the figure's
         # themed stylesheets into the pane, which raises and drops the rest of the tick.
+        self._estimates_plot = EstimatesPlot()  # an inverse problem's learned coefficients
         self._diagnostics_panes = [
             pn.pane.Bokeh(self._diagnostics_plot.weights),
             pn.pane.Bokeh(self._diagnostics_plot.agreement),
+            pn.pane.Bokeh(self._estimates_plot.figure),
         ]
         self._top = pn.FlexBox(self._loss_pane)
         self._fields_box = pn.FlexBox()
@@ -772,11 +775,13 @@ class Workbench(pn.viewable.Viewer):
         else:  # same kind of plots: reuse them, so the page need not build new ones
             self._loss_plot.clear()
             self._diagnostics_plot.clear()
+            self._estimates_plot.clear()
             # The last training's points and Gaussians would sit on this one's preview.
             if "residual" in self._field_plots:
                 self._field_plots["residual"].update_points(None)
             self._show_gaussians.visible = False  # a rebuild above starts hidden too
             self._draw_fields(_preview(setup.problem, self.snapshot_points), None)
+        self._estimates_plot.set_truths(_truths(setup))
         self._device = (
             "cuda" if setup.training.device != "cpu" and torch.cuda.is_available() else "cpu"
         )
@@ -812,6 +817,9 @@ class Workbench(pn.viewable.Viewer):
         diagnostics = live.diagnostics(MAX_PLOT_POINTS)
         if diagnostics:
             self._diagnostics_plot.update(diagnostics)
+        learned = live.estimates(MAX_PLOT_POINTS)
+        if learned:
+            self._estimates_plot.update(learned)
         snapshot = live.take_snapshot()
         run = live.run
         if run is not None and run is not self._shown_run:
@@ -1038,6 +1046,16 @@ class Workbench(pn.viewable.Viewer):
 
 #: Legend labels and titles of a generative model's fields: its ``u`` reconstructs ``u_ref``.
 GENERATIVE_LABELS = {"u": "reconstruction", "u_ref": "data"}
+
+
+def _truths(setup: Setup) -> dict[str, float]:
+    """The true values of the coefficients a set-up infers: the problem's own, when every
+    observation is made from its reference (user-given data has no known truth)."""
+    inferred = knobs(setup.method).get("infer") or {}
+    data = [r for r in setup.regularizers if isinstance(r, Data)]
+    if not inferred or not all(r.synthetic() for r in data):
+        return {}
+    return {name: float(getattr(setup.problem, name)) for name in inferred}
 
 
 def _field_layout(fields: xr.Dataset) -> tuple:
