@@ -53,7 +53,7 @@ BURGERS = (
     if SMALL
     else dict(steps=2000, lbfgs_steps=100_000, max_wall_s=180, compile=True)
 )
-HEAT_STEPS = dict(steps=40, lbfgs_steps=10) if SMALL else dict(steps=3000, lbfgs_steps=500)
+HEAT_STEPS = dict(steps=40, lbfgs_steps=10) if SMALL else dict(steps=3000, lbfgs_steps=2000)
 SEEDS = [0] if SMALL else [0, 1, 2]
 WORKERS = 2
 print(f"SMALL={SMALL}")
@@ -117,7 +117,7 @@ fields = run.fields
 # ## 3. Heat: $\alpha$ from 50 points
 #
 # The same recipe on the heat equation, $u_t = \alpha u_{xx}$, with $\alpha = 0.1$ and a guess
-# of 0.3 (3000 Adam steps, then 500 of L-BFGS). High modes decay at rate $\alpha n^2\pi^2$,
+# of 0.3 (3000 Adam steps, then 2000 of L-BFGS). High modes decay at rate $\alpha n^2\pi^2$,
 # so even a few points in time carry the information.
 
 # %%
