@@ -360,3 +360,18 @@ class Ticker:
         if self._callback is not None:
             self._callback.stop()
             self._callback = None
+
+
+def show_message(alert, message: str, level: str = "error") -> None:
+    """Show ``message`` in a Panel ``Alert`` (and as a toast where Panel has notifications).
+
+    ``level`` is a notification level (``error``, ``warning``, ``info``, ``success``).
+    """
+    import panel as pn
+
+    alert.param.update(
+        object=message, alert_type={"error": "danger"}.get(level, level), visible=True
+    )
+    notifications = pn.state.notifications
+    if notifications is not None:
+        getattr(notifications, level)(message, duration=8000)

@@ -26,7 +26,7 @@ import panel as pn
 import param
 import xarray as xr
 
-from workbench.app.live import Ticker
+from workbench.app.live import Ticker, show_message
 from workbench.app.setup import Setup
 from workbench.results import describe_bounds, knobs, parse_knob
 from workbench.sweep import FINISHED, Sweep, SweepProgress, resolve_knob
@@ -424,12 +424,7 @@ class SweepPanel(pn.viewable.Viewer):
 
     def notify(self, message: str, level: str = "error") -> None:
         """Show a message above the plot (and as a toast where Panel has notifications)."""
-        self._alert.param.update(
-            object=message, alert_type={"error": "danger"}.get(level, level), visible=True
-        )
-        notifications = pn.state.notifications
-        if notifications is not None:
-            getattr(notifications, level)(message, duration=8000)
+        show_message(self._alert, message, level)
 
     # --- the worker ------------------------------------------------------------------------------
     def _work(self, plan: Sweep, scheduler, workers: int | None) -> None:

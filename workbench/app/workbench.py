@@ -46,7 +46,7 @@ import torch
 import xarray as xr
 
 from workbench import views
-from workbench.app.live import LiveTraining, Ticker
+from workbench.app.live import LiveTraining, Ticker, show_message
 from workbench.app.plots import (
     DiagnosticsPlot,
     EstimatesPlot,
@@ -794,12 +794,7 @@ class Workbench(pn.viewable.Viewer):
 
     def notify(self, message: str, level: str = "error") -> None:
         """Show a message in the page (a toast where Panel has notifications, and the sidebar)."""
-        self._alert.param.update(
-            object=message, alert_type={"error": "danger"}.get(level, level), visible=True
-        )
-        notifications = pn.state.notifications
-        if notifications is not None:
-            getattr(notifications, level)(message, duration=8000)
+        show_message(self._alert, message, level)
 
     # --- the UI tick -----------------------------------------------------------------------------
     def _tick(self) -> None:
