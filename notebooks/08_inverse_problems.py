@@ -172,7 +172,16 @@ sweep_curve(by_sensors, "estimate_alpha") * hv.HLine(0.1).opts(color="black", li
 # %% [markdown]
 # ## What we measured
 #
-# (Filled in from the full-size run.)
+# * Burgers: $\nu$ = 0.00317 against the true 0.00318 (0.6%) after three minutes of CPU,
+#   from a guess of 0.05. The estimate wanders during Adam while the field forms and settles
+#   within the first thousand L-BFGS iterations. The same recipe from the command line (below)
+#   gave 0.56%.
+# * Heat: $\alpha$ within 0.2-0.3% of 0.1 from 50 points at 1% noise, for each of three
+#   observation seeds. With 500 instead of 2000 L-BFGS iterations the errors were 1.0-2.4%:
+#   the optimizer, not the data, limited the estimate.
+# * Noise (with 500 L-BFGS iterations): the error stayed within about 3% up to 5% noise and
+#   grew to 5-7% at 10%. Sensors: one probe in the middle of the rod cannot tell the decaying
+#   modes apart (10-12% off), two get within 5%, five or more within about 3%.
 #
 # ## From the command line
 #
