@@ -143,30 +143,19 @@ class Progress:
         return self.step + 1 if self.phase == "adam" and not self.done else self.step
 
 
-class _LossModule(nn.Module):
-    """Wraps ``method.loss`` so ``functional_call`` can swap the model's parameters."""
+class _MethodCall(nn.Module):
+    """``method.<name>(model, problem, arg)`` as a module, so that ``functional_call`` can swap
+    the model's parameters in (``loss`` for training, ``predict`` for a data misfit)."""
 
-    def __init__(self, model: nn.Module, method: Method, problem: Problem):
+    def __init__(self, model: nn.Module, method: Method, problem: Problem, name: str):
         super().__init__()
         self.model = model
         self.method = method
         self.problem = problem
+        self.name = name
 
-    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
-        return self.method.loss(self.model, self.problem, batch)
-
-
-class _PredictModule(nn.Module):
-    """``method.predict`` as a module, so that ``functional_call`` can swap parameters in."""
-
-    def __init__(self, model: nn.Module, method: Method, problem: Problem):
-        super().__init__()
-        self.model = model
-        self.method = method
-        self.problem = problem
-
-    def forward(self, points: torch.Tensor) -> torch.Tensor:
-        return self.method.predict(self.model, self.problem, points)
+    def forward(self, arg):
+        return getattr(self.method, self.name)(self.model, self.problem, arg)
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -348,8 +337,8 @@ class _Session:
 
         # Everything the loss touches is plain Python: param descriptors break torch.compile.
         self.plain_problem = plain_view(problem)
-        self.wrapper = _LossModule(self.model, plain_view(method), self.plain_problem)
-        self.predictor = _PredictModule(self.model, plain_view(method), self.plain_problem)
+        self.wrapper = _MethodCall(self.model, plain_view(method), self.plain_problem, "loss")
+        self.predictor = _MethodCall(self.model, plain_view(method), self.plain_problem, "predict")
         self.reg_terms = [(plain_view(r), float(r.weight)) for r in regularizers]
         self.decay = sum(r.decoupled_decay() for r in regularizers)
         self.use_compile = cfg.compile and cfg.steps > 0
