@@ -174,6 +174,27 @@ def test_regularizers_log_their_terms_and_decay_shrinks_weights():
     assert norm(runs["weight_decay"]) < norm(runs["none"])
 
 
+def test_ema_keeps_the_moving_average_of_the_adam_iterates():
+    steps, decay = 6, 0.5
+    common = dict(steps=steps, schedule="constant", lr=1e-2, progress=False)
+    averaged = fit(Poisson1D(), PINN(**SMALL), ema=decay, **common)
+    plain = fit(Poisson1D(), PINN(**SMALL), **common)
+    # The average is only evaluated and kept: Adam's own trajectory (the losses) is unchanged.
+    np.testing.assert_array_equal(averaged.history["loss"].values, plain.history["loss"].values)
+    # The raw iterate after k steps is what a k-step run ends with (constant learning rate).
+    iterates = [fit(Poisson1D(), PINN(**SMALL), **{**common, "steps": k}) for k in range(steps + 1)]
+    expected = {k: p.detach().clone() for k, p in iterates[0].model.named_parameters()}
+    for k in range(steps):
+        weight = 1 - min(decay, (1 + k) / (10 + k))
+        raw = dict(iterates[k + 1].model.named_parameters())
+        expected = {n: torch.lerp(p, raw[n].detach(), weight) for n, p in expected.items()}
+    kept = dict(averaged.model.named_parameters())
+    for name, p in expected.items():
+        torch.testing.assert_close(kept[name].detach(), p)
+        assert not torch.equal(kept[name], dict(plain.model.named_parameters())[name])
+    assert averaged.l2re != plain.l2re
+
+
 def test_loss_weights_scale_the_total():
     a = fit(Poisson1D(), PINN(**SMALL), steps=1, progress=False).history
     b = fit(Poisson1D(), PINN(**SMALL), steps=1, weights={"boundary": 3.0}, progress=False).history

@@ -51,6 +51,14 @@ class Training(param.Parameterized):
         inclusive_bounds=(False, True),
         doc="Final LR as a fraction of lr (exponential/cosine).",
     )
+    ema = param.Number(
+        0.0,
+        bounds=(0.0, 1.0),
+        inclusive_bounds=(True, False),
+        doc="Decay of an exponential moving average of the weights over the Adam steps (0 = "
+        "off; generative models use 0.999). Evaluations, snapshots and the final model use "
+        "the average.",
+    )
     lbfgs_steps = param.Integer(0, bounds=(0, 1_000_000), doc="L-BFGS iterations after Adam.")
     lbfgs_float64 = param.Boolean(
         False, doc="Run L-BFGS in float64 (float32 line searches stall near loss ~1e-5)."
@@ -353,6 +361,9 @@ class _Session:
         self.diagnostic_names: dict[str, None] = {}
 
         self.params = {k: p.detach().clone() for k, p in self.model.named_parameters()}
+        # The moving average of the weights (``ema``): what is evaluated and kept, while Adam
+        # steps the raw weights.
+        self.average = dict(self.params) if cfg.ema else None
         self.records: list[dict] = []
         self.first: dict[str, float] = {}
         self.last_marks: dict[str, int | None] = {"eval": None, "snapshot": None}
@@ -380,6 +391,21 @@ class _Session:
         weight = self.weights.get(term, 1.0)
         scale = batch.get(f"scale/{term}")
         return weight if scale is None else weight * scale
+
+    def shown(self) -> dict[str, torch.Tensor]:
+        """The weights that are evaluated and kept: the moving average when ``ema`` is on."""
+        return self.params if self.average is None else self.average
+
+    def update_average(self) -> None:
+        """Fold the current weights into the moving average (``ema``)."""
+        if self.average is None:
+            return
+        # Warm-up (as in timm's and diffusers' EMA): early on the average forgets its start
+        # faster, so the first evaluations do not show the initial weights.
+        decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))
+        self.average = {
+            k: torch.lerp(p, self.params[k], 1.0 - decay) for k, p in self.average.items()
+        }
 
     def pointwise_residual(self, points: torch.Tensor) -> torch.Tensor:
         """|residual| of the current parameters at ``points`` (for adaptive samplers)."""
@@ -554,7 +580,7 @@ class _Session:
         self.snapshot_wanted = False
         l2re, snapshot = None, None
         if evaluate or snap:
-            _load_params(self.model, self.params)
+            _load_params(self.model, self.shown())
         if evaluate:
             l2re = self.method.error(self.model, self.problem)
         points = None
@@ -564,7 +590,7 @@ class _Session:
         wall = time.perf_counter() - self.start
         diagnostics = diagnostics or {}
         self.diagnostic_names.update(dict.fromkeys(diagnostics))
-        estimates = self.method.estimates(self.model, self.params)
+        estimates = self.method.estimates(self.model, self.shown())
         row = {"step": step, **losses, **diagnostics, **estimates, "lr": lr, "wall_s": wall}
         if l2re is not None:
             row["l2re"] = l2re
@@ -599,6 +625,13 @@ class _Session:
 
     # --- the phases ----------------------------------------------------------------------
     def adam_phase(self) -> Iterator[Progress]:
+        try:
+            yield from self.adam_steps()
+        finally:
+            # With ``ema`` the average is the result (and L-BFGS's start), however Adam ended.
+            self.params = self.shown()
+
+    def adam_steps(self) -> Iterator[Progress]:
         cfg, dtype, device = self.cfg, self.dtype, self.device
         step_fn = torch.compile(self.adam_step) if self.use_compile else self.adam_step
         m = {k: torch.zeros_like(p) for k, p in self.params.items()}
@@ -634,6 +667,7 @@ class _Session:
             progress = self.record(self.step, losses, lr, "adam", diagnostics)
             previous = self.params
             self.params, m, v = new_params, new_m, new_v
+            self.update_average()
             self.step += 1
             if self.obey((yield progress)):
                 return
