@@ -1,18 +1,22 @@
 """Physics-constrained generation and inverse problems on darcy2d: flow matching against PBFM,
 and DiffusionPDE-style posterior sampling from 3% observations of u.
 
-Two tables (torch on one thread, seed 0, data seed 0; joint fields (a, u) of the ``darcy2d``
-family on ``--resolution`` x ``--resolution`` nodes, solved on that grid itself
+Two tables (torch on one thread, seed 0, data seed 0; joint fields (input, u) of a function
+family, ``darcy2d`` (a, u) unless ``--problem poisson2d`` (f, u) for the first table, on
+``--resolution`` x ``--resolution`` nodes, solved on that grid itself
 (``solver_nodes=resolution``, so the data satisfy the five-point equations the residual
 applies), 1000 training and 1000 test samples, batch 32, Adam from 2e-3 decaying to 2e-4 over
-``--steps`` steps), chosen with ``--only``:
+``--steps`` steps, and the exponential moving average of the weights with decay ``--ema``
+(0.999, as in the PBFM code, which samples with it) is what is evaluated), chosen with
+``--only``:
 
 ``pareto``: FM against PBFM on the same data and budget
     ``flow_matching`` and ``pbfm`` (ConFIG, ``--unroll`` unrolled steps, default 2), the same
-    U-Net (width 16, 3 levels). ``--samples`` fields generated from noise (seed 1, 20 Euler
-    steps) give
-    ``residual``, the mean absolute PDE residual ``|-div(a grad u) - 1|`` of the generated
-    fields (physical units: the metric of the PBFM paper), and ``distance``, the energy
+    U-Net (``--width`` 16, 3 levels). ``--samples`` fields generated from noise (seed 1, 20
+    Euler steps) give
+    ``residual``, the mean absolute PDE residual (``|-div(a grad u) - 1|`` for darcy2d,
+    ``|-lap u - f|`` over the RMS of f for poisson2d) of the generated fields (the metric of
+    the PBFM paper), and ``distance``, the energy
     distance of the generated joint fields (standardised) from the 1000 held-out test fields;
     ``data distance`` is the same for as many *training* fields, the estimate's noise floor
     (its sign is random: the estimator is unbiased, so a distance within a few times this is
@@ -34,12 +38,14 @@ applies), 1000 training and 1000 test samples, batch 32, Adam from 2e-3 decaying
 
 Usage::
 
-    python benchmarks/generative.py [--only pareto,inverse] [--resolution 16] [--steps 4000]
-        [--cases flow_matching,pbfm] [--samples 1000] [--unroll N] [--inverse-cases 10]
-        [--posterior 16] [--inverse-steps N] [--runs DIR] [--out generative.nc]
+    python benchmarks/generative.py [--only pareto,inverse] [--problem darcy2d]
+        [--resolution 16] [--steps 4000] [--ema 0.999] [--cases flow_matching,pbfm]
+        [--width 16] [--samples 1000] [--unroll N] [--inverse-cases 10] [--posterior 16]
+        [--inverse-steps N] [--runs DIR] [--out generative.nc]
 
-``--runs DIR`` saves each trained model in ``DIR/<case>`` and reuses it when it is already
-there (to split the tables over processes or re-run the sampling alone).
+``--runs DIR`` saves each trained model in ``DIR/<problem>-<case>-w<width>`` and reuses it
+when it is already there (to split the tables over processes or re-run the sampling alone;
+a reused model keeps the settings it was trained with).
 """
 
 from __future__ import annotations
@@ -60,18 +66,27 @@ from workbench.results import energy_distance
 DATA = {"n_train": 1000, "n_test": 1000, "batch_size": 32}
 
 
-def trained(case: str, resolution: int, steps: int, runs: Path | None, **knobs) -> tuple:
-    """A trained Run for ``case`` (loaded from ``runs/case`` when saved there) and its CPU s."""
-    folder = runs / case.replace(" ", "_") if runs else None
+def trained(
+    case: str,
+    family: str,
+    resolution: int,
+    steps: int,
+    ema: float,
+    runs: Path | None,
+    **knobs,
+) -> tuple:
+    """A trained Run for ``case`` on ``family`` (loaded from ``runs/family-case`` when saved
+    there) and its CPU s."""
+    folder = runs / f"{family}-{case}-w{knobs.get('width', 16)}" if runs else None
     if folder is not None and (folder / "run.nc").is_file():
         return Run.load(folder), float("nan")
     # Solved on the dataset's own grid: the data satisfy the five-point equations the
     # residual applies, so a residual measures the generator, not the solver's grid.
-    problem = PROBLEMS["darcy2d"](solver_nodes=resolution)
+    problem = PROBLEMS[family](solver_nodes=resolution)
     method = METHODS[case](resolution=resolution, **DATA, **knobs)
     method.prepare(problem)
     start = time.process_time()
-    run = fit(problem, method, steps=steps, lr=2e-3, eval_every=0, progress=False, seed=0)
+    run = fit(problem, method, steps=steps, lr=2e-3, ema=ema, eval_every=0, progress=False, seed=0)
     cpu = time.process_time() - start
     if run.status != "done":
         raise RuntimeError(f"{case}: {run.status}: {run.attrs.get('message')}")
@@ -82,7 +97,10 @@ def trained(case: str, resolution: int, steps: int, runs: Path | None, **knobs) 
 
 def pareto_row(case: str, args) -> dict:
     knobs = {"unroll": args.unroll} if case == "pbfm" and args.unroll else {}
-    run, cpu = trained(case, args.resolution, args.steps, args.runs, **knobs)
+    knobs["width"] = args.width
+    run, cpu = trained(
+        case, args.problem, args.resolution, args.steps, args.ema, args.runs, **knobs
+    )
     start = time.perf_counter()
     method, problem = run.method, run.problem
     ds = method.samples(run.model, problem, args.samples, seed=1)
@@ -101,7 +119,7 @@ def pareto_row(case: str, args) -> dict:
 
 
 def inverse_rows(args) -> dict:
-    run, _ = trained("diffusion", args.resolution, args.steps, args.runs)
+    run, _ = trained("diffusion", "darcy2d", args.resolution, args.steps, args.ema, args.runs)
     method, model, problem = run.method, run.model, run.problem
     test = method.split(problem)["test"]
     rows = {}
@@ -153,7 +171,12 @@ def inverse_rows(args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="pareto,inverse")
+    parser.add_argument(
+        "--problem", default="darcy2d", help="family of the pareto table (darcy2d, poisson2d)"
+    )
     parser.add_argument("--resolution", type=int, default=16)
+    parser.add_argument("--width", type=int, default=16, help="U-Net width of the pareto cases")
+    parser.add_argument("--ema", type=float, default=0.999, help="weight average decay (0 = off)")
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--cases", default="flow_matching,pbfm", help="rows of the pareto table")
     parser.add_argument("--samples", type=int, default=1000)
@@ -167,8 +190,8 @@ def main() -> None:
     torch.set_num_threads(1)
     groups = set(args.only.split(","))
     print(
-        f"torch threads pinned to 1, seed 0, data seed 0, darcy2d at {args.resolution}^2, "
-        f"{args.steps} steps",
+        f"torch threads pinned to 1, seed 0, data seed 0, {args.problem} at "
+        f"{args.resolution}^2 (inverse: darcy2d), {args.steps} steps, ema {args.ema}",
         flush=True,
     )
     out = {}

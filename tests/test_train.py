@@ -95,6 +95,7 @@ def test_non_finite_loss_names_the_term(monkeypatch):
         ({"lr": 0.0}, "lr"),
         ({"schedule": "linear"}, "schedule"),
         ({"dtype": "float16"}, "dtype"),
+        ({"ema": 1.0}, "ema"),
         ({"device": "tpu"}, "device"),
         ({"weights": {"residual": -1}}, "weights"),
         ({"weights": {"residul": 1.0}}, "has no term 'residul'; its terms are residual, boundary"),
