@@ -309,6 +309,15 @@ def test_query_round_trip_reproduces_the_setup():
     assert "combiner" not in query  # the default sum stays out of links
 
 
+def test_the_weight_average_is_a_training_knob_of_the_panel_and_the_link():
+    workbench = Workbench()
+    workbench._training_knobs._widgets["ema"].value = 0.999
+    assert workbench.setup.training.ema == 0.999
+    query = to_query(workbench.setup)
+    assert query["t.ema"] == "0.999"
+    assert Workbench.from_query(query).setup.training.ema == 0.999
+
+
 def test_query_round_trip_of_a_combiner_with_a_knob():
     setup = small_setup()
     setup.combiner = LRA(alpha=0.2, reference="boundary")

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 #: Training knobs offered for a sweep. The seed has its own box; device, threads and the
 #: snapshot/evaluation cadence change how a point runs, not what it learns.
-SWEEP_TRAINING_KNOBS = ("steps", "lr", "schedule", "lr_final", "lbfgs_steps", "dtype")
+SWEEP_TRAINING_KNOBS = ("steps", "lr", "schedule", "lr_final", "ema", "lbfgs_steps", "dtype")
 
 #: Metrics the plot can show (variables of every sweep's Dataset).
 METRICS = ("l2re", "loss", "wall_s")

@@ -70,7 +70,7 @@ from workbench.views.latent import latent_names, parameters, ranked_latents
 log = logging.getLogger(__name__)
 
 #: Training knobs shown in the sidebar (``device`` is added when CUDA is present).
-TRAINING_KNOBS = ["steps", "lr", "schedule", "lbfgs_steps", "seed", "compile"]
+TRAINING_KNOBS = ["steps", "lr", "schedule", "ema", "lbfgs_steps", "seed", "compile"]
 
 #: Loss-history points drawn at most; more only cost transfer time, not information.
 MAX_PLOT_POINTS = 500
@@ -304,6 +304,7 @@ class Workbench(pn.viewable.Viewer):
             widgets={
                 "steps": {"type": pn.widgets.IntInput, "start": 0, "end": steps_cap, "step": 500},
                 "lr": {"type": pn.widgets.FloatInput, "start": 1e-6, "step": 1e-3},
+                "ema": {"type": pn.widgets.FloatInput, "start": 0.0, "end": 0.9999, "step": 0.001},
                 "lbfgs_steps": {
                     "type": pn.widgets.IntInput,
                     "start": 0,
