@@ -75,7 +75,7 @@ def trained(
     runs: Path | None,
     **knobs,
 ) -> tuple:
-    """A trained Run for ``case`` on ``family`` (loaded from ``runs/family-case`` when saved
+    """A trained Run for ``case`` on ``family`` (loaded from its folder in ``runs`` when saved
     there) and its CPU s."""
     folder = runs / f"{family}-{case}-w{knobs.get('width', 16)}" if runs else None
     if folder is not None and (folder / "run.nc").is_file():
