@@ -400,7 +400,7 @@ class _Session:
         """Fold the current weights into the moving average (``ema``)."""
         if self.average is None:
             return
-        # Warm-up (as in timm's and diffusers' EMA): early on the average forgets its start
+        # Warm-up (as in diffusers' EMAModel): early on the average forgets its start
         # faster, so the first evaluations do not show the initial weights.
         decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))
         self.average = {
