@@ -59,9 +59,9 @@ import torch
 import xarray as xr
 
 from workbench import Run, fit
+from workbench.evaluation import energy_distance
 from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
-from workbench.results import energy_distance
 
 DATA = {"n_train": 1000, "n_test": 1000, "batch_size": 32}
 

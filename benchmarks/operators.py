@@ -44,7 +44,7 @@ import xarray as xr
 
 from workbench import fit
 from workbench.methods import FNO, DeepONet, MultiONet
-from workbench.methods.base import relative_errors
+from workbench.methods.family import relative_errors
 from workbench.problems import PROBLEMS
 from workbench.regularizers import PDEResidual, WeightDecay
 

@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.cli import BadInput, build_run_inputs, list_catalog, main, make_parser
-from workbench.methods import METHODS, FieldGenerator, GenerativeMethod, Operator
+from workbench.combiners import COMBINERS
+from workbench.methods import METHODS, FieldGenerator, LatentModel, Operator
 from workbench.problems import PROBLEMS
-from workbench.regularizers import COMBINERS, REGULARIZERS
+from workbench.regularizers import REGULARIZERS
 from workbench.results import Run
 from workbench.train import Training
 
@@ -194,7 +195,7 @@ def _problem_for(method: str, default: str) -> str:
     the input functions by default (vano); field generators model darcy2d's (a, u)."""
     if issubclass(METHODS[method], Operator | FieldGenerator):
         return "darcy2d"
-    if issubclass(METHODS[method], GenerativeMethod):
+    if issubclass(METHODS[method], LatentModel):
         return "burgers1d" if METHODS[method].field == "input" else "pendulum"
     return default
 

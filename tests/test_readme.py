@@ -4,7 +4,7 @@ sampler."""
 from pathlib import Path
 
 from workbench import COMBINERS, METHODS, PROBLEMS, REGULARIZERS
-from workbench.regularizers import SAMPLERS
+from workbench.sampling import SAMPLERS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

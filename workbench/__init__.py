@@ -5,6 +5,13 @@ then :func:`fit` (or iterate :func:`train` for live updates) and look at the :cl
 :func:`sweep` trains over a grid of knob values (on Dask) into one ``xarray.Dataset``.
 """
 
+from workbench.combiners import COMBINERS as COMBINERS
+from workbench.combiners import LRA as LRA
+from workbench.combiners import Combiner as Combiner
+from workbench.combiners import ConFIG as ConFIG
+from workbench.combiners import MConFIG as MConFIG
+from workbench.combiners import MultiAdam as MultiAdam
+from workbench.combiners import Sum as Sum
 from workbench.methods import FNO as FNO
 from workbench.methods import METHODS as METHODS
 from workbench.methods import PBFM as PBFM
@@ -31,11 +38,7 @@ from workbench.problems import Poisson1D as Poisson1D
 from workbench.problems import Poisson2D as Poisson2D
 from workbench.problems import Problem as Problem
 from workbench.problems import Reaction1D as Reaction1D
-from workbench.regularizers import COMBINERS as COMBINERS
-from workbench.regularizers import LRA as LRA
 from workbench.regularizers import REGULARIZERS as REGULARIZERS
-from workbench.regularizers import Combiner as Combiner
-from workbench.regularizers import ConFIG as ConFIG
 from workbench.regularizers import Data as Data
 from workbench.regularizers import DataEmphasizedELBO as DataEmphasizedELBO
 from workbench.regularizers import GradientNorm as GradientNorm
@@ -43,11 +46,8 @@ from workbench.regularizers import JacobianNuclearNorm as JacobianNuclearNorm
 from workbench.regularizers import KLAnnealing as KLAnnealing
 from workbench.regularizers import L2Penalty as L2Penalty
 from workbench.regularizers import LeastVolume as LeastVolume
-from workbench.regularizers import MConFIG as MConFIG
-from workbench.regularizers import MultiAdam as MultiAdam
 from workbench.regularizers import PDEResidual as PDEResidual
 from workbench.regularizers import Regularizer as Regularizer
-from workbench.regularizers import Sum as Sum
 from workbench.regularizers import WeightDecay as WeightDecay
 from workbench.results import Run as Run
 from workbench.sweep import Sweep as Sweep

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import param
 
+from workbench.combiners import COMBINERS
 from workbench.methods import METHODS, FamilyMethod
 from workbench.problems import PROBLEMS
-from workbench.regularizers import COMBINERS, REGULARIZERS
+from workbench.regularizers import REGULARIZERS
 from workbench.results import describe_bounds, knobs, parse_knob
 from workbench.train import Training, fit, train
 

@@ -48,13 +48,6 @@ from torch import nn
 RUN_FILE = "run.nc"
 WEIGHTS_FILE = "weights.safetensors"
 
-FIELD_ATTRS = {
-    "u": {"long_name": "prediction u", "units": "1"},
-    "u_ref": {"long_name": "reference solution u", "units": "1"},
-    "error": {"long_name": "error u - u_ref", "units": "1"},
-    "residual": {"long_name": "PDE residual", "units": "1"},
-}
-
 
 #: Long names of the diagnostics a combiner logs in ``/history`` (``weight_<term>`` aside).
 DIAGNOSTIC_NAMES = {"grad_cosine": "smallest cosine between two terms' gradients"}
@@ -134,83 +127,6 @@ def workbench_version() -> str:
         return "unknown"
 
 
-def relative_l2(u: np.ndarray, u_ref: np.ndarray) -> float:
-    """``||u - u_ref|| / ||u_ref||`` over all grid points."""
-    return float(np.linalg.norm(u - u_ref) / np.linalg.norm(u_ref))
-
-
-def energy_distance(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    r"""Energy distance between two samples of fields, and its normalised form.
-
-    ``x`` ``(n, ...)`` and ``y`` ``(m, ...)`` are flattened per sample. The energy distance
-    (Szekely & Rizzo 2013) is :math:`D = 2 E\|X - Y\| - E\|X - X'\| - E\|Y - Y'\|`, zero
-    exactly when the two distributions agree; the normalised form ``D / (2 E||X - Y||)`` lies in
-    ``[0, 1]``. Pairs of a sample with itself are left out of the within-sample means.
-
-    Returns
-    -------
-    tuple of float
-        ``(D, D / (2 E||X - Y||))``.
-    """
-    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-    if len(x) < 2 or len(y) < 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y need >= 2 samples of the same size, got {x.shape} and {y.shape}")
-
-    def mean_distance(a, b, same):
-        d = np.sqrt(np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0.0))
-        return d.sum() / (len(a) * (len(a) - 1)) if same else d.mean()
-
-    between = mean_distance(x, y, False)
-    distance = 2 * between - mean_distance(x, x, True) - mean_distance(y, y, True)
-    return float(distance), float(distance / (2 * between)) if between > 0 else 0.0
-
-
-def _chunked(fn, points: torch.Tensor, chunk: int = 16384) -> np.ndarray:
-    out = [fn(points[i : i + chunk]).detach() for i in range(0, len(points), chunk)]
-    return torch.cat(out).to("cpu", torch.float64).numpy().reshape(-1)
-
-
-def evaluate_fields(problem, method, model: nn.Module, size: Mapping[str, int] | None = None):
-    """Prediction, reference, error and residual of a model on the problem's grid.
-
-    Parameters
-    ----------
-    problem, method
-        The :class:`~workbench.problems.Problem` and :class:`~workbench.methods.Method`.
-    model : torch.nn.Module
-        A model built by ``method.build(problem, ...)``.
-    size : mapping, optional
-        Points per dim (coarser grids make cheap live snapshots).
-
-    Returns
-    -------
-    xarray.Dataset
-        Variables ``u``, ``u_ref``, ``error``, ``residual`` on the grid, attr ``l2re``.
-    """
-    reference = problem.reference(size)
-    grid = {d: reference[d].values for d in problem.dims}
-    param0 = next(model.parameters())
-    points = problem.grid_points(grid).to(param0.device, param0.dtype)
-    shape = reference.shape
-    with torch.no_grad():
-        u = _chunked(lambda p: method.predict(model, problem, p), points).reshape(shape)
-    # Residuals need derivatives; forward-mode ones would run under no_grad, autograd ones not.
-    r = _chunked(lambda p: method.residual(model, problem, p), points).reshape(shape)
-    data = {
-        "u": u,
-        "u_ref": reference.values,
-        "error": u - reference.values,
-        "residual": r,
-    }
-    ds = xr.Dataset(
-        {k: (problem.dims, v, FIELD_ATTRS[k]) for k, v in data.items()},
-        coords=reference.coords,
-    )
-    ds.attrs["l2re"] = relative_l2(u, reference.values)
-    return ds
-
-
 def history_dataset(
     records: Sequence[Mapping[str, float]],
     terms: Sequence[str],
@@ -247,26 +163,6 @@ def history_dataset(
     variables["lr"] = ("step", column("lr"), {"long_name": "learning rate"})
     variables["wall_s"] = ("step", column("wall_s"), {"long_name": "wall time", "units": "s"})
     return xr.Dataset(variables, coords={"step": ("step", steps, {"long_name": "step"})})
-
-
-def points_dataset(batch: Mapping[str, torch.Tensor], dims: Sequence[str]) -> xr.Dataset:
-    """The point sets of a batch as the ``/points`` Dataset (variables ``S_x``, ``S_t``, ...).
-
-    A batch key ``"S:v"`` (a per-point value ``v`` of set ``S``, e.g. ``interior:retained``)
-    becomes the variable ``S_v`` on dim ``S``; keys ``"<regularizer>/..."`` are left out.
-    """
-    variables = {}
-    for name, pts in batch.items():
-        if "/" in name:  # a regularizer's tensors (observations, noise), not a point set
-            continue
-        array = pts.detach().to("cpu", torch.float64).numpy()
-        if ":" in name:
-            owner, value = name.split(":", 1)
-            variables[f"{owner}_{value}"] = (owner, array, {"long_name": f"{owner} {value}"})
-            continue
-        for i, dim in enumerate(dims):
-            variables[f"{name}_{dim}"] = (name, array[:, i], {"long_name": f"{name} points {dim}"})
-    return xr.Dataset(variables)
 
 
 class Run:
@@ -385,9 +281,10 @@ class Run:
         ValueError
             When the files are unreadable or name an unknown problem/method/regularizer.
         """
+        from workbench.combiners import COMBINERS
         from workbench.methods import METHODS
         from workbench.problems import PROBLEMS
-        from workbench.regularizers import COMBINERS, REGULARIZERS
+        from workbench.regularizers import REGULARIZERS
 
         directory = Path(directory)
         for name in (RUN_FILE, WEIGHTS_FILE):

@@ -51,9 +51,10 @@ import numpy as np
 import param
 import xarray as xr
 
+from workbench.combiners import COMBINERS
 from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
-from workbench.regularizers import COMBINERS, REGULARIZERS
+from workbench.regularizers import REGULARIZERS
 from workbench.results import describe_bounds, json_default, knobs, provenance
 from workbench.train import Training, fit, train
 

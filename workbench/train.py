@@ -23,10 +23,13 @@ import xarray as xr
 from torch import nn
 from torch.func import functional_call
 
-from workbench.methods.base import Batch, Method, PhysicsInformed
+from workbench.combiners import COMBINERS, Sum
+from workbench.combiners.base import Combiner
+from workbench.methods.base import Batch, Method
+from workbench.methods.physics_informed.base import PhysicsInformed
 from workbench.problems.base import Problem, plain_view
-from workbench.regularizers import COMBINERS, Data, Sum
-from workbench.regularizers.base import Combiner, Objective, Regularizer
+from workbench.regularizers import Data
+from workbench.regularizers.base import Objective, Regularizer
 from workbench.results import Run, history_dataset, knobs, provenance
 
 #: L-BFGS iterations per optimizer call, and so per Progress record.
@@ -254,7 +257,7 @@ def train(
     regularizers : sequence of Regularizer
         Extra loss terms / decoupled weight decay.
     combiner : Combiner or str, optional
-        How the terms become one update (a :class:`~workbench.regularizers.Combiner` or its
+        How the terms become one update (a :class:`~workbench.combiners.Combiner` or its
         name: ``sum``, ``lra``, ``config``, ``mconfig``, ``multiadam``); default: the
         method's :meth:`~workbench.methods.Method.default_combiner`, else ``sum``.
     **settings

@@ -16,8 +16,8 @@ from workbench import PINN, Burgers1D, Poisson1D, Poisson2D, fit, views
 from workbench.app import ServeLimits, Setup, Workbench, from_query, to_query
 from workbench.app.live import LiveTraining
 from workbench.app.plots import KEPT_COLOUR, NEW_COLOUR
+from workbench.combiners import LRA, ConFIG, MConFIG, Sum
 from workbench.methods import METHODS
-from workbench.regularizers import LRA, ConFIG, MConFIG, Sum
 from workbench.train import Training
 
 SMALL = dict(width=16, depth=2, n_interior=128, n_boundary=16, n_initial=16)

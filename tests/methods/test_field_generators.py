@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from workbench import Run, fit
+from workbench.evaluation import energy_distance
 from workbench.methods import METHODS, FieldGenerator, FieldModel
 from workbench.numerics.finite_differences import solve_diffusion
 from workbench.problems import PROBLEMS
-from workbench.results import energy_distance
 
 GENERATORS = sorted(m for m, cls in METHODS.items() if issubclass(cls, FieldGenerator))
 SMALL = {"resolution": 16, "n_train": 40, "n_test": 10, "batch_size": 8, "n_samples": 8}

@@ -7,7 +7,7 @@ import pytest
 import torch
 from latent_checks import assert_traverse_sets_only
 
-from workbench.methods import METHODS, GenerativeMethod
+from workbench.methods import METHODS, LatentModel
 from workbench.problems import PROBLEMS
 from workbench.results import Run
 from workbench.train import fit
@@ -15,7 +15,7 @@ from workbench.train import fit
 #: Generative methods that model a family's solutions by default, trained on the pendulum
 #: here (vano models input functions; tests/methods/test_vano.py).
 GENERATIVE = sorted(
-    m for m, cls in METHODS.items() if issubclass(cls, GenerativeMethod) and cls.field == "solution"
+    m for m, cls in METHODS.items() if issubclass(cls, LatentModel) and cls.field == "solution"
 )
 SMALL = {"n_train": 60, "n_test": 12, "batch_size": 20}
 SIZES = {"vae": {"width": 32, "latent": 3}, "phys_vae": {"width": 16, "depth": 1}}

@@ -14,7 +14,7 @@ def _point_set(name, dims, n, rng):
 
 
 def points_dataset(dims=("x", "y"), n_interior=300, kept=None, n_gaussians=0, lone=False):
-    """A synthetic ``/points`` group shaped like ``results.points_dataset`` + PIG anchors."""
+    """A synthetic ``/points`` group shaped like ``evaluation.points_dataset`` + PIG anchors."""
     rng = np.random.default_rng(2)
     variables = _point_set("interior", dims, n_interior, rng)
     if kept is not None:

@@ -24,9 +24,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import xarray as xr
 
+from workbench.combiners.base import Combiner
 from workbench.methods.base import Method
 from workbench.problems.base import Problem
-from workbench.regularizers.base import Combiner, Regularizer
+from workbench.regularizers.base import Regularizer
 from workbench.results import Run
 from workbench.train import Progress, train
 

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 
 import param
 
+from workbench.combiners import COMBINERS, Sum
+from workbench.combiners.base import Combiner
 from workbench.methods import METHODS
 from workbench.methods.base import Method
 from workbench.problems import PROBLEMS
 from workbench.problems.base import Problem
-from workbench.regularizers import COMBINERS, REGULARIZERS, Sum
-from workbench.regularizers.base import Combiner, Regularizer
+from workbench.regularizers import REGULARIZERS
+from workbench.regularizers.base import Regularizer
 from workbench.results import knobs
 from workbench.train import Training
 
@@ -43,7 +45,7 @@ class Setup:
     method: Method
     regularizers: list[Regularizer] = field(default_factory=list)
     training: Training = field(default_factory=Training)
-    #: How the loss terms become one update (:data:`workbench.regularizers.COMBINERS`).
+    #: How the loss terms become one update (:data:`workbench.combiners.COMBINERS`).
     combiner: Combiner = field(default_factory=Sum)
     #: Fixed multipliers of the method's loss terms (``train(weights=...)``; default 1 each).
     weights: dict[str, float] = field(default_factory=dict)

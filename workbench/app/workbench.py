@@ -58,9 +58,10 @@ from workbench.app.plots import (
 )
 from workbench.app.setup import Setup, from_query, parse_weights, to_query
 from workbench.app.sweeps import SweepPanel
+from workbench.combiners import COMBINERS
 from workbench.methods import METHODS, Operator
 from workbench.problems import PROBLEMS
-from workbench.regularizers import COMBINERS, REGULARIZERS, Data
+from workbench.regularizers import REGULARIZERS, Data
 from workbench.results import RUN_FILE, Run, knobs
 from workbench.train import Training
 from workbench.views.fields import FIELD_TITLES, SAMPLE_DIM, sample_labels, select_sample

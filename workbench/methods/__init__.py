@@ -1,28 +1,37 @@
-"""Learning methods. Adding one is one file plus one line in ``METHODS``."""
+"""Learning methods, one sub-package per family, each holding its base class next to its
+methods:
 
-from workbench.methods.base import (
-    Batch,
-    FamilyMethod,
+* :mod:`~workbench.methods.physics_informed`: PINN, PIG (:class:`PhysicsInformed`);
+* :mod:`~workbench.methods.operators`: FNO, DeepONet, MultiONet (:class:`Operator`);
+* :mod:`~workbench.methods.latent`: VAE, PhysVAE, VANO (:class:`LatentModel`);
+* :mod:`~workbench.methods.field_generators`: flow matching, PBFM, diffusion
+  (:class:`FieldGenerator`).
+
+:mod:`~workbench.methods.base` holds the :class:`Method` contract they all fulfil. Adding a
+method is one file in its family plus one line in ``METHODS``.
+"""
+
+from workbench.methods.base import Batch, Method
+from workbench.methods.family import FamilyMethod
+from workbench.methods.field_generators import (
+    PBFM,
+    Diffusion,
     FieldGenerator,
     FieldModel,
     Flow,
-    GenerativeMethod,
-    Method,
-    Operator,
-    OperatorModel,
-    PhysicsInformed,
+    FlowMatching,
 )
-from workbench.methods.deeponet import DeepONet
-from workbench.methods.diffusion import Diffusion
-from workbench.methods.flow_matching import FlowMatching
-from workbench.methods.fno import FNO
-from workbench.methods.multionet import MultiONet
-from workbench.methods.pbfm import PBFM
-from workbench.methods.phys_vae import PhysVAE, PhysVAEModel
-from workbench.methods.pig import PIG, PIGModel
-from workbench.methods.pinn import PINN, PINNModel
-from workbench.methods.vae import VAE, VAEModel
-from workbench.methods.vano import VANO, VANOModel
+from workbench.methods.latent import (
+    VAE,
+    VANO,
+    LatentModel,
+    PhysVAE,
+    PhysVAEModel,
+    VAEModel,
+    VANOModel,
+)
+from workbench.methods.operators import FNO, DeepONet, MultiONet, Operator, OperatorModel
+from workbench.methods.physics_informed import PIG, PINN, PhysicsInformed, PIGModel, PINNModel
 
 METHODS: dict[str, type[Method]] = {
     cls.name: cls
@@ -47,7 +56,7 @@ __all__ = [
     "PhysicsInformed",
     "Operator",
     "FamilyMethod",
-    "GenerativeMethod",
+    "LatentModel",
     "FieldGenerator",
     "FieldModel",
     "Flow",

@@ -1,15 +1,14 @@
-"""The ABCs of training aids.
+"""The Regularizer ABC: extra loss terms (or decoupled weight decay), each with a weight knob,
+and the :class:`Objective` through which a term may ask for more than the batch.
 
-* :class:`Regularizer`: extra loss terms (or decoupled weight decay), each with a weight knob;
-* :class:`Combiner`: how the named terms become one update (sum, LRA, ConFIG, MultiAdam);
-* :class:`Sampler`: how the collocation points of a PINN-family method move (R3, RAR-D).
+How the terms become one update is a :mod:`workbench.combiners` concern; where collocation
+points go is a :mod:`workbench.sampling` concern.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
 
 import param
 import torch
@@ -17,10 +16,8 @@ import xarray as xr
 from torch import nn
 from torch.func import functional_call
 
+from workbench.methods.base import Batch, Method
 from workbench.problems.base import Problem
-
-if TYPE_CHECKING:  # methods import the samplers defined here: no import cycle at run time
-    from workbench.methods.base import Batch, Method
 
 
 class Objective:
@@ -119,101 +116,3 @@ class _Calls(nn.Module):
 
     def forward(self, *args):
         return getattr(self.model, self.method)(*args)
-
-
-class Combiner(param.ParameterizedABC):
-    """How ``train()`` turns the named loss terms into one update.
-
-    The default, :class:`~workbench.regularizers.Sum`, adds the (fixed-)weighted terms and
-    takes one gradient. The others see each term's gradient separately (one backward pass per
-    term) and decide the direction themselves: by reweighting (LRA), by a conflict-free
-    direction (ConFIG) or by per-term Adam moments (MultiAdam).
-
-    Terms reach a combiner already multiplied by their fixed weights (``weights=`` for the
-    method's terms, ``Regularizer.weight`` for the others), so "fixed weights" is the sum
-    combiner with weights.
-    """
-
-    name: ClassVar[str]
-
-    #: True: :meth:`combine` gets every term's gradient. False: ``train()`` differentiates the
-    #: weighted sum once (and can ``torch.compile`` the step).
-    per_term: ClassVar[bool] = True
-
-    #: True: :meth:`combine` returns a finished step direction (it keeps its own moments) and
-    #: ``train()`` applies ``p -= lr * d``. False: the direction is a gradient fed to Adam.
-    adaptive: ClassVar[bool] = False
-
-    def start(self, terms: Sequence[str], like: torch.Tensor) -> dict:
-        """Fresh state for a training with these ``terms``; ``like`` is the flat parameter
-        vector (its size, dtype and device)."""
-        return {}
-
-    def select(self, terms: Sequence[str], state: dict, step: int) -> list[str]:
-        """The terms whose gradients :meth:`combine` needs at this step (default: all)."""
-        return list(terms)
-
-    @abc.abstractmethod
-    def combine(
-        self, grads: dict[str, torch.Tensor], state: dict, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        """The update direction from flat per-term gradients, plus diagnostics to log.
-
-        Parameters
-        ----------
-        grads : dict of str to torch.Tensor
-            Flat gradient of each selected (weighted) term, all the same shape.
-        state : dict
-            This combiner's state from :meth:`start`, updated in place.
-        step : int
-            Optimizer step, from 0.
-
-        Returns
-        -------
-        direction : torch.Tensor
-            Flat, same shape as the gradients.
-        diagnostics : dict of str to float
-            Values logged in ``/history`` (e.g. ``weight_<term>``).
-        """
-
-
-class Sampler(abc.ABC):
-    """Keeps the interior collocation points of a PINN-family method and moves them.
-
-    A sampler is created per training by the method (its knobs are the method's); every
-    ``every`` steps :meth:`update` sees the current points and a function giving the model's
-    pointwise residual, and returns the next points with a mask of the retained ones.
-
-    Parameters
-    ----------
-    draw : callable
-        ``draw(n)`` gives ``n`` fresh uniform (or Sobol) points ``(n, D)`` in the domain.
-    time_column : int or None
-        Column of ``t`` in the points, for causal samplers (None: no time dim).
-    time_span : tuple of float
-        ``(t0, t1)`` of the domain, to normalise time.
-    """
-
-    name: ClassVar[str]
-
-    def __init__(
-        self,
-        draw: Callable[[int], torch.Tensor],
-        time_column: int | None = None,
-        time_span: tuple[float, float] = (0.0, 1.0),
-    ):
-        self.draw = draw
-        self.time_column = time_column
-        self.time_span = time_span
-
-    #: False: the points never change, so :meth:`update` is never called.
-    moves: ClassVar[bool] = True
-
-    @abc.abstractmethod
-    def update(
-        self, points: torch.Tensor, residual: Callable[[torch.Tensor], torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Next points and a float mask ``(n,)``: 1 where a point was kept, 0 where new.
-
-        ``residual(points)`` gives the model's absolute pointwise residual ``(n,)``.
-        """

@@ -234,7 +234,7 @@ class Data(Regularizer):
         return self.observations is None
 
     def check(self, problem, method) -> None:
-        from workbench.methods.base import PhysicsInformed
+        from workbench.methods.physics_informed.base import PhysicsInformed
 
         if not isinstance(method, PhysicsInformed):
             raise ValueError(

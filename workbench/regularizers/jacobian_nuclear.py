@@ -39,9 +39,9 @@ class JacobianNuclearNorm(Regularizer):
     )
 
     def check(self, problem, method):
-        from workbench.methods.base import GenerativeMethod
+        from workbench.methods.latent.base import LatentModel
 
-        if not isinstance(method, GenerativeMethod):
+        if not isinstance(method, LatentModel):
             raise ValueError(
                 f"regularizer 'jacobian_nuclear' needs a latent generative method (vae, "
                 f"phys_vae, vano): it splits the map at the latent code; got {method.name!r}"

@@ -43,9 +43,9 @@ class LeastVolume(Regularizer):
     )
 
     def check(self, problem, method):
-        from workbench.methods.base import GenerativeMethod
+        from workbench.methods.latent.base import LatentModel
 
-        if not isinstance(method, GenerativeMethod):
+        if not isinstance(method, LatentModel):
             raise ValueError(
                 f"regularizer 'least_volume' needs a latent generative method (vae), got "
                 f"{method.name!r}"

@@ -58,7 +58,7 @@ class PDEResidual(Regularizer):
     )
 
     def check(self, problem, method):
-        from workbench.methods.base import Operator
+        from workbench.methods.operators.base import Operator
 
         if not isinstance(method, Operator):
             raise ValueError(

@@ -5,7 +5,7 @@ import torch
 
 from workbench.methods import PINN
 from workbench.problems import PROBLEMS
-from workbench.regularizers import R3, RARD, CausalR3, Fixed, Resample
+from workbench.sampling import R3, RARD, CausalR3, Fixed, Resample
 from workbench.train import fit
 
 

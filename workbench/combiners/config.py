@@ -12,7 +12,7 @@ from __future__ import annotations
 import param
 import torch
 
-from workbench.regularizers.base import Combiner
+from workbench.combiners.base import Combiner
 
 
 def config_direction(grads: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import param
 import torch
 
-from workbench.regularizers.base import Combiner
+from workbench.combiners.base import Combiner
 
 
 class LRA(Combiner):

@@ -37,7 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.methods.base import Batch, GenerativeMethod, gaussian_kl
+from workbench.methods.base import Batch
+from workbench.methods.latent.base import LatentModel, gaussian_kl
 from workbench.nn.grids import grid_coordinates, resample
 from workbench.nn.mlp import MLP, glorot
 from workbench.problems.base import Problem
@@ -212,11 +213,11 @@ def functional_elbo(
     return {"reconstruction": (misfit / (2 * sigma**2)).mean(), "kl": kl.mean()}
 
 
-class VANO(GenerativeMethod):
+class VANO(LatentModel):
     """Variational autoencoding neural operator: a latent model of a family's functions.
 
     The data, likelihood and evaluation knobs are those of every generative method (see
-    :class:`~workbench.methods.base.GenerativeMethod`), except that the reconstruction term
+    :class:`~workbench.methods.base.LatentModel`), except that the reconstruction term
     averages the squared misfit over the grid (an :math:`L^2` norm of the function) instead of
     summing it, and that the default field is the family's *input* functions (on ``burgers1d``
     the periodic Gaussian random field ``u0``, the paper's first experiment); parameter

@@ -15,7 +15,7 @@ import param
 import torch
 from torch import nn
 
-from workbench.methods.base import Operator
+from workbench.methods.operators.base import Operator
 from workbench.nn.grids import query_points, resample
 from workbench.nn.mlp import MLP
 from workbench.problems.base import Problem
@@ -66,7 +66,7 @@ class DeepONet(Operator):
     """Unstacked DeepONet (one branch, one trunk) on a problem family.
 
     The data, loss and evaluation knobs are those of every operator method (see
-    :class:`~workbench.methods.base.Operator`).
+    :class:`~workbench.methods.operators.Operator`).
     """
 
     name = param.String("deeponet", constant=True, doc="Registry name of this method.")

@@ -12,7 +12,7 @@ where each of the ``k`` feature channels has its own ``N`` Gaussians with traina
 per-axis widths and weights. Trained on the ordinary physics-informed loss, the Gaussians move
 and stretch towards where the residual is large: a learned, adaptive mesh. Everything about the
 loss (conditions, causal weighting, samplers) is shared with the PINN
-(:class:`~workbench.methods.base.PhysicsInformed`).
+(:class:`~workbench.methods.physics_informed.PhysicsInformed`).
 
 The embedding's derivatives are exact and cheap: with ``g`` the Gaussians' values at the points,
 ``dF/dx_d`` and ``d2F/dx_d2`` are ``g`` times polynomials in ``x_d``, so all of them come from one
@@ -27,7 +27,7 @@ import xarray as xr
 from torch import nn
 
 from workbench.calculus import Jet
-from workbench.methods.base import PhysicsInformed
+from workbench.methods.physics_informed.base import PhysicsInformed
 from workbench.nn.mlp import MLP
 from workbench.problems.base import Problem
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.methods.base import Operator
+from workbench.methods.operators.base import Operator
 from workbench.nn.grids import query_points, resample
 from workbench.nn.mlp import glorot
 from workbench.problems.base import Problem
@@ -92,7 +92,7 @@ class MultiONet(Operator):
     """MultiONet (DGNO's operator network) on a problem family.
 
     The data, loss and evaluation knobs are those of every operator method (see
-    :class:`~workbench.methods.base.Operator`).
+    :class:`~workbench.methods.operators.Operator`).
     """
 
     name = param.String("multionet", constant=True, doc="Registry name of this method.")

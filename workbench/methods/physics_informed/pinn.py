@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from workbench.calculus import Jet, stack_jets
-from workbench.methods.base import PhysicsInformed
+from workbench.methods.physics_informed.base import PhysicsInformed
 from workbench.nn.mlp import ACTIVATIONS, MLP, FourierFeatures
 from workbench.problems.base import Problem
 
@@ -55,7 +55,7 @@ class PINN(PhysicsInformed):
     """Physics-informed neural network: an MLP trained on the PDE residual and its conditions.
 
     The loss, sampling, causal weighting and constraint knobs are those of every PINN-family
-    method (see :class:`~workbench.methods.base.PhysicsInformed`).
+    method (see :class:`~workbench.methods.physics_informed.PhysicsInformed`).
     """
 
     name = param.String("pinn", constant=True, doc="Registry name of this method.")

@@ -13,7 +13,7 @@ import param
 import torch
 from torch import nn
 
-from workbench.methods.base import GenerativeMethod
+from workbench.methods.latent.base import LatentModel
 from workbench.nn.lipschitz import LipschitzMLP
 from workbench.nn.mlp import MLP
 from workbench.problems.base import Problem
@@ -62,11 +62,11 @@ class VAEModel(nn.Module):
         return self.decoder(z).reshape(len(z), *self.shape)
 
 
-class VAE(GenerativeMethod):
+class VAE(LatentModel):
     """Plain variational autoencoder of a family's fields (no physics).
 
     The data, loss and evaluation knobs are those of every generative method (see
-    :class:`~workbench.methods.base.GenerativeMethod`).
+    :class:`~workbench.methods.base.LatentModel`).
     """
 
     name = param.String("vae", constant=True, doc="Registry name of this method.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import param
 
-from workbench.regularizers.base import Combiner
+from workbench.combiners.base import Combiner
 
 
 class Sum(Combiner):

@@ -34,7 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.methods.base import Batch, GenerativeMethod, gaussian_kl
+from workbench.methods.base import Batch
+from workbench.methods.latent.base import LatentModel, gaussian_kl
 from workbench.nn.mlp import MLP
 from workbench.problems.base import Problem
 
@@ -123,11 +124,11 @@ class PhysVAEModel(nn.Module):
         return self.decode_parts(z, u)["PAB"]
 
 
-class PhysVAE(GenerativeMethod):
+class PhysVAE(LatentModel):
     """Physics-integrated VAE on a parameter family with a physics model (``pendulum``).
 
     The data, ELBO and evaluation knobs are those of every generative method (see
-    :class:`~workbench.methods.base.GenerativeMethod`). The prior of each physical latent is
+    :class:`~workbench.methods.base.LatentModel`). The prior of each physical latent is
     Gaussian, centred on the family's range with a standard deviation of 0.866 times its
     width (the official code's choice), the auxiliary latents' standard normal.
     """

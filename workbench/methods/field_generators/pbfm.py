@@ -11,7 +11,8 @@ from __future__ import annotations
 import param
 from torch import nn
 
-from workbench.methods.base import Batch, Flow
+from workbench.methods.base import Batch
+from workbench.methods.field_generators.flow_matching import Flow
 from workbench.problems.base import Problem
 
 
@@ -20,7 +21,7 @@ class PBFM(Flow):
 
     Loss terms:
 
-    * ``flow``: the flow-matching regression of :class:`~workbench.methods.base.Flow`;
+    * ``flow``: the flow-matching regression of :class:`~workbench.methods.field_generators.Flow`;
     * ``residual``: :math:`E_t[\\, t \\cdot \\mathrm{mean}|R(\\hat x_1)|\\,]`, the mean absolute
       PDE residual (in units of the forcing) of the clean field :math:`\\hat x_1` reached by
       ``unroll`` Euler steps of the learned flow from ``x_t`` to ``t = 1``, with gradients

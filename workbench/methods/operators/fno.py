@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.methods.base import Operator
+from workbench.methods.operators.base import Operator
 from workbench.nn.spectral import SpectralConv
 from workbench.problems.base import Problem
 
@@ -94,7 +94,7 @@ class FNO(Operator):
     """Fourier neural operator on a problem family (1D or 2D).
 
     The data, loss and evaluation knobs are those of every operator method (see
-    :class:`~workbench.methods.base.Operator`).
+    :class:`~workbench.methods.operators.Operator`).
     """
 
     name = param.String("fno", constant=True, doc="Registry name of this method.")

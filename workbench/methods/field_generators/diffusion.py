@@ -13,7 +13,8 @@ import param
 import torch
 from torch import nn
 
-from workbench.methods.base import Batch, FieldGenerator
+from workbench.methods.base import Batch
+from workbench.methods.field_generators.base import FieldGenerator
 from workbench.problems.base import Problem
 
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 
+from workbench.combiners import COMBINERS, LRA, MConFIG, MultiAdam, config_direction
 from workbench.methods import PINN
 from workbench.problems import PROBLEMS
-from workbench.regularizers import COMBINERS, LRA, MConFIG, MultiAdam, config_direction
 from workbench.train import fit, train
 
 
