@@ -1,157 +1,31 @@
-"""train(): a generator of Progress records; fit(): drains it with a progress bar.
-
-The optimizer step is *functional*: parameters, Adam moments and the batch go in, new ones come
-out. That keeps the last good parameters around for free (the divergence guard restores them)
-and lets ``compile=True`` fuse loss, derivatives, backward pass and Adam update into one
-``torch.compile``-d graph, which is what makes a small PINN step several times cheaper than
-eager PyTorch on a CPU (see benchmarks/pinn_burgers.py).
+"""One training's state and its steps: the functional Adam step (plain, compiled, or with a
+gradient combiner), the weight average, the divergence guard, the records and snapshots,
+the L-BFGS phase, and the Run at the end.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 
-import param
 import torch
 import xarray as xr
 from torch import nn
 from torch.func import functional_call
 
-from workbench.combiners import COMBINERS, Sum
-from workbench.combiners.base import Combiner
 from workbench.methods.base import Batch, Method
-from workbench.methods.physics_informed.base import PhysicsInformed
 from workbench.problems.base import Problem, plain_view
 from workbench.regularizers import Data
-from workbench.regularizers.base import Objective, Regularizer
+from workbench.regularizers.base import Objective
 from workbench.results import Run, history_dataset, knobs, provenance
+from workbench.train.progress import Progress
+from workbench.train.settings import Training, learning_rate
 
 #: L-BFGS iterations per optimizer call, and so per Progress record.
 LBFGS_CHUNK = 10
-
-
-class Training(param.Parameterized):
-    """Knobs of the optimisation itself (the same Parameters drive widgets and CLI flags)."""
-
-    steps = param.Integer(4000, bounds=(0, 10_000_000), doc="Adam steps.")
-    lr = param.Number(
-        1e-2, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Adam learning rate."
-    )
-    schedule = param.Selector(
-        objects=["constant", "exponential", "cosine"],
-        default="exponential",
-        doc="Learning-rate schedule over the Adam steps.",
-    )
-    lr_final = param.Number(
-        0.1,
-        bounds=(0.0, 1.0),
-        inclusive_bounds=(False, True),
-        doc="Final LR as a fraction of lr (exponential/cosine).",
-    )
-    ema = param.Number(
-        0.0,
-        bounds=(0.0, 1.0),
-        inclusive_bounds=(True, False),
-        doc="Decay of an exponential moving average of the weights over the Adam steps (0 = "
-        "off; generative models use 0.999). Evaluations, snapshots and the final model use "
-        "the average.",
-    )
-    lbfgs_steps = param.Integer(0, bounds=(0, 1_000_000), doc="L-BFGS iterations after Adam.")
-    lbfgs_float64 = param.Boolean(
-        False, doc="Run L-BFGS in float64 (float32 line searches stall near loss ~1e-5)."
-    )
-    max_wall_s = param.Number(
-        0.0, bounds=(0.0, None), doc="Stop training after this many seconds (0 = no limit)."
-    )
-    seed = param.Integer(0, bounds=(0, 2**31 - 1), doc="Seed of every random draw.")
-    device = param.Selector(
-        objects=["auto", "cpu", "cuda"], default="auto", doc="auto = CUDA when available."
-    )
-    dtype = param.Selector(objects=["float32", "float64"], default="float32", doc="Precision.")
-    threads = param.Integer(
-        1, bounds=(0, 256), doc="torch CPU threads (0 = leave torch's setting alone)."
-    )
-    compile = param.Boolean(
-        False, doc="torch.compile the whole step (faster steps, ~10-30 s compile up front)."
-    )
-    eval_every = param.Integer(
-        100, bounds=(0, None), doc="Evaluate l2re on the reference grid every k steps (0 = end)."
-    )
-    snapshot_every = param.Integer(
-        0, bounds=(0, None), doc="Yield a fields snapshot every k steps (0 = never)."
-    )
-    snapshot_points = param.Integer(64, bounds=(2, 4096), doc="Snapshot grid points per dim.")
-    divergence_factor = param.Number(
-        1e4, bounds=(1.0, None), doc="Stop when a loss term exceeds this multiple of its start."
-    )
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One record of training.
-
-    Attributes
-    ----------
-    step : int
-        Optimizer steps taken so far (Adam then L-BFGS, counted together).
-    losses : dict
-        Unweighted loss terms and the weighted total ``loss`` at this step.
-    lr : float
-        Learning rate used for the step (NaN during L-BFGS).
-    l2re : float or None
-        Relative L2 error on the reference grid when evaluated at this step.
-    wall_s : float
-        Seconds since training started.
-    snapshot : xarray.Dataset or None
-        Coarse fields (see :meth:`Method.evaluate <workbench.methods.Method.evaluate>`) every
-        ``snapshot_every``.
-    done : bool
-        True on the last record, which carries the ``run``.
-    run : Run or None
-        The finished (or diverged, or stopped) Run.
-    phase : str
-        ``"adam"``, ``"lbfgs"``, or ``"done"`` on the last record.
-    message : str
-        On the last record: why training ended early (diverged, stopped, time budget), if it did.
-    points : xarray.Dataset or None
-        The training batch's collocation points (as in a Run's ``/points``, with the model's
-        anchors such as Gaussian centres), alongside each snapshot, so that a live view can
-        overlay them on the residual.
-    diagnostics : dict
-        What the combiner reports about this step: term weights (``weight_<term>``) and the
-        smallest cosine between two terms' gradients (``grad_cosine``, below 0 = conflict).
-    estimates : dict
-        The coefficients an inverse problem learns (the method's ``infer`` knob), by name.
-    """
-
-    step: int
-    losses: dict[str, float]
-    lr: float
-    l2re: float | None
-    wall_s: float
-    snapshot: xr.Dataset | None = None
-    done: bool = False
-    run: Run | None = None
-    phase: str = "adam"
-    message: str = field(default="")
-    points: xr.Dataset | None = None
-    diagnostics: dict[str, float] = field(default_factory=dict)
-    estimates: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def completed(self) -> int:
-        """Optimizer steps completed when this record was yielded.
-
-        An Adam record holds the loss measured *before* its update, an L-BFGS record the
-        loss after its iterations, so they differ by one.
-        """
-        return self.step + 1 if self.phase == "adam" and not self.done else self.step
 
 
 class _MethodCall(nn.Module):
@@ -169,39 +43,10 @@ class _MethodCall(nn.Module):
         return getattr(self.method, self.name)(self.model, self.problem, arg)
 
 
-def _resolve_device(device: str) -> torch.device:
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device: 'cuda' was requested but CUDA is not available; use 'cpu'")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _learning_rate(cfg: Training, step: int) -> float:
-    if cfg.schedule == "constant" or cfg.steps <= 1:
-        return cfg.lr
-    progress = step / (cfg.steps - 1)
-    if cfg.schedule == "exponential":
-        return cfg.lr * cfg.lr_final**progress
-    return cfg.lr * (cfg.lr_final + (1 - cfg.lr_final) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def _load_params(model: nn.Module, params: Mapping[str, torch.Tensor]) -> None:
     with torch.no_grad():
         for name, p in model.named_parameters():
             p.copy_(params[name])
-
-
-def _resolve_combiner(combiner) -> Combiner:
-    if combiner is None:
-        return Sum()
-    if isinstance(combiner, str):
-        if combiner not in COMBINERS:
-            raise ValueError(f"combiner: unknown {combiner!r}; allowed: {', '.join(COMBINERS)}")
-        return COMBINERS[combiner]()
-    if not isinstance(combiner, Combiner):
-        raise TypeError(f"combiner must be a Combiner or its name, got {type(combiner).__name__}")
-    return combiner
 
 
 def _flat(grads: Sequence[torch.Tensor | None], like: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -220,101 +65,7 @@ def _smallest_cosine(grads: Sequence[torch.Tensor]) -> float | None:
     return float(cosines[~torch.eye(len(grads), dtype=torch.bool)].min())
 
 
-def _check_inputs(problem, method, regularizers) -> None:
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
-    if not isinstance(method, Method):
-        raise TypeError(f"method must be a Method, got {type(method).__name__}")
-    for reg in regularizers:
-        if not isinstance(reg, Regularizer):
-            raise TypeError(f"regularizers must be Regularizers, got {type(reg).__name__}")
-    method.check(problem)
-    for reg in regularizers:
-        reg.check(problem, method)
-    inferred = list(method.infer) if isinstance(method, PhysicsInformed) else []
-    if inferred and not any(isinstance(reg, Data) for reg in regularizers):
-        raise ValueError(
-            f"infer: learning {', '.join(inferred)} needs observations; add the 'data' "
-            "regularizer (Data(n=200, noise=0.01), or Data(observations=...))"
-        )
-
-
-def train(
-    problem: Problem,
-    method: Method,
-    regularizers: Sequence[Regularizer] = (),
-    combiner: Combiner | str | None = None,
-    **settings,
-) -> Iterator[Progress]:
-    """Train ``method`` on ``problem``, yielding a :class:`Progress` record per step.
-
-    Parameters
-    ----------
-    problem : Problem
-        What to solve.
-    method : Method
-        How to learn it.
-    regularizers : sequence of Regularizer
-        Extra loss terms / decoupled weight decay.
-    combiner : Combiner or str, optional
-        How the terms become one update (a :class:`~workbench.combiners.Combiner` or its
-        name: ``sum``, ``lra``, ``config``, ``mconfig``, ``multiadam``); default: the
-        method's :meth:`~workbench.methods.Method.default_combiner`, else ``sum``.
-    **settings
-        Knobs of :class:`Training` (``steps``, ``lr``, ``schedule``, ``lbfgs_steps``, ``seed``,
-        ``device``, ``dtype``, ``threads``, ``compile``, ``eval_every``, ``snapshot_every``,
-        ...), plus ``weights``: a dict of multipliers for the method's loss terms
-        (default 1 each).
-
-    Yields
-    ------
-    Progress
-        One per optimizer step; the last has ``done=True`` and the :class:`Run`.
-        ``generator.send("stop")`` ends training early and returns that last record;
-        ``generator.send("snapshot")`` makes the next record carry a fields snapshot (a live
-        view asks for one when it is ready to draw, instead of every k steps).
-
-    Notes
-    -----
-    Bad input raises ``ValueError``/``TypeError`` naming the parameter before any work starts.
-    A non-finite loss term, or one growing beyond ``divergence_factor`` times its first value
-    (or the whole loss's, if larger), stops training: the Run keeps the last good parameters
-    and ``status="diverged"``.
-    """
-    weights = dict(settings.pop("weights", None) or {})
-    cfg = Training(**settings)
-    _check_inputs(problem, method, regularizers)
-    combiner = _resolve_combiner(combiner if combiner is not None else method.default_combiner())
-    names = method.term_names(problem)
-    for key, value in weights.items():
-        if key not in names:
-            raise ValueError(
-                f"weights: {method.name!r} on {problem.name!r} has no term {key!r}; "
-                f"its terms are {', '.join(names)}"
-            )
-        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-            raise ValueError(f"weights[{key!r}] must be a finite number >= 0, got {value!r}")
-    weights = {**method.default_weights(problem), **weights}
-    device = _resolve_device(cfg.device)
-    return _train(problem, method, list(regularizers), combiner, cfg, weights, device)
-
-
-def _train(
-    problem, method, regularizers, combiner, cfg: Training, weights, device
-) -> Iterator[Progress]:
-    session = _Session(problem, method, regularizers, combiner, cfg, weights, device)
-    try:
-        yield from session.adam_phase()
-        if session.status == "done" and not session.message and cfg.lbfgs_steps:
-            yield from session.lbfgs_phase()
-    except KeyboardInterrupt:
-        # Ctrl-C (or a notebook's interrupt) during a step: keep what was trained so far.
-        session.status = "stopped"
-        session.message = f"interrupted at step {session.step}"
-    yield session.finish()
-
-
-class _Session:
+class Session:
     """The state of one training (model, parameters, records) and its two phases.
 
     ``adam_phase`` and ``lbfgs_phase`` are generators; ``_train`` chains them with
@@ -642,7 +393,7 @@ class _Session:
         previous = None
         t = torch.zeros((), dtype=dtype, device=device)
         while self.step < cfg.steps:
-            lr = _learning_rate(cfg, self.step)
+            lr = learning_rate(cfg, self.step)
             t = t + 1
             lr_t = torch.tensor(lr, dtype=dtype, device=device)
             try:
@@ -802,44 +553,3 @@ class _Session:
             message=self.message,
             points=run.points,
         )
-
-
-def fit(
-    problem: Problem,
-    method: Method,
-    regularizers: Sequence[Regularizer] = (),
-    combiner: Combiner | str | None = None,
-    *,
-    progress: bool = True,
-    **settings,
-) -> Run:
-    """Train to the end with a tqdm progress bar and return the :class:`Run`.
-
-    Takes the same arguments as :func:`train`. A diverged run is returned too (check
-    ``run.status``), holding the last good parameters; so is a run interrupted with Ctrl-C
-    (``status="stopped"``).
-    """
-    from tqdm.auto import tqdm
-
-    records = train(problem, method, regularizers, combiner, **settings)
-    total = settings.get("steps", Training.steps) + settings.get("lbfgs_steps", 0)
-    desc = f"{method.name} on {problem.name}"
-    if settings.get("max_wall_s"):
-        desc += f" (at most {settings['max_wall_s']:g} s)"
-    final = None
-    with tqdm(total=total, disable=not progress, desc=desc, mininterval=0.5) as bar:
-        try:
-            for record in records:
-                if record.done:
-                    final = record
-                    break
-                bar.update(record.completed - bar.n)
-                if record.l2re is not None:
-                    postfix = {"loss": f"{record.losses['loss']:.3g}", "l2re": f"{record.l2re:.3g}"}
-                    bar.set_postfix(postfix, refresh=False)
-        except KeyboardInterrupt:
-            # Interrupted between steps: the generator is paused at a record; ask it to wrap up.
-            final = records.send("stop")
-        if final.message and progress:
-            bar.write(final.message, file=sys.stderr)
-    return final.run

@@ -1,0 +1,168 @@
+"""``train()``, the generator of :class:`~workbench.train.Progress` records, and ``fit()``, which
+drains it with a progress bar. Both check their input before any work starts.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator, Sequence
+
+from workbench.combiners import COMBINERS, Sum
+from workbench.combiners.base import Combiner
+from workbench.methods.base import Method
+from workbench.methods.physics_informed.base import PhysicsInformed
+from workbench.problems.base import Problem
+from workbench.regularizers import Data
+from workbench.regularizers.base import Regularizer
+from workbench.results import Run
+from workbench.train.progress import Progress
+from workbench.train.session import Session
+from workbench.train.settings import Training, resolve_device
+
+
+def _resolve_combiner(combiner) -> Combiner:
+    if combiner is None:
+        return Sum()
+    if isinstance(combiner, str):
+        if combiner not in COMBINERS:
+            raise ValueError(f"combiner: unknown {combiner!r}; allowed: {', '.join(COMBINERS)}")
+        return COMBINERS[combiner]()
+    if not isinstance(combiner, Combiner):
+        raise TypeError(f"combiner must be a Combiner or its name, got {type(combiner).__name__}")
+    return combiner
+
+
+def _check_inputs(problem, method, regularizers) -> None:
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
+    if not isinstance(method, Method):
+        raise TypeError(f"method must be a Method, got {type(method).__name__}")
+    for reg in regularizers:
+        if not isinstance(reg, Regularizer):
+            raise TypeError(f"regularizers must be Regularizers, got {type(reg).__name__}")
+    method.check(problem)
+    for reg in regularizers:
+        reg.check(problem, method)
+    inferred = list(method.infer) if isinstance(method, PhysicsInformed) else []
+    if inferred and not any(isinstance(reg, Data) for reg in regularizers):
+        raise ValueError(
+            f"infer: learning {', '.join(inferred)} needs observations; add the 'data' "
+            "regularizer (Data(n=200, noise=0.01), or Data(observations=...))"
+        )
+
+
+def train(
+    problem: Problem,
+    method: Method,
+    regularizers: Sequence[Regularizer] = (),
+    combiner: Combiner | str | None = None,
+    **settings,
+) -> Iterator[Progress]:
+    """Train ``method`` on ``problem``, yielding a :class:`Progress` record per step.
+
+    Parameters
+    ----------
+    problem : Problem
+        What to solve.
+    method : Method
+        How to learn it.
+    regularizers : sequence of Regularizer
+        Extra loss terms / decoupled weight decay.
+    combiner : Combiner or str, optional
+        How the terms become one update (a :class:`~workbench.combiners.Combiner` or its
+        name: ``sum``, ``lra``, ``config``, ``mconfig``, ``multiadam``); default: the
+        method's :meth:`~workbench.methods.Method.default_combiner`, else ``sum``.
+    **settings
+        Knobs of :class:`Training` (``steps``, ``lr``, ``schedule``, ``lbfgs_steps``, ``seed``,
+        ``device``, ``dtype``, ``threads``, ``compile``, ``eval_every``, ``snapshot_every``,
+        ...), plus ``weights``: a dict of multipliers for the method's loss terms
+        (default 1 each).
+
+    Yields
+    ------
+    Progress
+        One per optimizer step; the last has ``done=True`` and the :class:`Run`.
+        ``generator.send("stop")`` ends training early and returns that last record;
+        ``generator.send("snapshot")`` makes the next record carry a fields snapshot (a live
+        view asks for one when it is ready to draw, instead of every k steps).
+
+    Notes
+    -----
+    Bad input raises ``ValueError``/``TypeError`` naming the parameter before any work starts.
+    A non-finite loss term, or one growing beyond ``divergence_factor`` times its first value
+    (or the whole loss's, if larger), stops training: the Run keeps the last good parameters
+    and ``status="diverged"``.
+    """
+    weights = dict(settings.pop("weights", None) or {})
+    cfg = Training(**settings)
+    _check_inputs(problem, method, regularizers)
+    combiner = _resolve_combiner(combiner if combiner is not None else method.default_combiner())
+    names = method.term_names(problem)
+    for key, value in weights.items():
+        if key not in names:
+            raise ValueError(
+                f"weights: {method.name!r} on {problem.name!r} has no term {key!r}; "
+                f"its terms are {', '.join(names)}"
+            )
+        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"weights[{key!r}] must be a finite number >= 0, got {value!r}")
+    weights = {**method.default_weights(problem), **weights}
+    device = resolve_device(cfg.device)
+    return _train(problem, method, list(regularizers), combiner, cfg, weights, device)
+
+
+def _train(
+    problem, method, regularizers, combiner, cfg: Training, weights, device
+) -> Iterator[Progress]:
+    session = Session(problem, method, regularizers, combiner, cfg, weights, device)
+    try:
+        yield from session.adam_phase()
+        if session.status == "done" and not session.message and cfg.lbfgs_steps:
+            yield from session.lbfgs_phase()
+    except KeyboardInterrupt:
+        # Ctrl-C (or a notebook's interrupt) during a step: keep what was trained so far.
+        session.status = "stopped"
+        session.message = f"interrupted at step {session.step}"
+    yield session.finish()
+
+
+def fit(
+    problem: Problem,
+    method: Method,
+    regularizers: Sequence[Regularizer] = (),
+    combiner: Combiner | str | None = None,
+    *,
+    progress: bool = True,
+    **settings,
+) -> Run:
+    """Train to the end with a tqdm progress bar and return the :class:`Run`.
+
+    Takes the same arguments as :func:`train`. A diverged run is returned too (check
+    ``run.status``), holding the last good parameters; so is a run interrupted with Ctrl-C
+    (``status="stopped"``).
+    """
+    from tqdm.auto import tqdm
+
+    records = train(problem, method, regularizers, combiner, **settings)
+    total = settings.get("steps", Training.steps) + settings.get("lbfgs_steps", 0)
+    desc = f"{method.name} on {problem.name}"
+    if settings.get("max_wall_s"):
+        desc += f" (at most {settings['max_wall_s']:g} s)"
+    final = None
+    with tqdm(total=total, disable=not progress, desc=desc, mininterval=0.5) as bar:
+        try:
+            for record in records:
+                if record.done:
+                    final = record
+                    break
+                bar.update(record.completed - bar.n)
+                if record.l2re is not None:
+                    postfix = {"loss": f"{record.losses['loss']:.3g}", "l2re": f"{record.l2re:.3g}"}
+                    bar.set_postfix(postfix, refresh=False)
+        except KeyboardInterrupt:
+            # Interrupted between steps: the generator is paused at a record; ask it to wrap up.
+            final = records.send("stop")
+        if final.message and progress:
+            bar.write(final.message, file=sys.stderr)
+    return final.run
