@@ -12,8 +12,8 @@ from workbench import fit, views
 from workbench.methods import FlowMatching
 from workbench.problems import PROBLEMS
 from workbench.views import (
+    decoded,
     generated_channels,
-    latent,
     pareto,
     posterior_channels,
     posterior_gallery,
@@ -93,7 +93,7 @@ def test_channels_tell_a_generator_apart_from_test_sets_and_prior_draws():
     assert posterior_channels(posterior()) == ["a", "u"]
     assert posterior_channels(ds) == []
     # The module's name does not shadow the view of a latent model's prior draws.
-    assert views.samples is latent.samples
+    assert views.samples is decoded.samples
 
 
 # --- sample gallery ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from workbench.views import (
     samples,
     traversal_grid,
 )
-from workbench.views.latent import parameters, ranked_latents
+from workbench.views.latent_data import parameters, ranked_latents
 
 LATENTS = ("omega", "aux_0", "aux_1")
 OFFSETS = np.linspace(-2, 2, 5)

@@ -4,6 +4,7 @@ Nothing here imports torch, so views are testable and usable on saved Runs
 without the training stack.
 """
 
+from workbench.views.decoded import extrapolation, reconstructions, samples
 from workbench.views.fields import compare, field, profile
 from workbench.views.generation import (
     generated_channels,
@@ -14,15 +15,7 @@ from workbench.views.generation import (
     sample_gallery,
 )
 from workbench.views.history import diagnostics, error_history, estimates, history
-from workbench.views.latent import (
-    extrapolation,
-    latent_parity,
-    latent_scatter,
-    latent_spectrum,
-    reconstructions,
-    samples,
-    traversal_grid,
-)
+from workbench.views.latent import latent_parity, latent_scatter, latent_spectrum, traversal_grid
 from workbench.views.operators import error_histogram, gallery, resolution_transfer
 from workbench.views.points import gaussians, points
 from workbench.views.report import report

@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.views.fields import SAMPLE_DIM, _dimension, field, plot_dims, sample_labels
-from workbench.views.latent import _WIDTH, _check_grid, _require, _tile
+from workbench.views.latent_data import _WIDTH, _check_grid, _require, _tile
 from workbench.views.operators import TRAIN_COLOUR, TRUTH_COLOUR, _shared_range
 
 #: Colour map of magnitudes (``|residual|``, ``|mean - true|``): white at 0 like the centre of

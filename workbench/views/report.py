@@ -14,6 +14,8 @@ from bokeh.embed import file_html
 from bokeh.layouts import column
 from bokeh.resources import INLINE
 
+from workbench.views.decoded import extrapolation
+from workbench.views.decoded import samples as prior_samples
 from workbench.views.fields import SAMPLE_DIM, compare, field, sample_labels, select_sample
 from workbench.views.generation import (
     generated_channels,
@@ -23,15 +25,8 @@ from workbench.views.generation import (
     sample_gallery,
 )
 from workbench.views.history import diagnostics, error_history, estimates, history
-from workbench.views.latent import (
-    extrapolation,
-    latent_parity,
-    latent_scatter,
-    latent_spectrum,
-    parameters,
-    traversal_grid,
-)
-from workbench.views.latent import samples as prior_samples
+from workbench.views.latent import latent_parity, latent_scatter, latent_spectrum, traversal_grid
+from workbench.views.latent_data import parameters
 from workbench.views.operators import error_histogram, gallery, resolution_transfer
 from workbench.views.points import gaussians, points
 
