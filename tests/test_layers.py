@@ -60,7 +60,7 @@ def tree_copy(tmp_path: Path) -> Path:
         ("views/fields.py", "import torch", "workbench.views is not allowed to import torch"),
         # the core reaching for the app
         (
-            "train.py",
+            "train/loop.py",
             "from workbench.app import Workbench",
             "workbench.train is not allowed to import workbench.app",
         ),
