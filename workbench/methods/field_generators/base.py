@@ -14,16 +14,9 @@ import torch
 import xarray as xr
 from torch import nn
 
-from workbench.evaluation import (
-    energy_distance,
-    relative_l2,
-)
+from workbench.evaluation import energy_distance, relative_l2
 from workbench.methods.base import Batch
-from workbench.methods.family import (
-    GALLERY_SIZE,
-    FamilyMethod,
-    require_function_family,
-)
+from workbench.methods.family import GALLERY_SIZE, FamilyMethod, require_function_family
 from workbench.nn.unet import TimeUNet
 from workbench.problems.base import Problem
 

@@ -13,9 +13,7 @@ import torch
 import xarray as xr
 from torch import nn
 
-from workbench.evaluation import (
-    FIELD_ATTRS,
-)
+from workbench.evaluation import FIELD_ATTRS
 from workbench.methods.base import Batch
 from workbench.methods.family import (
     GALLERY_SIZE,

@@ -13,11 +13,7 @@ import xarray as xr
 from torch import nn
 
 from workbench.calculus import Jet, coordinate_jets, jet_by_autograd
-from workbench.evaluation import (
-    evaluate_fields,
-    points_dataset,
-    relative_l2,
-)
+from workbench.evaluation import evaluate_fields, points_dataset, relative_l2
 from workbench.methods.base import Batch, Method
 from workbench.nn.coefficients import Coefficients, Unknown
 from workbench.problems.base import Condition, Problem, columns, plain_view
