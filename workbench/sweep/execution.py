@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 import xarray as xr
 
-from workbench.sweep.knobs import _build
+from workbench.sweep.knobs import build_point
 from workbench.sweep.storage import METRIC_ATTRS, point_key
 from workbench.train import fit
 
@@ -38,7 +38,7 @@ QUIET_WORKERS = {
 
 def _run_point(spec: dict, with_fields: bool) -> xr.Dataset:
     """Train one point (on a worker) and return its metrics (and fields) as a small Dataset."""
-    problem, method, regularizers, combiner, settings = _build(spec)
+    problem, method, regularizers, combiner, settings = build_point(spec)
     try:
         run = fit(problem, method, regularizers, combiner, progress=False, **settings)
     except Exception as err:  # a failed point is a result too; the sweep goes on
@@ -110,7 +110,7 @@ def local_cluster(workers: int):
         )
 
 
-def _execute(
+def execute_points(
     todo: list[tuple[tuple, dict]], with_fields: bool, scheduler, workers: int | None
 ) -> Iterator[tuple[tuple, xr.Dataset]]:
     """Run the points and yield (index, result) as each finishes, in any order."""

@@ -3,7 +3,8 @@
 A grid key names a knob of the problem, the method, the training, the combiner or a
 regularizer (:func:`resolve_knob`); :func:`resolve_grid` checks each key's values against the
 knob's bounds. Each point of the grid is then a spec: a plain dict of every knob of its set-up
-(:func:`_spec`, :func:`_set`), which travels to a worker and is built there (:func:`_build`).
+(:func:`point_spec`, :func:`set_knob`), which travels to a worker and is built there
+(:func:`build_point`).
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ def _knob_attrs(owner: str, p: param.Parameter) -> dict:
 
 
 # --- point specs: plain dicts that travel to workers --------------------------------------------
-def _spec(problem, method, regularizers, combiner, settings: Mapping) -> dict:
+def point_spec(problem, method, regularizers, combiner, settings: Mapping) -> dict:
     return {
         "problem": {"name": problem.name, "params": knobs(problem)},
         "method": {"name": method.name, "params": knobs(method)},
@@ -191,7 +192,7 @@ def _spec(problem, method, regularizers, combiner, settings: Mapping) -> dict:
     }
 
 
-def _set(spec: dict, owner: str, name: str, value) -> None:
+def set_knob(spec: dict, owner: str, name: str, value) -> None:
     if owner in ("problem", "method", "combiner"):
         spec[owner]["params"][name] = value
     elif owner == "training":
@@ -200,7 +201,7 @@ def _set(spec: dict, owner: str, name: str, value) -> None:
         next(r for r in spec["regularizers"] if r["name"] == owner)["params"][name] = value
 
 
-def _build(spec: dict):
+def build_point(spec: dict):
     """Problem, method, regularizers, combiner and settings from a spec (raises on bad knobs)."""
     problem = PROBLEMS[spec["problem"]["name"]](**spec["problem"]["params"])
     method = METHODS[spec["method"]["name"]](**spec["method"]["params"])
@@ -212,10 +213,10 @@ def _build(spec: dict):
     return problem, method, regularizers, combiner, settings
 
 
-def _check(spec: dict, where: str) -> None:
+def check_point(spec: dict, where: str) -> None:
     """Raise ``ValueError`` (its message led by ``where``) if the spec's set-up cannot train."""
     try:
-        problem, method, regularizers, combiner, settings = _build(spec)
+        problem, method, regularizers, combiner, settings = build_point(spec)
         # train() checks the whole combination; its generator has not started, so closing it
         # costs nothing.
         train(problem, method, regularizers, combiner, **settings).close()

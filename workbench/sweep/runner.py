@@ -19,9 +19,9 @@ import numpy as np
 import xarray as xr
 
 from workbench.results import json_default, provenance
-from workbench.sweep.execution import _execute
-from workbench.sweep.knobs import Knob, _check, _set, _spec, resolve_grid
-from workbench.sweep.storage import POINTS_DIR, SWEEP_FILE, _write, assemble, point_key
+from workbench.sweep.execution import execute_points
+from workbench.sweep.knobs import Knob, check_point, point_spec, resolve_grid, set_knob
+from workbench.sweep.storage import POINTS_DIR, SWEEP_FILE, assemble, point_key, write_atomically
 
 #: Seconds between rewrites of ``sweep.nc`` while points finish (each point's own file is
 #: written at once; the combined file is a convenience rebuilt from them).
@@ -86,9 +86,9 @@ class Sweep:
             raise ValueError("grid: give at least one knob and its values, e.g. {'beta': [1, 10]}")
         settings.setdefault("threads", 1)
         regularizers = list(regularizers)
-        base = _spec(problem, method, regularizers, combiner, settings)
+        base = point_spec(problem, method, regularizers, combiner, settings)
         # The base set-up itself must be valid before its variations are.
-        _check(base, "the base set-up")
+        check_point(base, "the base set-up")
         self.grid: list[Knob] = resolve_grid(grid, problem, method, regularizers, combiner)
         self.base = base
         self.fields = fields
@@ -97,10 +97,10 @@ class Sweep:
         for index in np.ndindex(*(len(k.values) for k in self.grid)):
             spec = json.loads(json.dumps(base, default=json_default))
             for knob, i in zip(self.grid, index):
-                _set(spec, knob.owner, knob.name, knob.values[i])
+                set_knob(spec, knob.owner, knob.name, knob.values[i])
             self.specs[index] = spec
         for index, spec in self.specs.items():
-            _check(spec, f"point {self.coordinates(index)}")
+            check_point(spec, f"point {self.coordinates(index)}")
         made = provenance(
             problem, method, regularizers, seed=settings.get("seed", 0), device="", dtype=""
         )
@@ -198,20 +198,22 @@ class Sweep:
         missing = [index for index in self.specs if index not in results]
         if self.out is not None:
             (self.out / POINTS_DIR).mkdir(parents=True, exist_ok=True)
-            _write(self.dataset(results), self.out / SWEEP_FILE)
+            write_atomically(self.dataset(results), self.out / SWEEP_FILE)
         written = time.monotonic()
         yield SweepProgress(self.dataset(results), reused, self.total, reused)
         try:
-            for index, result in _execute(
+            for index, result in execute_points(
                 [(index, self.specs[index]) for index in missing], self.fields, scheduler, workers
             ):
                 status = str(result["status"].values)
                 if self.out is not None and status != "failed":
-                    _write(result, self.out / POINTS_DIR / f"{point_key(self.specs[index])}.nc")
+                    write_atomically(
+                        result, self.out / POINTS_DIR / f"{point_key(self.specs[index])}.nc"
+                    )
                 results[index] = result
                 dataset = self.dataset(results)
                 if self.out is not None and time.monotonic() - written > WRITE_INTERVAL_S:
-                    _write(dataset, self.out / SWEEP_FILE)
+                    write_atomically(dataset, self.out / SWEEP_FILE)
                     written = time.monotonic()
                 yield SweepProgress(
                     dataset,
@@ -225,7 +227,7 @@ class Sweep:
         finally:
             # Interrupted or finished: the combined file reflects every point written.
             if self.out is not None:
-                _write(self.dataset(results), self.out / SWEEP_FILE)
+                write_atomically(self.dataset(results), self.out / SWEEP_FILE)
         dataset = self.dataset(results)
         yield SweepProgress(dataset, len(results), self.total, reused, finished=True)
 

@@ -125,7 +125,7 @@ def _same_coords(a: xr.DataArray, b: xr.DataArray) -> bool:
     )
 
 
-def _write(dataset: xr.Dataset, path: Path) -> None:
+def write_atomically(dataset: xr.Dataset, path: Path) -> None:
     """Write atomically: a reader (or a resumed sweep) never sees half a file."""
     partial = path.with_name(path.name + ".partial")
     dataset.to_netcdf(partial, engine="h5netcdf")
