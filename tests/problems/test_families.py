@@ -11,8 +11,7 @@ import xarray as xr
 
 from workbench.numerics import burgers_cole_hopf
 from workbench.numerics.finite_differences import solve_diffusion
-from workbench.problems import PROBLEMS
-from workbench.problems import base as problems_base
+from workbench.problems import PROBLEMS, dataset_cache
 
 FAMILIES = sorted(n for n, cls in PROBLEMS.items() if cls.family_input is not None)
 WITH_RESIDUAL = sorted(n for n in FAMILIES if PROBLEMS[n].family_has_residual)
@@ -24,9 +23,9 @@ QUICK = {"darcy2d": ({}, 17), "poisson2d": ({}, 17), "burgers1d": ({"nu": 0.05},
 def _private_cache(tmp_path, monkeypatch):
     """Every test caches into its own folder and starts with an empty memory cache."""
     monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path / "data"))
-    problems_base._MEMORY_CACHE.clear()
+    dataset_cache.MEMORY_CACHE.clear()
     yield
-    problems_base._MEMORY_CACHE.clear()
+    dataset_cache.MEMORY_CACHE.clear()
 
 
 def _quick(name):
@@ -130,7 +129,7 @@ def test_cache_round_trip_and_corrupt_files(tmp_path):
     assert not list((tmp_path / "data").glob("*.tmp"))
     # From memory, then (memory cleared) from the file: the same dataset, attrs included.
     xr.testing.assert_identical(problem.dataset(4, res, seed=3, progress=False), made)
-    problems_base._MEMORY_CACHE.clear()
+    dataset_cache.MEMORY_CACHE.clear()
     loaded = problem.dataset(4, res, seed=3, progress=False)
     xr.testing.assert_identical(loaded, made)
     # Callers get copies: changing one does not change the cache.
@@ -140,12 +139,12 @@ def test_cache_round_trip_and_corrupt_files(tmp_path):
     PROBLEMS["darcy2d"](smoothing=0.5).dataset(4, res, seed=3, progress=False)
     assert len(list((tmp_path / "data").glob("*.nc"))) == 2
     # A corrupt file is regenerated, with a warning.
-    problems_base._MEMORY_CACHE.clear()
+    dataset_cache.MEMORY_CACHE.clear()
     files[0].write_bytes(b"not a netcdf file")
     with pytest.warns(UserWarning, match="regenerating"):
         again = problem.dataset(4, res, seed=3, progress=False)
     xr.testing.assert_identical(again.drop_attrs(), made.drop_attrs())
-    problems_base._MEMORY_CACHE.clear()
+    dataset_cache.MEMORY_CACHE.clear()
     xr.testing.assert_identical(problem.dataset(4, res, seed=3, progress=False), again)
 
 
@@ -161,7 +160,7 @@ def test_unwritable_cache_only_warns(tmp_path, monkeypatch):
 
 def test_default_data_directory(monkeypatch):
     monkeypatch.delenv("WORKBENCH_DATA")
-    path = problems_base.data_directory()
+    path = dataset_cache.data_directory()
     assert path.parts[-2:] == ("data", "generated") or path.parts[-2:] == (".cache", "workbench")
 
 

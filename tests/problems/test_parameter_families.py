@@ -11,8 +11,7 @@ import xarray as xr
 from scipy.integrate import solve_ivp
 
 from workbench.calculus import coordinate_jets
-from workbench.problems import PROBLEMS, DerivativeCondition
-from workbench.problems import base as problems_base
+from workbench.problems import PROBLEMS, DerivativeCondition, dataset_cache
 
 PARAMETER_FAMILIES = sorted(n for n, cls in PROBLEMS.items() if cls.family_parameters)
 
@@ -21,9 +20,9 @@ PARAMETER_FAMILIES = sorted(n for n, cls in PROBLEMS.items() if cls.family_param
 def _private_cache(tmp_path, monkeypatch):
     """Every test caches into its own folder and starts with an empty memory cache."""
     monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path / "data"))
-    problems_base._MEMORY_CACHE.clear()
+    dataset_cache.MEMORY_CACHE.clear()
     yield
-    problems_base._MEMORY_CACHE.clear()
+    dataset_cache.MEMORY_CACHE.clear()
 
 
 def _pendulum_ivp(omega, gamma, theta0, t):
@@ -134,9 +133,9 @@ def test_cache_round_trip_and_corrupt_files(name, tmp_path):
     assert len(files) == 1
     assert files[0].name.startswith(f"{name}-n4-r{problem.family_resolution}-s3-")
     xr.testing.assert_identical(problem.dataset(4, seed=3, progress=False), made)
-    problems_base._MEMORY_CACHE.clear()
+    dataset_cache.MEMORY_CACHE.clear()
     xr.testing.assert_identical(problem.dataset(4, seed=3, progress=False), made)
-    problems_base._MEMORY_CACHE.clear()
+    dataset_cache.MEMORY_CACHE.clear()
     files[0].write_bytes(b"not a netcdf file")
     with pytest.warns(UserWarning, match="regenerating"):
         again = problem.dataset(4, seed=3, progress=False)

@@ -2,14 +2,14 @@
 
 from workbench.problems.advection_diffusion1d import AdvectionDiffusion1D
 from workbench.problems.allen_cahn1d import AllenCahn1D
-from workbench.problems.base import (
+from workbench.problems.base import Problem
+from workbench.problems.burgers1d import Burgers1D
+from workbench.problems.conditions import (
     Condition,
     DerivativeCondition,
     PeriodicCondition,
-    Problem,
     ValueCondition,
 )
-from workbench.problems.burgers1d import Burgers1D
 from workbench.problems.convection1d import Convection1D
 from workbench.problems.darcy2d import Darcy2D
 from workbench.problems.heat1d import Heat1D

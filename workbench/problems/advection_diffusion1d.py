@@ -6,7 +6,8 @@ import numpy as np
 import param
 import torch
 
-from workbench.problems.base import PeriodicCondition, Problem, ValueCondition
+from workbench.problems.base import Problem
+from workbench.problems.conditions import PeriodicCondition, ValueCondition
 
 #: Period L: with 20 points the spacing is 0.1, the grid of the Phys-VAE paper.
 LENGTH = 2.0

@@ -6,7 +6,8 @@ import numpy as np
 import param
 
 from workbench.numerics import allen_cahn_reference
-from workbench.problems.base import PeriodicCondition, Problem, ValueCondition
+from workbench.problems.base import Problem
+from workbench.problems.conditions import PeriodicCondition, ValueCondition
 
 
 class AllenCahn1D(Problem):

@@ -6,7 +6,8 @@ turns a field into residuals. It never holds a network. Methods ask it for
 * :meth:`Problem.residual`: the pointwise PDE residual, given the coordinates and a
   :class:`~workbench.calculus.Jet` of the field (its value and derivatives there);
 * :meth:`Problem.conditions`: the boundary/initial/periodic conditions, each a
-  :class:`Condition` that samples its own points and measures the mismatch;
+  :class:`~workbench.problems.conditions.Condition` that samples its own points and
+  measures the mismatch;
 * :meth:`Problem.sample_interior`: collocation points, always from an explicit generator;
 * :meth:`Problem.reference`: the classical solution on :meth:`Problem.grid`, as xarray.
 
@@ -33,15 +34,8 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
-import os
-import tempfile
 import time
-import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -50,80 +44,18 @@ import torch
 import xarray as xr
 
 from workbench.calculus import Jet
+from workbench.problems import dataset_cache, families, shipped
+from workbench.problems.conditions import Condition
+from workbench.problems.plain import plain_view
+from workbench.problems.sampling import columns, uniform_parameters, uniform_points
 
-#: Evaluates the model at points ``(N, D)`` with derivatives of the given orders.
-Evaluate = Callable[[torch.Tensor, Mapping[str, int]], Jet]
-
-
-def uniform_points(
-    n: int,
-    box: Mapping[str, tuple[float, float] | float],
-    dims,
-    generator: torch.Generator,
-    sobol: bool = False,
-) -> torch.Tensor:
-    """``n`` uniform random points in a box; a float instead of an interval fixes that coordinate.
-
-    Parameters
-    ----------
-    n : int
-        Number of points.
-    box : mapping
-        Per dim either ``(lo, hi)`` or a fixed value (a face of the domain).
-    dims : sequence of str
-        Column order of the result.
-    generator : torch.Generator
-        The only source of randomness.
-    sobol : bool
-        Scrambled Sobol points (even coverage, like a mesh) instead of independent draws;
-        the scrambling seed comes from ``generator``.
-    """
-    if sobol:
-        seed = int(torch.randint(0, 2**31 - 1, (), generator=generator))
-        engine = torch.quasirandom.SobolEngine(len(dims), scramble=True, seed=seed)
-        u = engine.draw(n, dtype=torch.float64)
-    else:
-        u = torch.rand(n, len(dims), generator=generator, dtype=torch.float64)
-    columns = []
-    for i, dim in enumerate(dims):
-        span = box[dim]
-        if isinstance(span, tuple):
-            lo, hi = span
-            columns.append(lo + (hi - lo) * u[:, i])
-        else:
-            columns.append(torch.full((n,), float(span), dtype=torch.float64))
-    return torch.stack(columns, dim=1).to(torch.get_default_dtype())
+# columns and plain_view live in the modules above; methods and the trainer import them from
+# here, so they are re-exported.
+__all__ = ["FAMILY_RESOLUTIONS", "Condition", "Problem", "columns", "plain_view"]
 
 
 #: Smallest and largest points per dim that :meth:`Problem.dataset` accepts.
 FAMILY_RESOLUTIONS = (8, 1024)
-
-#: Datasets kept in memory per process (most recently used last).
-_MEMORY_CACHE: OrderedDict[tuple, xr.Dataset] = OrderedDict()
-_MEMORY_CACHE_SIZE = 8
-
-
-def data_directory() -> Path:
-    """Where :meth:`Problem.dataset` caches its NetCDF files.
-
-    ``$WORKBENCH_DATA`` when set; otherwise ``<repo>/data/generated`` for a source checkout
-    (the folder above the ``workbench`` package holds ``pyproject.toml``), else
-    ``~/.cache/workbench``.
-    """
-    root = os.environ.get("WORKBENCH_DATA")
-    if root:
-        return Path(root).expanduser()
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "pyproject.toml").is_file():
-        return repo / "data" / "generated"
-    return Path.home() / ".cache" / "workbench"
-
-
-def _workbench_version() -> str:
-    try:
-        return version("workbench")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _problems_with(*flags: str) -> str:
@@ -136,175 +68,6 @@ def _problems_with(*flags: str) -> str:
         for n, cls in PROBLEMS.items()
         if any(getattr(cls, f) not in (None, (), False) for f in flags)
     )
-
-
-def uniform_parameters(
-    n: int, ranges: Mapping[str, tuple[float, float]], rng: np.random.Generator
-) -> dict[str, np.ndarray]:
-    """``n`` samples of independent uniform scalar parameters, drawn sample after sample.
-
-    Parameters
-    ----------
-    n : int
-        Number of samples, ``>= 0``.
-    ranges : mapping of str to (float, float)
-        ``name -> (lo, hi)`` with ``lo <= hi``; ``lo == hi`` fixes the parameter.
-    rng : numpy.random.Generator
-        The only source of randomness. One row of ``len(ranges)`` uniforms is drawn per
-        sample, in order, so consecutive calls continue the sequence: two calls drawing
-        ``k`` and ``n - k`` samples give the same numbers as one call drawing ``n``.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        Per name, the values ``(n,)``, float64.
-
-    Raises
-    ------
-    ValueError
-        If a range has ``lo > hi``, naming ``<name>_min`` and ``<name>_max``.
-    """
-    for name, (lo, hi) in ranges.items():
-        if not lo <= hi:
-            raise ValueError(
-                f"{name}_min must be <= {name}_max, got {name}_min={lo!r} > {name}_max={hi!r}"
-            )
-    u = rng.random((n, len(ranges)))
-    return {name: lo + (hi - lo) * u[:, i] for i, (name, (lo, hi)) in enumerate(ranges.items())}
-
-
-def points_on_faces(n: int, faces, dims, generator: torch.Generator, sobol: bool = False):
-    """``n`` points ``(n, D)`` spread evenly over boxes ``faces`` (see :func:`uniform_points`):
-    each face gets ``n // len(faces)`` of them, the first ones one more."""
-    counts = [n // len(faces) + (i < n % len(faces)) for i in range(len(faces))]
-    return torch.cat(
-        [uniform_points(k, face, dims, generator, sobol) for k, face in zip(counts, faces)]
-    )
-
-
-def columns(points: torch.Tensor, dims) -> dict[str, torch.Tensor]:
-    """Split points ``(N, D)`` into named ``(N, 1)`` coordinate columns."""
-    return {dim: points[:, i : i + 1] for i, dim in enumerate(dims)}
-
-
-def plain_view(spec: param.Parameterized):
-    """A plain-Python stand-in for a Problem/Method: the same methods, knobs as plain attributes.
-
-    ``torch.compile`` cannot trace param's attribute descriptors (every ``self.nu`` would be a
-    graph break), and they cost microseconds per access in eager mode too. The view shares the
-    spec's methods and class attributes but reads knob values from its ``__dict__``. Methods
-    that call ``super()`` without arguments cannot run on it; only the loss path does.
-    """
-    namespace = {}
-    for klass in reversed(type(spec).__mro__):
-        if klass.__module__.split(".")[0] in ("param", "abc", "builtins"):
-            continue
-        for key, value in vars(klass).items():
-            if not key.startswith("__") and not isinstance(value, param.Parameter):
-                namespace[key] = value
-    view = type(f"Plain{type(spec).__name__}", (), namespace)()
-    view.__dict__.update(spec.param.values())
-    return view
-
-
-class Condition(abc.ABC):
-    """A boundary, initial or periodic condition, giving one named loss term."""
-
-    name: str
-
-    @abc.abstractmethod
-    def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
-        """Draw ``n`` points ``(n, D)`` where the condition is enforced (scrambled Sobol, evenly
-        spread, with ``sobol=True``)."""
-
-    @abc.abstractmethod
-    def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
-        """How far the model is from satisfying the condition at ``points`` (0 = satisfied)."""
-
-
-@dataclass(frozen=True)
-class ValueCondition(Condition):
-    """``u = target`` on a set of points (Dirichlet boundary or initial condition).
-
-    Parameters
-    ----------
-    name : str
-        Loss-term name, e.g. ``"boundary"`` or ``"initial"``.
-    faces : list of mappings
-        Boxes (see :func:`uniform_points`) making up the set; points are spread evenly.
-    dims : tuple of str
-        The problem's dims.
-    target : callable
-        Maps named coordinate columns to target values ``(N, 1)``.
-    """
-
-    name: str
-    faces: tuple
-    dims: tuple
-    target: Callable[[dict[str, torch.Tensor]], torch.Tensor]
-
-    def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
-        return points_on_faces(n, self.faces, self.dims, generator, sobol)
-
-    def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
-        return evaluate(points, {}).value - self.target(columns(points, self.dims))
-
-
-@dataclass(frozen=True)
-class DerivativeCondition(Condition):
-    """``du/d dim = target`` on a set of points (Neumann boundary, or initial velocity).
-
-    Parameters
-    ----------
-    name : str
-        Loss-term name, e.g. ``"velocity"``.
-    faces : list of mappings
-        Boxes (see :func:`uniform_points`) making up the set; points are spread evenly.
-    dims : tuple of str
-        The problem's dims.
-    dim : str
-        The dim of the derivative.
-    target : callable
-        Maps named coordinate columns to target values ``(N, 1)``.
-    """
-
-    name: str
-    faces: tuple
-    dims: tuple
-    dim: str
-    target: Callable[[dict[str, torch.Tensor]], torch.Tensor]
-
-    def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
-        return points_on_faces(n, self.faces, self.dims, generator, sobol)
-
-    def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
-        jet = evaluate(points, {self.dim: 1})
-        return jet.d(self.dim) - self.target(columns(points, self.dims))
-
-
-@dataclass(frozen=True)
-class PeriodicCondition(Condition):
-    """``u`` and ``du/d dim`` agree on the two ends of a periodic ``dim``.
-
-    Sampled points lie on the low end; the matching high-end points are derived from them.
-    """
-
-    name: str
-    dim: str
-    box: Mapping
-    dims: tuple
-
-    def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
-        lo, _ = self.box[self.dim]
-        return uniform_points(n, {**self.box, self.dim: lo}, self.dims, generator, sobol)
-
-    def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
-        lo, hi = self.box[self.dim]
-        shift = torch.zeros(len(self.dims), dtype=points.dtype, device=points.device)
-        shift[self.dims.index(self.dim)] = hi - lo
-        low = evaluate(points, {self.dim: 1})
-        high = evaluate(points + shift, {self.dim: 1})
-        return torch.cat([low.value - high.value, low.d(self.dim) - high.d(self.dim)])
 
 
 class Problem(param.ParameterizedABC):
@@ -422,13 +185,19 @@ class Problem(param.ParameterizedABC):
     def reference(self, size: Mapping[str, int] | None = None) -> xr.DataArray:
         """The reference solution as an ``xr.DataArray`` named ``u_ref`` on :meth:`grid`.
 
-        Cached per coefficient values and grid, since some references cost seconds.
+        Cached per coefficient values and grid, since some references cost seconds. At the
+        default parameters and grid, a reference shipped in the repository's ``data/`` folder
+        is read instead of solved (:func:`workbench.problems.shipped.load`).
         """
         grid = self.grid(size)
         key = (tuple(sorted(self.param.values().items())), tuple(len(v) for v in grid.values()))
         cache = self.__dict__.setdefault("_reference_cache", {})
         if key not in cache:
-            values = self.solve_reference(grid)
+            # The defaults' references ship with the source tree (see shipped): reading one
+            # saves the solve at start-up and gives the solver's values exactly.
+            values = shipped.load(self, grid)
+            if values is None:
+                values = self.solve_reference(grid)
             coords = {d: (d, v, self.dim_attrs[d]) for d, v in grid.items()}
             cache[key] = xr.DataArray(
                 values,
@@ -540,8 +309,9 @@ class Problem(param.ParameterizedABC):
         """Parameter families: draw the parameters of ``n`` samples.
 
         The default draws each parameter uniformly from :meth:`family_ranges`, one sample
-        after the other (:func:`uniform_parameters`), so sample ``i`` is the same for every
-        ``n > i``, and consecutive calls with the same ``rng`` continue the sequence.
+        after the other (:func:`~workbench.problems.sampling.uniform_parameters`), so sample
+        ``i`` is the same for every ``n > i``, and consecutive calls with the same ``rng``
+        continue the sequence.
 
         Returns
         -------
@@ -661,9 +431,10 @@ class Problem(param.ParameterizedABC):
             depends on ``n`` or on how the samples are chunked.
         cache : bool
             Reuse and store the dataset: in memory for this process and as NetCDF in
-            :func:`data_directory` (``<problem>-n<n>-r<res>-s<seed>-<hash>.nc``, the hash over
-            the problem's parameters and :meth:`family_provenance`). A missing or unreadable
-            file is (re)generated, with a warning when it was unreadable.
+            :func:`~workbench.problems.dataset_cache.data_directory`
+            (``<problem>-n<n>-r<res>-s<seed>-<hash>.nc``, the hash over the problem's
+            parameters and :meth:`family_provenance`). A missing or unreadable file is
+            (re)generated, with a warning when it was unreadable.
         progress : bool
             Show a progress bar while solving.
 
@@ -711,21 +482,22 @@ class Problem(param.ParameterizedABC):
         recipe = json.dumps({"params": params, "family": provenance}, sort_keys=True, default=str)
         digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
         key = (self.name, n, resolution, seed, digest)
-        path = data_directory() / f"{self.name}-n{n}-r{resolution}-s{seed}-{digest}.nc"
+        filename = f"{self.name}-n{n}-r{resolution}-s{seed}-{digest}.nc"
+        path = dataset_cache.data_directory() / filename
         if cache:
-            if key in _MEMORY_CACHE:
-                _MEMORY_CACHE.move_to_end(key)
-                return _MEMORY_CACHE[key].copy(deep=True)
-            stored = self._read_dataset(path, n, resolution)
+            kept = dataset_cache.recall(key)
+            if kept is not None:
+                return kept.copy(deep=True)
+            stored = dataset_cache.read_dataset(path, self._dataset_shapes(n, resolution))
             if stored is not None:
-                self._remember(key, stored)
+                dataset_cache.remember(key, stored)
                 return stored.copy(deep=True)
 
         start = time.perf_counter()
         if self.family_parameters:
-            variables, solutions = self._simulate(n, resolution, seed, progress)
+            variables, solutions = families.simulate(self, n, resolution, seed, progress)
         else:
-            inputs, solutions = self._generate(n, resolution, seed, progress)
+            inputs, solutions = families.generate(self, n, resolution, seed, progress)
             variables = {self.family_input: (dims, inputs)}
         wall = time.perf_counter() - start
         grid = self.family_grid(resolution)
@@ -744,7 +516,7 @@ class Problem(param.ParameterizedABC):
             ),
             **provenance,
             "wall_s": round(wall, 3),
-            "workbench_version": _workbench_version(),
+            "workbench_version": dataset_cache.workbench_version(),
         }
         data = xr.Dataset(
             {
@@ -758,115 +530,17 @@ class Problem(param.ParameterizedABC):
             attrs=attrs,
         )
         if cache:
-            self._write_dataset(data, path)
-            self._remember(key, data)
+            dataset_cache.write_dataset(data, path)
+            dataset_cache.remember(key, data)
             return data.copy(deep=True)
         return data
 
-    def _generate(
-        self, n: int, resolution: int, seed: int, progress: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs and solutions ``(n, *grid)``: the input functions are evaluated on the
-        solver grid, solved there, and both are subsampled to the dataset grid."""
-        from tqdm.auto import tqdm
-
-        fine = self.family_solver_resolution(resolution)
-        coarse_grid = self.family_grid(resolution)
-        fine_grid = self.family_grid(fine)
-        take = []
-        for d, periodic in zip(self.family_dims, self.family_periodic):
-            c, f = coarse_grid[d], fine_grid[d]
-            stride = len(f) // len(c) if periodic else (len(f) - 1) // (len(c) - 1)
-            if not np.allclose(f[::stride], c, rtol=0, atol=1e-12):
-                raise RuntimeError(  # pragma: no cover - a family's grids must nest
-                    f"{self.name}: solver grid {fine} does not nest the grid {resolution}"
-                )
-            take.append(slice(None, None, stride))
-        take = (slice(None), *take)
-        rng = np.random.default_rng(seed)
-        shape = (n, *(len(coarse_grid[d]) for d in self.family_dims))
-        inputs, solutions = np.empty(shape), np.empty(shape)
-        # Chunks start at multiples of family_chunk whatever n is, and every family solves
-        # each sample independently of the others in its chunk, so sample i never depends
-        # on n.
-        desc = f"{self.name} dataset"
-        with tqdm(total=n, disable=not progress, desc=desc, unit="sample") as bar:
-            for lo in range(0, n, self.family_chunk):
-                count = min(self.family_chunk, n - lo)
-                fine_inputs = self.family_inputs(count, fine, rng)
-                fine_solutions = self.family_solve(fine_inputs, fine)
-                inputs[lo : lo + count] = fine_inputs[take]
-                solutions[lo : lo + count] = fine_solutions[take]
-                bar.update(count)
-        return inputs, solutions
-
-    def _simulate(
-        self, n: int, resolution: int, seed: int, progress: bool
-    ) -> tuple[dict[str, tuple[tuple[str, ...], np.ndarray]], np.ndarray]:
-        """Parameter families: the parameters ``name -> (("sample",), (n,))`` and the
-        observed fields ``(n, *grid)``, drawn and simulated chunk by chunk."""
-        from tqdm.auto import tqdm
-
-        rng = np.random.default_rng(seed)
-        # A child of the seed: noise draws never shift the parameter stream, so the
-        # parameters of a dataset are family_draw(n, default_rng(seed)) whatever the noise.
-        noise_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
-        grid = self.family_grid(resolution)
-        solutions = np.empty((n, *(len(grid[d]) for d in self.family_dims)))
-        parameters = {name: np.empty(n) for name in self.family_parameters}
-        desc = f"{self.name} dataset"
-        with tqdm(total=n, disable=not progress, desc=desc, unit="sample") as bar:
-            for lo in range(0, n, self.family_chunk):
-                count = min(self.family_chunk, n - lo)
-                drawn = self.family_draw(count, rng)
-                clean = self.family_simulate(drawn, resolution)
-                solutions[lo : lo + count] = self.family_observe(clean, noise_rng)
-                for name in self.family_parameters:
-                    parameters[name][lo : lo + count] = drawn[name]
-                bar.update(count)
-        return {name: (("sample",), v) for name, v in parameters.items()}, solutions
-
-    def _read_dataset(self, path: Path, n: int, resolution: int) -> xr.Dataset | None:
-        """The cached dataset at ``path``, or None when absent or unreadable (warns then)."""
-        if not path.is_file():
-            return None
-        try:
-            with xr.open_dataset(path, engine="h5netcdf") as stored:
-                data = stored.load()
-            shape = (n, *(len(v) for v in self.family_grid(resolution).values()))
-            expected = {"u": shape}
-            if self.family_parameters:
-                expected.update({name: (n,) for name in self.family_parameters})
-            else:
-                expected[self.family_input] = shape
-            for name, want in expected.items():
-                if data[name].shape != want:
-                    raise ValueError(f"{name} holds shape {data[name].shape}, expected {want}")
-        except Exception as err:  # any corruption: regenerate rather than fail
-            warnings.warn(f"regenerating unreadable cached dataset {path}: {err}", stacklevel=3)
-            return None
-        return data
-
-    @staticmethod
-    def _write_dataset(data: xr.Dataset, path: Path) -> None:
-        """Write atomically (temporary file, then rename): a crash never leaves half a file
-        under the final name. Failure to write only warns: the data is still returned."""
-        tmp = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-            os.close(fd)
-            data.to_netcdf(tmp, engine="h5netcdf")
-            os.replace(tmp, path)
-        except OSError as err:
-            warnings.warn(f"could not cache dataset at {path}: {err}", stacklevel=3)
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                os.remove(tmp)
-
-    @staticmethod
-    def _remember(key: tuple, data: xr.Dataset) -> None:
-        _MEMORY_CACHE[key] = data
-        _MEMORY_CACHE.move_to_end(key)
-        while len(_MEMORY_CACHE) > _MEMORY_CACHE_SIZE:
-            _MEMORY_CACHE.popitem(last=False)
+    def _dataset_shapes(self, n: int, resolution: int) -> dict[str, tuple[int, ...]]:
+        """The variables of a dataset of ``n`` samples at ``resolution`` and their shapes."""
+        shape = (n, *(len(v) for v in self.family_grid(resolution).values()))
+        shapes = {"u": shape}
+        if self.family_parameters:
+            shapes.update({name: (n,) for name in self.family_parameters})
+        else:
+            shapes[self.family_input] = shape
+        return shapes

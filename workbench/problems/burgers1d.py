@@ -10,7 +10,8 @@ import torch
 
 from workbench.numerics import burgers_cole_hopf, etdrk4_periodic
 from workbench.numerics.random_fields import PeriodicGRF
-from workbench.problems.base import Problem, ValueCondition
+from workbench.problems.base import Problem
+from workbench.problems.conditions import ValueCondition
 
 #: The family's random initial conditions: the FNO Burgers measure N(0, 625 (-Laplace + 25)^-2)
 #: of the unit period, stretched to [-1, 1), without its mean mode. Wavenumbers up to 63 stay

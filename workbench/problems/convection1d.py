@@ -6,7 +6,8 @@ import numpy as np
 import param
 import torch
 
-from workbench.problems.base import PeriodicCondition, Problem, ValueCondition
+from workbench.problems.base import Problem
+from workbench.problems.conditions import PeriodicCondition, ValueCondition
 
 
 class Convection1D(Problem):

@@ -16,7 +16,8 @@ from workbench.numerics.finite_differences import (
     solve_diffusion,
 )
 from workbench.numerics.random_fields import CosineGRF
-from workbench.problems.base import Problem, ValueCondition
+from workbench.problems.base import Problem
+from workbench.problems.conditions import ValueCondition
 
 #: The random field behind every coefficient (Li et al. 2021: alpha = 2, tau = 3).
 FIELD = CosineGRF(alpha=2.0, tau=3.0, modes=32)

@@ -6,7 +6,8 @@ import numpy as np
 import param
 import torch
 
-from workbench.problems.base import Problem, ValueCondition
+from workbench.problems.base import Problem
+from workbench.problems.conditions import ValueCondition
 
 #: Sine-series coefficients b_n of the initial condition (modes n = 1, 2, 3, ...).
 INITIAL_MODES = (1.0, 0.0, 0.5, 0.0, 0.25)

@@ -9,7 +9,8 @@ import param
 import torch
 from scipy.integrate import solve_ivp
 
-from workbench.problems.base import DerivativeCondition, Problem, ValueCondition
+from workbench.problems.base import Problem
+from workbench.problems.conditions import DerivativeCondition, ValueCondition
 
 #: Final time: 50 samples 0.05 apart, the trajectories of the Phys-VAE paper.
 FINAL_TIME = 2.45

@@ -14,7 +14,8 @@ from workbench.numerics.finite_differences import (
     solve_diffusion,
 )
 from workbench.numerics.random_fields import CosineGRF
-from workbench.problems.base import Problem, ValueCondition
+from workbench.problems.base import Problem
+from workbench.problems.conditions import ValueCondition
 
 #: The family's random sources: the Darcy field of the FNO paper, unthresholded.
 FIELD = CosineGRF(alpha=2.0, tau=3.0, modes=32)
