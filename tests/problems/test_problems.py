@@ -6,7 +6,7 @@ import torch
 
 from workbench.calculus import Jet, coordinate_jets, jet_on_grid
 from workbench.problems import PROBLEMS, Problem
-from workbench.problems.sampling import columns
+from workbench.problems.points import columns
 
 # Smoother coefficients and finer grids where the default solution has a shock or thin
 # interfaces, so that second-order finite differences can check the residual.

@@ -46,13 +46,7 @@ import xarray as xr
 from workbench.calculus import Jet
 from workbench.problems import dataset_cache, families, shipped
 from workbench.problems.conditions import Condition
-from workbench.problems.plain import plain_view
-from workbench.problems.sampling import columns, uniform_parameters, uniform_points
-
-# columns and plain_view live in the modules above; methods and the trainer import them from
-# here, so they are re-exported.
-__all__ = ["FAMILY_RESOLUTIONS", "Condition", "Problem", "columns", "plain_view"]
-
+from workbench.problems.points import uniform_parameters, uniform_points
 
 #: Smallest and largest points per dim that :meth:`Problem.dataset` accepts.
 FAMILY_RESOLUTIONS = (8, 1024)
@@ -309,7 +303,7 @@ class Problem(param.ParameterizedABC):
         """Parameter families: draw the parameters of ``n`` samples.
 
         The default draws each parameter uniformly from :meth:`family_ranges`, one sample
-        after the other (:func:`~workbench.problems.sampling.uniform_parameters`), so sample
+        after the other (:func:`~workbench.problems.points.uniform_parameters`), so sample
         ``i`` is the same for every ``n > i``, and consecutive calls with the same ``rng``
         continue the sequence.
 

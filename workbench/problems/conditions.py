@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from workbench.calculus import Jet
-from workbench.problems.sampling import columns, points_on_faces, uniform_points
+from workbench.problems.points import columns, points_on_faces, uniform_points
 
 #: Evaluates the model at points ``(N, D)`` with derivatives of the given orders.
 Evaluate = Callable[[torch.Tensor, Mapping[str, int]], Jet]

@@ -17,7 +17,8 @@ from torch import nn
 from torch.func import functional_call
 
 from workbench.methods.base import Batch, Method
-from workbench.problems.base import Problem, plain_view
+from workbench.problems.base import Problem
+from workbench.problems.plain import plain_view
 from workbench.regularizers import Data
 from workbench.regularizers.base import Objective
 from workbench.results import Run, history_dataset, knobs, provenance

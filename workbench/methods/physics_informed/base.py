@@ -16,7 +16,10 @@ from workbench.calculus import Jet, coordinate_jets, jet_by_autograd
 from workbench.evaluation import evaluate_fields, points_dataset, relative_l2
 from workbench.methods.base import Batch, Method
 from workbench.nn.coefficients import Coefficients, Unknown
-from workbench.problems.base import Condition, Problem, columns, plain_view
+from workbench.problems.base import Problem
+from workbench.problems.conditions import Condition
+from workbench.problems.plain import plain_view
+from workbench.problems.points import columns
 from workbench.sampling import RARD, SAMPLERS
 from workbench.sampling.base import Sampler
 

@@ -1,4 +1,4 @@
-"""Sampling helpers shared by problems and their conditions: random points in boxes,
+"""Point helpers shared by problems and their conditions: random points in boxes,
 random scalar parameters, and named coordinate columns.
 
 Every function takes its generator explicitly, so a seed fixes every draw.
