@@ -74,22 +74,23 @@ def test_a_flow_matching_model_trains_live_and_its_run_gets_the_generator_tabs()
         levels=2,
     )
     wb = Workbench(Setup(Darcy2D(), method, [], Training(steps=100_000)))
+    view = wb.live_view
     wb.__panel__().get_root(Document())
     wb.train()
     wait_until(lambda: wb.live._snapshot_version > 0)
     wb.flush()
     # Live: the gallery of the snapshot's samples in place of one sample's field plots.
-    gallery = wb.live_view._gallery_plot
+    gallery = view._gallery_plot
     assert gallery is not None and gallery.rows == ["a", "u", "residual"]
     assert [f.title.text for f in gallery.figures][2] == "|PDE residual| / forcing scale"
     assert len(gallery.sources[1].data["image"]) == 8 == gallery.samples
-    assert wb.live_view._field_plots == {} and wb.live_view._fields_box.objects == []
-    assert not wb.live_view._sample.visible and not wb.live_view._show_points.visible
-    assert len(wb.live_view._gallery_box.objects) == 2
-    panes, seen = wb.live_view._gallery_panes, wb.live._snapshot_version
+    assert view._field_plots == {} and view._fields_box.objects == []
+    assert not view._sample.visible and not view._show_points.visible
+    assert len(view._gallery_box.objects) == 2
+    panes, seen = view._gallery_panes, wb.live._snapshot_version
     wait_until(lambda: wb.live._snapshot_version > seen)
     wb.flush()  # the next snapshot redraws the same figures
-    assert wb.live_view._gallery_panes is panes and wb.live_view._gallery_plot is gallery
+    assert view._gallery_panes is panes and view._gallery_plot is gallery
     wb.stop()
     assert wb.wait(120) == "stopped"
 
@@ -103,7 +104,7 @@ def test_a_flow_matching_model_trains_live_and_its_run_gets_the_generator_tabs()
     assert "posterior of a, u given u" in summary.object.opts.get().kwargs["title"]
     # After training the gallery shows the Run's fields.
     np.testing.assert_allclose(
-        wb.live_view._gallery_plot.sources[0].data["image"][0],
+        view._gallery_plot.sources[0].data["image"][0],
         wb.live.run.fields["a"].isel(sample=0).transpose("y", "x").values,
     )
     # The Runs tab compares generator runs too (they have no error field: their residual).
@@ -113,14 +114,15 @@ def test_a_flow_matching_model_trains_live_and_its_run_gets_the_generator_tabs()
 
     wb.reset()
     assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
-    assert wb.live_view._gallery_plot is None and wb.live_view._gallery_box.objects == []
-    assert "u_ref" in wb.live_view._field_plots  # the problem's preview is back
+    assert view._gallery_plot is None and view._gallery_box.objects == []
+    assert "u_ref" in view._field_plots  # the problem's preview is back
 
 
 def test_a_1d_snapshot_without_residual_draws_curves_and_other_fields_clear_it():
     wb = workbench()
-    wb.live_view.draw_fields(generated(("x",), size=16, residual=False, name="u0"), None)
-    gallery = wb.live_view._gallery_plot
+    view = wb.live_view
+    view.draw_fields(generated(("x",), size=16, residual=False, name="u0"), None)
+    gallery = view._gallery_plot
     assert gallery.rows == ["u0", "u"] and len(gallery.figures) == 2
     data = gallery.sources[1].data
     assert len(data["coord"]) == 16 and [k for k in data if k != "coord"] == [
@@ -128,25 +130,13 @@ def test_a_1d_snapshot_without_residual_draws_curves_and_other_fields_clear_it()
     ]
     assert gallery.figures[0].xaxis[0].axis_label == "position x"
     # A 2D snapshot needs other figures; one with a residual a row more.
-    wb.live_view.draw_fields(generated(), None)
-    assert wb.live_view._gallery_plot is not gallery and wb.live_view._gallery_plot.rows == [
-        "a",
-        "u",
-        "residual",
-    ]
-    low, high = (
-        wb.live_view._gallery_plot.mappers[2].low,
-        wb.live_view._gallery_plot.mappers[2].high,
-    )
+    view.draw_fields(generated(), None)
+    assert view._gallery_plot is not gallery and view._gallery_plot.rows == ["a", "u", "residual"]
+    low, high = view._gallery_plot.mappers[2].low, view._gallery_plot.mappers[2].high
     assert low == 0 and high > 0  # magnitudes: white at zero
     # The problem's own fields take the field plots back.
-    wb.live_view.draw_fields(
-        wb.live_view._fields.isel(sample=0).drop_vars("a").rename(u="u_ref"), None
-    )
-    assert wb.live_view._gallery_plot is None and list(wb.live_view._field_plots) == [
-        "u_ref",
-        "residual",
-    ]
+    view.draw_fields(view._fields.isel(sample=0).drop_vars("a").rename(u="u_ref"), None)
+    assert view._gallery_plot is None and list(view._field_plots) == ["u_ref", "residual"]
 
 
 def test_tabs_follow_the_groups_not_the_method():
