@@ -190,12 +190,12 @@ def test_estimates_view_draws_truth_and_error():
 
 def test_app_shows_an_estimates_tab_for_inverse_runs():
     pytest.importorskip("panel")
-    from workbench.app.workbench import _result_tabs
+    from workbench.app.result_tabs import result_tabs
 
     run = heat_inverse(steps=5)
-    assert "Estimates" in _result_tabs(run.tree)
+    assert "Estimates" in result_tabs(run.tree)
     plain = fit(Heat1D(), PINN(width=8, depth=1), steps=5, progress=False)
-    assert "Estimates" not in _result_tabs(plain.tree)
+    assert "Estimates" not in result_tabs(plain.tree)
 
 
 def test_workbench_draws_the_estimate_live_with_its_truth():
@@ -215,7 +215,7 @@ def test_workbench_draws_the_estimate_live_with_its_truth():
     wb.__panel__().get_root(Document())
     wb.train()
     assert wb.wait(60) == "done"
-    plot = wb._estimates_plot
+    plot = wb.live_view._estimates_plot
     assert plot.visible and plot._lines.labels == ["alpha"]
     values = plot.source.data["e0"]
     assert values[0] == pytest.approx(0.3) and len(values) == 20

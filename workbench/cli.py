@@ -336,8 +336,8 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from workbench.app.limits import ServeLimits
     from workbench.app.serve import serve
-    from workbench.app.workbench import ServeLimits
 
     if not 0 <= args.port <= 65535:
         raise BadInput(f"--port {args.port}: must be in [0, 65535]")

@@ -15,7 +15,7 @@ import xarray as xr
 from bokeh.document import Document
 
 from workbench.app import Setup, Workbench
-from workbench.app.workbench import GENERATOR_TABS, RESULT_TABS, _result_tabs
+from workbench.app.result_tabs import GENERATOR_TABS, RESULT_TABS, result_tabs
 from workbench.methods import PINN, FlowMatching
 from workbench.problems import Darcy2D, Poisson2D
 from workbench.train import Training
@@ -74,22 +74,23 @@ def test_a_flow_matching_model_trains_live_and_its_run_gets_the_generator_tabs()
         levels=2,
     )
     wb = Workbench(Setup(Darcy2D(), method, [], Training(steps=100_000)))
+    view = wb.live_view
     wb.__panel__().get_root(Document())
     wb.train()
     wait_until(lambda: wb.live._snapshot_version > 0)
     wb.flush()
     # Live: the gallery of the snapshot's samples in place of one sample's field plots.
-    gallery = wb._gallery_plot
+    gallery = view._gallery_plot
     assert gallery is not None and gallery.rows == ["a", "u", "residual"]
     assert [f.title.text for f in gallery.figures][2] == "|PDE residual| / forcing scale"
     assert len(gallery.sources[1].data["image"]) == 8 == gallery.samples
-    assert wb._field_plots == {} and wb._fields_box.objects == []
-    assert not wb._sample.visible and not wb._show_points.visible
-    assert len(wb._gallery_box.objects) == 2
-    panes, seen = wb._gallery_panes, wb.live._snapshot_version
+    assert view._field_plots == {} and view._fields_box.objects == []
+    assert not view._sample.visible and not view._show_points.visible
+    assert len(view._gallery_box.objects) == 2
+    panes, seen = view._gallery_panes, wb.live._snapshot_version
     wait_until(lambda: wb.live._snapshot_version > seen)
     wb.flush()  # the next snapshot redraws the same figures
-    assert wb._gallery_panes is panes and wb._gallery_plot is gallery
+    assert view._gallery_panes is panes and view._gallery_plot is gallery
     wb.stop()
     assert wb.wait(120) == "stopped"
 
@@ -103,24 +104,25 @@ def test_a_flow_matching_model_trains_live_and_its_run_gets_the_generator_tabs()
     assert "posterior of a, u given u" in summary.object.opts.get().kwargs["title"]
     # After training the gallery shows the Run's fields.
     np.testing.assert_allclose(
-        wb._gallery_plot.sources[0].data["image"][0],
+        view._gallery_plot.sources[0].data["image"][0],
         wb.live.run.fields["a"].isel(sample=0).transpose("y", "x").values,
     )
     # The Runs tab compares generator runs too (they have no error field: their residual).
     label = wb.runs[0][0]
-    image = wb._compare(label, label)[0][1].object
+    image = wb.runs_tab._compare(label, label)[0][1].object
     assert "residual of generated sample 0" in image.opts.get().kwargs["title"]
 
     wb.reset()
     assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
-    assert wb._gallery_plot is None and wb._gallery_box.objects == []
-    assert "u_ref" in wb._field_plots  # the problem's preview is back
+    assert view._gallery_plot is None and view._gallery_box.objects == []
+    assert "u_ref" in view._field_plots  # the problem's preview is back
 
 
 def test_a_1d_snapshot_without_residual_draws_curves_and_other_fields_clear_it():
     wb = workbench()
-    wb._draw_fields(generated(("x",), size=16, residual=False, name="u0"), None)
-    gallery = wb._gallery_plot
+    view = wb.live_view
+    view.draw_fields(generated(("x",), size=16, residual=False, name="u0"), None)
+    gallery = view._gallery_plot
     assert gallery.rows == ["u0", "u"] and len(gallery.figures) == 2
     data = gallery.sources[1].data
     assert len(data["coord"]) == 16 and [k for k in data if k != "coord"] == [
@@ -128,37 +130,37 @@ def test_a_1d_snapshot_without_residual_draws_curves_and_other_fields_clear_it()
     ]
     assert gallery.figures[0].xaxis[0].axis_label == "position x"
     # A 2D snapshot needs other figures; one with a residual a row more.
-    wb._draw_fields(generated(), None)
-    assert wb._gallery_plot is not gallery and wb._gallery_plot.rows == ["a", "u", "residual"]
-    low, high = wb._gallery_plot.mappers[2].low, wb._gallery_plot.mappers[2].high
+    view.draw_fields(generated(), None)
+    assert view._gallery_plot is not gallery and view._gallery_plot.rows == ["a", "u", "residual"]
+    low, high = view._gallery_plot.mappers[2].low, view._gallery_plot.mappers[2].high
     assert low == 0 and high > 0  # magnitudes: white at zero
     # The problem's own fields take the field plots back.
-    wb._draw_fields(wb._fields.isel(sample=0).drop_vars("a").rename(u="u_ref"), None)
-    assert wb._gallery_plot is None and list(wb._field_plots) == ["u_ref", "residual"]
+    view.draw_fields(view._fields.isel(sample=0).drop_vars("a").rename(u="u_ref"), None)
+    assert view._gallery_plot is None and list(view._field_plots) == ["u_ref", "residual"]
 
 
 def test_tabs_follow_the_groups_not_the_method():
     samples = generated(n=6)
     tree = xr.DataTree.from_dict({"samples": samples, "posterior": posterior()})
-    tabs = _result_tabs(tree)
+    tabs = result_tabs(tree)
     assert list(tabs) == ["Samples", "Posterior"]
     for tab in tabs.values():
         tab.get_root(Document())
     assert len(tabs["Samples"].object) == 3 * 6  # a row per channel and residual
     assert len(tabs["Posterior"].select(pn.pane.HoloViews)) == 2
-    assert list(_result_tabs(xr.DataTree.from_dict({"posterior": posterior()}))) == ["Posterior"]
+    assert list(result_tabs(xr.DataTree.from_dict({"posterior": posterior()}))) == ["Posterior"]
     # u alone is a latent model's prior draws; with a truth it is an operator's test set.
     prior = samples[["u"]]
-    (tab,) = _result_tabs(xr.DataTree.from_dict({"samples": prior})).values()
+    (tab,) = result_tabs(xr.DataTree.from_dict({"samples": prior})).values()
     assert "draws from the prior" in tab.object.opts.get().kwargs["title"]
     test_set = samples.assign(u_ref=samples.u)
-    assert list(_result_tabs(xr.DataTree.from_dict({"samples": test_set}))) == [RESULT_TABS[0]]
+    assert list(result_tabs(xr.DataTree.from_dict({"samples": test_set}))) == [RESULT_TABS[0]]
     with_z = samples.assign(z=(("sample", "latent"), np.zeros((6, 2))))
-    (tab,) = _result_tabs(xr.DataTree.from_dict({"samples": with_z})).values()
+    (tab,) = result_tabs(xr.DataTree.from_dict({"samples": with_z})).values()
     assert "draws from the prior" in tab.object.opts.get().kwargs["title"]
 
     wb = workbench()
-    wb._show_results(tree)
+    wb.result_tabs.show(tree)
     assert wb.tabs._names == ["Live", "Runs", "Sweeps", "Samples", "Posterior"]
-    wb._show_results(None)
+    wb.result_tabs.show(None)
     assert wb.tabs._names == ["Live", "Runs", "Sweeps"]

@@ -14,7 +14,7 @@ import xarray as xr
 from bokeh.document import Document
 
 from workbench.app import Setup, Workbench
-from workbench.app.workbench import LATENT_TABS, RESULT_TABS, _result_tabs
+from workbench.app.result_tabs import LATENT_TABS, RESULT_TABS, result_tabs
 from workbench.methods import PINN, VAE
 from workbench.problems import Pendulum, Poisson2D
 from workbench.train import Training
@@ -60,20 +60,21 @@ def snapshot(dims=("x", "y"), size=8, n=3, latents=("z0", "z1"), offsets=5):
 def test_a_vae_trains_live_and_its_run_gets_the_latent_tabs():
     method = VAE(n_train=40, n_test=10, batch_size=20, width=16, latent=3)
     wb = Workbench(Setup(Pendulum(), method, [], Training(steps=100_000)))
+    view = wb.live_view
     wb.__panel__().get_root(Document())
     wb.train()
     wait_until(lambda: wb.live._snapshot_version > 0)
     wb.flush()
     # Live: reconstructions of the chosen test sample, and a traversal figure per latent dim.
-    assert wb._sample.visible and list(wb._field_plots) == ["u", "error"]
-    assert wb._field_plots["u"].figure.title.text == "reconstruction vs data"
-    legend = [item.label.value for item in wb._field_plots["u"].figure.legend[0].items[:2]]
+    assert view._sample.visible and list(view._field_plots) == ["u", "error"]
+    assert view._field_plots["u"].figure.title.text == "reconstruction vs data"
+    legend = [item.label.value for item in view._field_plots["u"].figure.legend[0].items[:2]]
     assert legend == ["reconstruction", "data"]
-    traversal = wb._traversal_plot
+    traversal = view._traversal_plot
     assert [f.title.text for f in traversal.figures] == [f"latent z{i} swept" for i in range(3)]
     first = traversal.sources[0].data
     assert len(first["coord"]) == 50 and len([k for k in first if k.startswith("v")]) == 7
-    assert len(wb._traversal_box.objects) == 2
+    assert len(view._traversal_box.objects) == 2
     wb.stop()
     assert wb.wait(60) == "stopped"
 
@@ -91,37 +92,38 @@ def test_a_vae_trains_live_and_its_run_gets_the_latent_tabs():
     assert now.object.get(0).vdims[0].name == "gamma" and now is not scatter
     # After training the traversal shows the Run's fields (the same test sample 0).
     run_traversal = wb.live.run.fields["traversal"].isel(latent=0, offset=3).values
-    np.testing.assert_allclose(wb._traversal_plot.sources[0].data["v3"], run_traversal)
+    np.testing.assert_allclose(view._traversal_plot.sources[0].data["v3"], run_traversal)
 
     wb.reset()
     assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
-    assert wb._traversal_plot is None and wb._traversal_box.objects == []
+    assert view._traversal_plot is None and view._traversal_box.objects == []
 
 
 def test_a_2d_generative_snapshot_tiles_the_traversal_and_others_clear_it():
     wb = Workbench(Setup(Poisson2D(), PINN(width=8, depth=1), [], Training(steps=10)))
+    view = wb.live_view
     wb.__panel__().get_root(Document())
-    assert wb._traversal_plot is None
-    wb._draw_fields(snapshot(), None)
-    assert wb._field_plots["u"].figure.title.text == "reconstruction"
-    assert wb._field_plots["u_ref"].figure.title.text == "data"
-    (figure,) = wb._traversal_plot.figures
-    data = wb._traversal_plot.source.data
+    assert view._traversal_plot is None
+    view.draw_fields(snapshot(), None)
+    assert view._field_plots["u"].figure.title.text == "reconstruction"
+    assert view._field_plots["u_ref"].figure.title.text == "data"
+    (figure,) = view._traversal_plot.figures
+    data = view._traversal_plot.source.data
     assert len(data["image"]) == 2 * 5 and data["latent"][:6] == ["z0"] * 5 + ["z1"]
     assert data["value"][5:] == list(np.linspace(-2, 2, 5))
-    panes = wb._traversal_panes
-    wb._draw_fields(snapshot(), None)  # the next snapshot reuses the figure
-    assert wb._traversal_panes == panes
+    panes = view._traversal_panes
+    view.draw_fields(snapshot(), None)  # the next snapshot reuses the figure
+    assert view._traversal_panes == panes
 
     # Many latent dims: the 8 that vary most (the last 8 here) are drawn.
     many = snapshot(latents=[f"z{i}" for i in range(12)])
-    wb._draw_fields(many, None)
-    assert wb._traversal_plot.latents == [f"z{i}" for i in range(4, 12)]
-    assert "8 of 12" in wb._traversal_box.objects[0].object
+    view.draw_fields(many, None)
+    assert view._traversal_plot.latents == [f"z{i}" for i in range(4, 12)]
+    assert "8 of 12" in view._traversal_box.objects[0].object
 
-    wb._draw_fields(snapshot().drop_vars(["traversal", "traversal_value"]), None)
-    assert wb._traversal_plot is None and wb._traversal_box.objects == []
-    assert wb._field_plots["u"].figure.title.text == "prediction"
+    view.draw_fields(snapshot().drop_vars(["traversal", "traversal_value"]), None)
+    assert view._traversal_plot is None and view._traversal_box.objects == []
+    assert view._field_plots["u"].figure.title.text == "prediction"
 
 
 def test_tabs_follow_the_groups_not_the_method():
@@ -132,12 +134,12 @@ def test_tabs_follow_the_groups_not_the_method():
     )
     prior = xr.Dataset({"u": (("sample", "t"), np.zeros((4, 16)))}, coords={"t": fields.t})
     tree = xr.DataTree.from_dict({"fields": fields, "latent": latent, "samples": prior})
-    tabs = _result_tabs(tree)
+    tabs = result_tabs(tree)
     # A function family: no parity plot, no extrapolation.
     assert list(tabs) == ["Latent traversal", "Latent space", "Reconstructions", "Samples"]
     for tab in tabs.values():
         tab.get_root(Document())
     # /samples without /latent still shows its prior draws; with a truth it is a test set.
-    assert list(_result_tabs(xr.DataTree.from_dict({"samples": prior}))) == ["Samples"]
+    assert list(result_tabs(xr.DataTree.from_dict({"samples": prior}))) == ["Samples"]
     test_set = prior.assign(u_ref=prior.u)
-    assert list(_result_tabs(xr.DataTree.from_dict({"samples": test_set}))) == [RESULT_TABS[0]]
+    assert list(result_tabs(xr.DataTree.from_dict({"samples": test_set}))) == [RESULT_TABS[0]]

@@ -13,7 +13,7 @@ from bokeh.document import Document
 
 from workbench import PINN, Poisson2D
 from workbench.app import Setup, Workbench
-from workbench.app.workbench import RESULT_TABS
+from workbench.app.result_tabs import RESULT_TABS
 from workbench.results import Run
 from workbench.train import Training
 
@@ -74,40 +74,46 @@ def workbench() -> Workbench:
 
 
 def image(wb: Workbench, key: str) -> np.ndarray:
-    return wb._field_plots[key].source.data["image"][0]
+    return wb.live_view._field_plots[key].source.data["image"][0]
 
 
 def test_a_snapshot_with_samples_draws_the_chosen_sample_and_the_input():
     wb = workbench()
-    assert not wb._sample.visible and set(wb._field_plots) == {"u", "u_ref", "error", "residual"}
+    view = wb.live_view
+    assert not view._sample.visible and set(view._field_plots) == {
+        "u",
+        "u_ref",
+        "error",
+        "residual",
+    }
     snapshot = operator_fields()
-    wb._draw_fields(snapshot, None)
-    assert list(wb._field_plots) == ["f", "u", "u_ref", "error", "residual"]
-    assert wb._sample.visible and list(wb._sample.options.values()) == [0, 1, 2]
-    assert wb._sample.value == 0
+    view.draw_fields(snapshot, None)
+    assert list(view._field_plots) == ["f", "u", "u_ref", "error", "residual"]
+    assert view._sample.visible and list(view._sample.options.values()) == [0, 1, 2]
+    assert view._sample.value == 0
     np.testing.assert_allclose(image(wb, "u_ref"), snapshot.u_ref.isel(sample=0).T)
     np.testing.assert_allclose(image(wb, "f"), snapshot.f.isel(sample=0).T)
-    assert wb._field_plots["f"].figure.title.text == "input f"
-    assert not wb._show_points.visible  # operators have no collocation points
+    assert view._field_plots["f"].figure.title.text == "input f"
+    assert not view._show_points.visible  # operators have no collocation points
 
-    wb._sample.value = 2
+    view._sample.value = 2
     np.testing.assert_allclose(image(wb, "u_ref"), snapshot.u_ref.isel(sample=2).T)
     rel = float(snapshot.rel_l2.isel(sample=2))
-    assert wb._field_plots["error"].figure.title.text == f"error, rel L2 {rel:.2e}"
+    assert view._field_plots["error"].figure.title.text == f"error, rel L2 {rel:.2e}"
     # The next snapshot keeps the chosen sample and reuses the plots.
-    plots = dict(wb._field_plots)
-    wb._draw_fields(operator_fields(), None)
-    assert wb._field_plots == plots and wb._sample.value == 2
+    plots = dict(view._field_plots)
+    view.draw_fields(operator_fields(), None)
+    assert view._field_plots == plots and view._sample.value == 2
 
     # A 1D family without a residual (u0 -> u(T)): plots for its data, no profile.
-    wb._draw_fields(operator_fields(dims=("x",), labels=(5, 6), input_name="u0"), None)
-    assert list(wb._field_plots) == ["u0", "u", "error"]
-    assert wb._profile_plot is None and wb._sample.value == 5
-    assert len(wb._field_plots["u"].source.data["u"]) == 12
+    view.draw_fields(operator_fields(dims=("x",), labels=(5, 6), input_name="u0"), None)
+    assert list(view._field_plots) == ["u0", "u", "error"]
+    assert view._profile_plot is None and view._sample.value == 5
+    assert len(view._field_plots["u"].source.data["u"]) == 12
 
     wb.reset()  # back to the problem's point-based preview
-    assert set(wb._field_plots) == {"u", "u_ref", "error", "residual"}
-    assert not wb._sample.visible and wb._show_points.visible
+    assert set(view._field_plots) == {"u", "u_ref", "error", "residual"}
+    assert not view._sample.visible and view._show_points.visible
 
 
 def test_a_finished_operator_run_adds_result_tabs():
@@ -120,8 +126,8 @@ def test_a_finished_operator_run_adds_result_tabs():
     sliders = [w for w in gallery.select(pn.widgets.Widget) if w.name == "sample"]
     assert len(sliders) == 1 and list(sliders[0].options.values()) == list(range(100, 110))
     wb.tabs.get_root(Document())  # every tab renders
-    assert wb._sample.visible and len(wb.runs) == 1
-    wb._compare(wb.runs[0][0], wb.runs[0][0]).get_root(Document())  # the Runs tab copes
+    assert wb.live_view._sample.visible and len(wb.runs) == 1
+    wb.runs_tab._compare(wb.runs[0][0], wb.runs[0][0]).get_root(Document())  # the Runs tab copes
 
     wb.live._run = operator_run(transfer=False)
     wb.flush()

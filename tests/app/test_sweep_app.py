@@ -167,7 +167,7 @@ def test_knobs_and_value_guesses_follow_the_workbench_setup():
     assert guess_values(PINN.param.n_interior, None) == "none"
 
     # Another problem: its knobs once the Sweeps tab is opened.
-    wb._problem_select.value = "poisson1d"
+    wb.setup_panel._problem_select.value = "poisson1d"
     wb.tabs.active = wb.tabs._names.index("Sweeps")
     assert "problem.beta" not in sweeps.knob.options.values()
     assert sweeps.knob.value in sweeps.knob.options.values()
@@ -179,9 +179,9 @@ def test_the_sweeps_tab_survives_a_trainings_result_tabs():
     assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
     sweeps = dict(zip(wb.tabs._names, wb.tabs.objects))["Sweeps"]
     prior_draws = xr.Dataset({"u": (("sample", "x"), np.zeros((3, 8)))}, coords={"x": range(8)})
-    wb._show_results(xr.DataTree.from_dict({"samples": prior_draws}))
+    wb.result_tabs.show(xr.DataTree.from_dict({"samples": prior_draws}))
     assert wb.tabs._names == ["Live", "Runs", "Sweeps", "Samples"]
-    wb._show_results(None)
+    wb.result_tabs.show(None)
     assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
     assert dict(zip(wb.tabs._names, wb.tabs.objects))["Sweeps"] is sweeps
     wb.shutdown()

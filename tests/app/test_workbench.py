@@ -41,7 +41,7 @@ def wait_until(condition, timeout=30.0):
 
 
 def loss_points(workbench: Workbench) -> int:
-    return len(workbench._loss_plot.source.data["step"])
+    return len(workbench.live_view._loss_plot.source.data["step"])
 
 
 # --- views ----------------------------------------------------------------------------------
@@ -69,29 +69,35 @@ def test_views_render_to_bokeh_for_each_group(small_run):
 # --- choosing -------------------------------------------------------------------------------
 def test_choosing_a_problem_swaps_the_knobs():
     workbench = rendered(Workbench())
-    knob_names = lambda: set(workbench._problem_knobs[0].widgets) - {"name"}  # noqa: E731
+    knob_names = lambda: set(workbench.setup_panel._problem_knobs[0].widgets) - {"name"}  # noqa: E731
     assert knob_names() == {"nu"}
-    workbench._problem_select.value = "helmholtz2d"
+    workbench.setup_panel._problem_select.value = "helmholtz2d"
     assert workbench.setup.problem.name == "helmholtz2d"
     assert {"a1", "a2"} <= knob_names() and "nu" not in knob_names()
-    assert set(workbench._field_plots) == {"u", "u_ref", "error", "residual"}
-    workbench._problem_select.value = "poisson1d"
-    assert set(workbench._field_plots) == {"u", "error", "residual"}  # 1D: u and u_ref together
-    assert workbench._method_select.options == ["pinn", "pig"]
+    assert set(workbench.live_view._field_plots) == {"u", "u_ref", "error", "residual"}
+    workbench.setup_panel._problem_select.value = "poisson1d"
+    assert set(workbench.live_view._field_plots) == {
+        "u",
+        "error",
+        "residual",
+    }  # 1D: u and u_ref together
+    assert workbench.setup_panel._method_select.options == ["pinn", "pig"]
 
 
 def test_regularizer_checkboxes_edit_the_setup():
     workbench = Workbench()
-    workbench._reg_checks["weight_decay"].value = True
+    workbench.setup_panel._reg_checks["weight_decay"].value = True
     assert [r.name for r in workbench.setup.regularizers] == ["weight_decay"]
-    workbench._reg_checks["weight_decay"].value = False
+    workbench.setup_panel._reg_checks["weight_decay"].value = False
     assert workbench.setup.regularizers == []
 
 
 # --- training -------------------------------------------------------------------------------
 def test_train_pushes_records_to_the_views_then_pause_and_reset():
     workbench = rendered(Workbench(small_setup(steps=100_000)))
-    assert not workbench._field_plots["u"].source.data["u"].any()  # the preview: no model yet
+    assert (
+        not workbench.live_view._field_plots["u"].source.data["u"].any()
+    )  # the preview: no model yet
     workbench.train()
     wait_until(lambda: workbench.live.step_count > 50)
     # Wait for a snapshot newer than any so far without taking it: flush() must draw it.
@@ -99,8 +105,11 @@ def test_train_pushes_records_to_the_views_then_pause_and_reset():
     wait_until(lambda: workbench.live._snapshot_version > version)
     workbench.flush()
     assert loss_points(workbench) > 10
-    assert workbench._field_plots["u"].source.data["u"].any()
-    assert "training" in workbench._status.object and workbench._pause_button.disabled is False
+    assert workbench.live_view._field_plots["u"].source.data["u"].any()
+    assert (
+        "training" in workbench.controller.status.object
+        and workbench.controller.pause_button.disabled is False
+    )
 
     workbench.pause()
     wait_until(lambda: workbench.live.state == "paused")
@@ -109,7 +118,10 @@ def test_train_pushes_records_to_the_views_then_pause_and_reset():
     time.sleep(0.4)
     workbench.flush()
     assert workbench.live.step_count == paused_at
-    assert workbench._train_button.disabled is False and workbench._step_button.disabled is False
+    assert (
+        workbench.controller.train_button.disabled is False
+        and workbench.controller.step_button.disabled is False
+    )
 
     workbench.step()
     wait_until(lambda: workbench.live.step_count == paused_at + 1)
@@ -117,20 +129,20 @@ def test_train_pushes_records_to_the_views_then_pause_and_reset():
     workbench.reset()
     assert workbench.live.state == "idle" and workbench.live.step_count == 0
     assert loss_points(workbench) == 0
-    assert 'class="wb-state">idle' in workbench._status.object
+    assert 'class="wb-state">idle' in workbench.controller.status.object
 
 
 def test_finished_training_fills_the_runs_tab_and_saves(tmp_path):
     workbench = rendered(Workbench(small_setup(steps=30), runs_dir=str(tmp_path)))
     workbench.train()
     assert workbench.wait(60) == "done"
-    assert len(workbench.runs) == 1 and workbench._save_button.disabled is False
+    assert len(workbench.runs) == 1 and workbench.controller.save_button.disabled is False
     # After the end the views show the Run's full grid, not the coarse snapshot.
-    assert len(workbench._field_plots["u"].source.data["coord"]) == 201
+    assert len(workbench.live_view._field_plots["u"].source.data["coord"]) == 201
     folder = workbench.save()
     assert (folder / "run.nc").is_file() and (folder / "report.html").is_file()
     workbench.load(folder)
-    assert len(workbench.runs) == 2 and workbench._compare_b.value.endswith(folder.name)
+    assert len(workbench.runs) == 2 and workbench.runs_tab._compare_b.value.endswith(folder.name)
     archive = workbench._zip_run()
     assert archive.getbuffer().nbytes > 1000
 
@@ -139,11 +151,11 @@ def test_uploaded_run_joins_the_runs_tab(tmp_path):
     run = fit(Poisson1D(), PINN(**SMALL), steps=5, progress=False)
     run.save(tmp_path)
     workbench = Workbench()
-    workbench._upload.filename = "run.nc"
-    workbench._upload.value = (tmp_path / "run.nc").read_bytes()
+    workbench.runs_tab._upload.filename = "run.nc"
+    workbench.runs_tab._upload.value = (tmp_path / "run.nc").read_bytes()
     assert len(workbench.runs) == 1
-    workbench._upload.filename = "broken.nc"
-    workbench._upload.value = b"not a netcdf file"
+    workbench.runs_tab._upload.filename = "broken.nc"
+    workbench.runs_tab._upload.value = b"not a netcdf file"
     assert len(workbench.runs) == 1 and "broken.nc" in workbench._alert.object
 
 
@@ -154,7 +166,7 @@ def test_diverging_setup_ends_in_state_diverged_with_a_message():
     assert workbench.wait(60) == "diverged"
     assert "diverged at step" in workbench.live.message
     assert workbench._alert.visible and "last good state" in workbench._alert.object
-    assert 'class="wb-state">diverged' in workbench._status.object
+    assert 'class="wb-state">diverged' in workbench.controller.status.object
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -180,7 +192,7 @@ def trained(setup: Setup) -> Workbench:
 def test_pig_training_draws_gaussians_on_the_residual():
     method = METHODS["pig"](gaussians=20, **TINY_2D)
     workbench = trained(Setup(Poisson2D(), method, [], Training(steps=20)))
-    residual = workbench._field_plots["residual"]
+    residual = workbench.live_view._field_plots["residual"]
     data = residual.anchors.data
     assert len(data["a"]) == 80  # 20 Gaussians x 4 channels
     points = workbench.live.run.points
@@ -189,8 +201,8 @@ def test_pig_training_draws_gaussians_on_the_residual():
     np.testing.assert_allclose(data["h"], 2 * points["gaussian_sigma_y"].values[order])
     bound = np.abs(data["weight"]).max()
     assert (residual.weight_mapper.low, residual.weight_mapper.high) == (-bound, bound)
-    assert workbench._show_gaussians.visible and residual.centres_renderer.visible
-    workbench._show_gaussians.value = False
+    assert workbench.live_view._show_gaussians.visible and residual.centres_renderer.visible
+    workbench.live_view._show_gaussians.value = False
     assert not residual.centres_renderer.visible and not residual.widths_renderer.visible
     # The collocation points leave the Gaussians out.
     collocation = sum(n for s, n in points.sizes.items() if s != "gaussian")
@@ -198,21 +210,21 @@ def test_pig_training_draws_gaussians_on_the_residual():
     # A new training of a model without Gaussians clears them.
     workbench.setup.method = PINN(width=8, depth=1, **TINY_2D)
     workbench.train()
-    assert len(residual.anchors.data["a"]) == 0 and not workbench._show_gaussians.visible
+    assert len(residual.anchors.data["a"]) == 0 and not workbench.live_view._show_gaussians.visible
     workbench.wait(60)
 
 
 def test_r3_sampler_colours_kept_and_new_points():
     method = PINN(width=8, depth=1, sampler="r3", **TINY_2D)
     workbench = trained(Setup(Poisson2D(), method, [], Training(steps=20)))
-    residual = workbench._field_plots["residual"]
+    residual = workbench.live_view._field_plots["residual"]
     labels = list(residual.points.data["label"])
     colours = dict(zip(labels, residual.points.data["colour"]))
     assert {"interior (kept)", "interior (new)"} <= set(colours)
     assert colours["interior (kept)"] == KEPT_COLOUR and colours["interior (new)"] == NEW_COLOUR
     assert labels.count("interior (kept)") + labels.count("interior (new)") == 64
-    assert not workbench._show_gaussians.visible
-    workbench._show_points.value = True
+    assert not workbench.live_view._show_gaussians.visible
+    workbench.live_view._show_points.value = True
     assert residual.points_renderer.visible and residual.points_legend.visible
 
 
@@ -220,23 +232,23 @@ def test_config_combiner_fills_the_diagnostics_plot():
     setup = small_setup(steps=20)
     setup.combiner = ConFIG()
     workbench = trained(setup)
-    plot = workbench._diagnostics_plot
+    plot = workbench.live_view._diagnostics_plot
     assert plot.names == ["grad_cosine"] and plot.has_agreement and not plot.has_weights
     cosines = plot.source.data["c0"]
     assert len(cosines) == 20 and np.all((-1 <= cosines) & (cosines <= 1))
     assert plot.agreement.visible and not plot.weights.visible
     assert loss_points(workbench) == 20  # the loss plot is not mixed up with diagnostics
-    assert workbench._runs_table.object["combiner"].iloc[0] == "config"
+    assert workbench.runs_tab._runs_table.object["combiner"].iloc[0] == "config"
 
 
 def test_lra_weights_and_a_sum_training_hides_the_diagnostics():
     setup = small_setup(steps=12)
     setup.combiner = LRA(every=2)
     workbench = trained(setup)
-    plot = workbench._diagnostics_plot
+    plot = workbench.live_view._diagnostics_plot
     assert plot.has_weights and plot.weights.visible
     assert [line.name for line in plot._weights.lines if line.visible] == ["residual", "boundary"]
-    assert workbench._runs_table.object["combiner"].iloc[0].startswith("lra {")
+    assert workbench.runs_tab._runs_table.object["combiner"].iloc[0].startswith("lra {")
     workbench.setup.combiner = Sum()
     workbench.train()
     workbench.wait(60)
@@ -256,10 +268,13 @@ def test_live_diagnostics_pad_steps_without_a_report():
 
 def test_combiner_select_swaps_the_knobs_and_copies():
     workbench = Workbench()
-    assert workbench.setup.combiner.name == "sum" and workbench._combiner_knobs.objects == []
-    workbench._combiner_select.value = "lra"
+    assert (
+        workbench.setup.combiner.name == "sum"
+        and workbench.setup_panel._combiner_knobs.objects == []
+    )
+    workbench.setup_panel._combiner_select.value = "lra"
     assert isinstance(workbench.setup.combiner, LRA)
-    assert {"alpha", "every"} <= set(workbench._combiner_knobs[0].widgets)
+    assert {"alpha", "every"} <= set(workbench.setup_panel._combiner_knobs[0].widgets)
     workbench.setup.combiner.alpha = 0.3
     copy = workbench.setup.copy()
     assert copy.combiner is not workbench.setup.combiner and copy.combiner.alpha == 0.3
@@ -292,9 +307,9 @@ def test_caps_refuse_too_many_steps_points_and_trainings():
 
 def test_sessions_share_nothing():
     a, b = Workbench(), Workbench()
-    a._problem_select.value = "heat1d"
+    a.setup_panel._problem_select.value = "heat1d"
     assert b.setup.problem.name == "burgers1d"
-    assert a.live is not b.live and a._loss_plot is not b._loss_plot
+    assert a.live is not b.live and a.live_view._loss_plot is not b.live_view._loss_plot
 
 
 # --- shareable set-ups ----------------------------------------------------------------------
@@ -303,7 +318,7 @@ def test_query_round_trip_reproduces_the_setup():
     query = to_query(setup)
     assert query["p.nu"] == "0.005" and query["m.activation"] == "sin" and "m.depth" not in query
     workbench = Workbench.from_query(query)
-    assert workbench._problem_select.value == "burgers1d"
+    assert workbench.setup_panel._problem_select.value == "burgers1d"
     assert workbench.setup.method.width == 64 and workbench.setup.training.steps == 3000
     assert to_query(workbench.setup) == query
     assert "combiner" not in query  # the default sum stays out of links
@@ -311,7 +326,7 @@ def test_query_round_trip_reproduces_the_setup():
 
 def test_the_weight_average_is_a_training_knob_of_the_panel_and_the_link():
     workbench = Workbench()
-    workbench._training_knobs._widgets["ema"].value = 0.999
+    workbench.setup_panel._training_knobs._widgets["ema"].value = 0.999
     assert workbench.setup.training.ema == 0.999
     query = to_query(workbench.setup)
     assert query["t.ema"] == "0.999"
@@ -327,7 +342,7 @@ def test_query_round_trip_of_a_combiner_with_a_knob():
     workbench = Workbench.from_query(query)
     combiner = workbench.setup.combiner
     assert isinstance(combiner, LRA) and combiner.alpha == 0.2 and combiner.reference == "boundary"
-    assert workbench._combiner_select.value == "lra"
+    assert workbench.setup_panel._combiner_select.value == "lra"
     assert to_query(workbench.setup) == query
 
 
@@ -338,22 +353,22 @@ def test_term_weights_round_trip_and_reach_training():
     assert query["w.boundary"] == "10.0"
     workbench = Workbench.from_query(query)
     assert workbench.setup.weights == {"boundary": 10.0}
-    assert workbench._weights_input.value == "boundary=10"
-    workbench._weights_input.value = "residual=0.5, boundary=2"
+    assert workbench.setup_panel._weights_input.value == "boundary=10"
+    workbench.setup_panel._weights_input.value = "residual=0.5, boundary=2"
     assert workbench.setup.weights == {"residual": 0.5, "boundary": 2.0}
     workbench.train()
     assert workbench.live.wait(timeout=60)
     loss = workbench.live.run.history.isel(step=0)
     expected = 0.5 * float(loss["residual"]) + 2.0 * float(loss["boundary"])
     assert float(loss["loss"]) == pytest.approx(expected, rel=1e-5)
-    workbench._weights_input.value = "boundary=lots"
+    workbench.setup_panel._weights_input.value = "boundary=lots"
     assert workbench._alert.visible and "'lots' is not a number" in workbench._alert.object
     assert workbench.setup.weights == {"residual": 0.5, "boundary": 2.0}  # kept the last good
 
 
 def test_a_weight_for_a_term_the_method_lacks_is_refused():
     workbench = Workbench(small_setup(steps=3))
-    workbench._weights_input.value = "initial=3"  # poisson1d has no initial condition
+    workbench.setup_panel._weights_input.value = "initial=3"  # poisson1d has no initial condition
     workbench.train()
     assert workbench.live.state == "idle" and "has no term 'initial'" in workbench._alert.object
 

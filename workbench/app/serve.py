@@ -6,8 +6,9 @@ import logging
 
 import panel as pn
 
+from workbench.app.limits import ServeLimits
 from workbench.app.setup import from_query
-from workbench.app.workbench import ServeLimits, Workbench
+from workbench.app.workbench import Workbench
 
 log = logging.getLogger(__name__)
 

@@ -19,22 +19,19 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 import panel as pn
 import param
 import xarray as xr
 
+from workbench.app.limits import ServeLimits
 from workbench.app.live import Ticker, show_message
 from workbench.app.setup import Setup
 from workbench.results import describe_bounds, knobs, parse_knob
 from workbench.sweep import FINISHED, Sweep, SweepProgress, resolve_knob
 from workbench.train import Training
 from workbench.views.sweeps import SEED_DIM, sweep_plot, sweep_point
-
-if TYPE_CHECKING:  # the Workbench module imports this one
-    from workbench.app.workbench import ServeLimits
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,199 @@
+"""The Runs tab: a table of finished and loaded Runs, and two of them side by side.
+
+Runs join it when a training ends, when a saved folder is loaded (where the server allows its
+disk) and when a ``run.nc`` or a ``.zip`` of a saved Run is uploaded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import panel as pn
+import xarray as xr
+
+from workbench import views
+from workbench.app.limits import ServeLimits
+from workbench.results import RUN_FILE, Run
+from workbench.views.fields import SAMPLE_DIM, sample_labels, select_sample
+from workbench.views.generation import generated_channels
+
+
+class RunsTab:
+    """The Runs tab: the table of Runs, loaders, and a comparison of two Runs.
+
+    Parameters
+    ----------
+    limits : ServeLimits
+        The server's caps; ``allow_disk`` decides whether runs load from its disk.
+    notify : callable
+        Shows a message in the page, ``notify(message)``, for a run that cannot be read.
+
+    Attributes
+    ----------
+    runs : list of (str, xarray.DataTree)
+        The Runs, by label, oldest first.
+    layout : panel.Column
+        The tab's content.
+    """
+
+    def __init__(self, limits: ServeLimits, notify: Callable[[str], None]):
+        self.limits = limits
+        self.notify = notify
+        self.runs: list[tuple[str, xr.DataTree]] = []
+        self._runs_table = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
+        self._compare_a = pn.widgets.Select(label="Run A", options=[])
+        self._compare_b = pn.widgets.Select(label="Run B", options=[])
+        self._upload = pn.widgets.FileInput(accept=".nc,.zip", multiple=False)
+        self._upload.param.watch(self._on_upload, "value")
+        self._load_path = pn.widgets.TextInput(placeholder="folder of a saved run", width=300)
+        load_button = pn.widgets.Button(label="Load", width=80)
+        load_button.on_click(lambda event: self.load(self._load_path.value))
+        loaders = [
+            pn.pane.Markdown("Load a saved run: upload its `run.nc` or `.zip`"),
+            self._upload,
+        ]
+        if self.limits.allow_disk:
+            loaders += [pn.Row(self._load_path, load_button)]
+        self.layout = pn.Column(
+            self._runs_table,
+            pn.Row(*loaders),
+            pn.Row(self._compare_a, self._compare_b),
+            pn.bind(self._compare, self._compare_a, self._compare_b),
+            sizing_mode="stretch_width",
+        )
+
+    def add(self, run: Run | xr.DataTree, label: str | None = None) -> None:
+        """Add a Run (or a saved Run's tree) to the table and the comparison's choices.
+
+        ``label`` names it in the table (default: its number, method and problem).
+        """
+        tree = run.tree if isinstance(run, Run) else run
+        a = tree.attrs
+        label = label or f"#{len(self.runs) + 1} {a.get('method', '?')} on {a.get('problem', '?')}"
+        self.runs.append((label, tree))
+        rows = []
+        for name, t in self.runs:
+            at = t.attrs
+            rows.append(
+                {
+                    "run": name,
+                    "status": at.get("status", ""),
+                    "steps": at.get("steps", ""),
+                    "l2re": f"{float(at.get('l2re', np.nan)):.3e}",
+                    "wall s": f"{float(at.get('wall_s', np.nan)):.1f}",
+                    "problem knobs": at.get("problem_params", ""),
+                    "method knobs": at.get("method_params", ""),
+                    "regularizers": at.get("regularizers", ""),
+                    "combiner": _combiner_text(at.get("combiner", "")),
+                }
+            )
+        import pandas as pd
+
+        self._runs_table.object = pd.DataFrame(rows)
+        labels = [name for name, _ in self.runs]
+        previous_a = self._compare_a.value
+        self._compare_a.options = labels
+        self._compare_b.options = labels
+        self._compare_a.value = previous_a if previous_a in labels else labels[0]
+        self._compare_b.value = labels[-1]
+
+    def _compare(self, a: str | None, b: str | None):
+        # Runs A and B side by side: loss, an error field and the combiner's diagnostics.
+        trees = dict(self.runs)
+        chosen = [(n, trees[n]) for n in (a, b) if n in trees]
+        if not chosen:
+            return pn.pane.Markdown("Finished runs appear here; pick two to compare.")
+        columns = []
+        for name, tree in chosen:
+            history_ds = tree["history"].to_dataset()
+            history = views.history(history_ds).opts(title=f"{name}: loss", width=480, height=280)
+            fields = tree["fields"].to_dataset()
+            # A field generator's fields are samples without a truth: their residual, or u.
+            shown = next(n for n in ("error", "residual", "u") if n in fields.data_vars)
+            error = fields[shown]
+            l2re = float(tree.attrs.get("l2re", np.nan))
+            title = f"{name}: {shown} (l2re {l2re:.2e})"
+            if SAMPLE_DIM in error.dims:  # an operator run's first test sample, or a sample
+                first = sample_labels(error)[0].item()
+                error = select_sample(error, first)
+                which = "generated sample" if generated_channels(fields) else "test sample"
+                title = f"{name}: {shown} of {which} {first} (l2re {l2re:.2e})"
+            panes = [
+                pn.pane.HoloViews(history),
+                pn.pane.HoloViews(views.field(error, title=title).opts(width=480, height=300)),
+            ]
+            diagnostics = views.diagnostics(history_ds)
+            if len(diagnostics):
+                panes.append(pn.pane.HoloViews(diagnostics.cols(1)))
+            columns.append(pn.Column(*panes))
+        return pn.Row(*columns)
+
+    def load(self, directory: str | Path) -> None:
+        """Add a saved Run (a folder written by ``Run.save``) to the table."""
+        if not self.limits.allow_disk:
+            self.notify("this server does not read runs from its disk; upload run.nc instead")
+            return
+        try:
+            run = Run.load(directory)
+        except (OSError, ValueError) as err:
+            self.notify(str(err))
+            return
+        self.add(run, label=f"#{len(self.runs) + 1} {Path(directory).name}")
+
+    def _on_upload(self, event) -> None:
+        if not event.new:
+            return
+        name = self._upload.filename or "upload"
+        try:
+            tree = _read_uploaded(name, event.new)
+        except ValueError as err:
+            self.notify(str(err))
+            return
+        self.add(tree, label=f"#{len(self.runs) + 1} {name}")
+
+
+def zip_run(run: Run | None) -> io.BytesIO | None:
+    """A Run saved (run.nc, weights, report.html) into a zip archive in memory."""
+    if run is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        run.save(folder)
+        views.report(run.tree, Path(folder) / "report.html")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(Path(folder).iterdir()):
+                archive.write(path, path.name)
+    buffer.seek(0)
+    return buffer
+
+
+def _combiner_text(stored: str) -> str:
+    """A Run's ``combiner`` attr (JSON) as ``name`` or ``name {knobs}`` for the Runs table."""
+    try:
+        spec = json.loads(stored)
+        name, params = spec["name"], spec.get("params") or {}
+    except (ValueError, TypeError, KeyError):
+        return str(stored)  # a Run from before combiners, or an odd file: show it as it is
+    return f"{name} {json.dumps(params, sort_keys=True)}" if params else str(name)
+
+
+def _read_uploaded(name: str, data: bytes) -> xr.DataTree:
+    """The DataTree of an uploaded ``run.nc`` or a ``.zip`` holding one."""
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                data = archive.read(RUN_FILE)
+        with xr.open_datatree(io.BytesIO(data), engine="h5netcdf") as stored:
+            tree = stored.load().copy()
+    except Exception as err:
+        raise ValueError(f"cannot read {name!r} as a saved run: {err}") from None
+    for group in ("history", "fields"):
+        if group not in tree.children:
+            raise ValueError(f"{name!r} is not a workbench run: it has no /{group} group")
+    return tree
