@@ -33,6 +33,8 @@ from pathlib import Path
 import panel as pn
 import param
 import xarray as xr
+from panel.io.resources import CDN_DIST
+from panel.theme.fast import Fast
 
 from workbench import views
 from workbench.app.controller import TrainingController
@@ -48,6 +50,30 @@ from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
 from workbench.problems.base import Problem
 from workbench.train import Training
+
+#: The served page's text font: fonts every desktop has, so nothing is fetched for it.
+PAGE_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+
+
+class LocalFast(Fast):
+    """Panel's Fast design without its web font, so the served page needs no other host.
+
+    Fast links Open Sans from fonts.googleapis.com in the page's head, twice. Stylesheets in
+    the head block rendering: behind a firewall that drops packets the page waits for the
+    connection to time out, then shows a fallback font anyway.
+    Everything else the design needs (its scripts and stylesheets) Panel serves itself.
+    """
+
+    _resources = {
+        **Fast._resources,
+        "font": {},
+        # Panel looks a relative path up under the class's lower-cased name ("localfast/"),
+        # which Panel does not ship; this spelling resolves to the file served for Fast.
+        "js_modules": {
+            **Fast._resources["js_modules"],
+            "fast-design": f"{CDN_DIST}bundled/fast/js/fast_design.js",
+        },
+    }
 
 
 class Workbench(pn.viewable.Viewer):
@@ -311,4 +337,9 @@ class Workbench(pn.viewable.Viewer):
             main=[self.tabs],
             sidebar_width=360,
             accent="#1f6f8b",
+            design=LocalFast,
+            font=PAGE_FONT,  # the plots' axis and title font (the page's is set by raw_css)
+            # FAST's own font token sets --body-font on :root from an adopted stylesheet, which
+            # beats the template's; set on body, ours reaches every element below it.
+            raw_css=[f"body {{ --body-font: {PAGE_FONT}; }}"],
         )
