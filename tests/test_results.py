@@ -94,3 +94,29 @@ def test_pig_run_with_a_combiner_round_trips(tmp_path):
     assert loaded.history["weight_boundary"].attrs["role"] == "diagnostic"
     again = loaded.evaluate()
     np.testing.assert_array_equal(again["u"].values, run.fields["u"].values)
+
+
+def test_a_run_saved_before_metrics_had_names_loads_with_its_methods_metric(tmp_path):
+    from workbench.methods import FlowMatching
+    from workbench.problems import Darcy2D
+
+    method = FlowMatching(
+        resolution=16,
+        n_train=40,
+        n_test=10,
+        batch_size=8,
+        n_samples=8,
+        posterior_samples=4,
+        sample_steps=4,
+        width=8,
+        levels=2,
+    )
+    run = fit(Darcy2D(), method, steps=3, progress=False)
+    for key in ("metric", "metric_label", "metric_long_name"):  # as runs were saved before
+        del run.tree.attrs[key]
+    run.tree["history"]["l2re"].attrs["long_name"] = "relative L2 error"
+    run.save(tmp_path)
+    loaded = Run.load(tmp_path)
+    assert loaded.metric.label == "energy distance" and loaded.l2re == run.l2re
+    assert loaded.history["l2re"].attrs["long_name"] == "normalised energy distance"
+    assert " energy_distance=" in loaded.summary() and "l2re" not in loaded.summary()

@@ -3,13 +3,16 @@
 The field names and attrs every Run and view rely on (:data:`FIELD_ATTRS`), the model's
 prediction, reference, error and residual on the problem's grid (:func:`evaluate_fields`),
 the point sets of a batch (:func:`points_dataset`), and the metrics that compare fields
-(:func:`relative_l2`, :func:`energy_distance`). Methods use these; :mod:`workbench.results`
-builds Runs from them.
+(:func:`relative_l2`, :func:`energy_distance`). Each method names its headline metric with a
+:class:`Metric` (:data:`RELATIVE_L2`, :data:`ENERGY_DISTANCE`), so that every place that shows
+the number also says what it is. Methods use these; :mod:`workbench.results` builds Runs from
+them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,6 +25,47 @@ FIELD_ATTRS = {
     "error": {"long_name": "error u - u_ref", "units": "1"},
     "residual": {"long_name": "PDE residual", "units": "1"},
 }
+
+
+class Metric(NamedTuple):
+    """What a method's headline number measures.
+
+    The value itself is stored under the key ``l2re`` (the Run's root attrs, ``/history``,
+    a snapshot's attrs) whatever the metric is, so that runs saved before metrics had names
+    still load; the names say what that value means wherever it is shown.
+
+    Attributes
+    ----------
+    name : str
+        An identifier, as ``key=value`` in one-line summaries (``l2re``, ``energy_distance``).
+    label : str
+        The short name in status lines and titles (``l2re``, ``energy distance``).
+    long_name : str
+        The full name, for axes and reports (``relative L2 error``, ...).
+    """
+
+    name: str
+    label: str
+    long_name: str
+
+    def attrs(self) -> dict[str, str]:
+        """The attrs naming this metric next to a stored ``l2re`` value."""
+        return {"metric": self.name, "metric_label": self.label, "metric_long_name": self.long_name}
+
+
+#: ``||u - u_ref|| / ||u_ref||`` (:func:`relative_l2`): solvers, operators, latent models.
+RELATIVE_L2 = Metric("l2re", "l2re", "relative L2 error")
+#: The normalised energy distance of generated fields from the test set
+#: (:func:`energy_distance`): field generators, which have no truth per sample.
+ENERGY_DISTANCE = Metric("energy_distance", "energy distance", "normalised energy distance")
+
+
+def coarse_grid(reference: xr.DataArray, full: Mapping[str, int]) -> str | None:
+    """``"48x48"`` when ``reference`` is on a coarser grid than ``full`` points per dim (a
+    live snapshot's), else None: a metric computed there is only an estimate of the Run's."""
+    if all(reference.sizes[d] >= n for d, n in full.items() if d in reference.sizes):
+        return None
+    return "x".join(str(n) for n in reference.shape)
 
 
 def relative_l2(u: np.ndarray, u_ref: np.ndarray) -> float:
@@ -76,7 +120,9 @@ def evaluate_fields(problem, method, model: nn.Module, size: Mapping[str, int] |
     Returns
     -------
     xarray.Dataset
-        Variables ``u``, ``u_ref``, ``error``, ``residual`` on the grid, attr ``l2re``.
+        Variables ``u``, ``u_ref``, ``error``, ``residual`` on the grid, attr ``l2re`` (the
+        relative L2 error there) and, on a grid coarser than the problem's, attr
+        ``coarse_grid`` (e.g. ``"48x48"``, see :func:`coarse_grid`).
     """
     reference = problem.reference(size)
     grid = {d: reference[d].values for d in problem.dims}
@@ -98,6 +144,9 @@ def evaluate_fields(problem, method, model: nn.Module, size: Mapping[str, int] |
         coords=reference.coords,
     )
     ds.attrs["l2re"] = relative_l2(u, reference.values)
+    coarse = coarse_grid(reference, problem.grid_size)
+    if coarse is not None:
+        ds.attrs["coarse_grid"] = coarse
     return ds
 
 

@@ -4,8 +4,8 @@ Layout of a Run's tree (the names every view and the app rely on):
 
 ``/history`` (dim ``step``)
     one variable per unweighted loss term (attr ``role="loss_term"``), ``loss`` (the weighted
-    total, ``role="loss_total"``), ``l2re`` (relative L2 error on the reference grid, NaN
-    where not evaluated), ``lr`` and ``wall_s``.
+    total, ``role="loss_total"``), ``l2re`` (the method's headline metric, NaN where not
+    evaluated; its ``long_name`` says which), ``lr`` and ``wall_s``.
 ``/fields`` (dims = the problem's dims, e.g. ``x``, ``t``)
     ``u`` (prediction), ``u_ref`` (reference), ``error`` (``u - u_ref``) and ``residual``.
 ``/points``
@@ -22,7 +22,11 @@ Layout of a Run's tree (the names every view and the app rely on):
 root attrs
     provenance: ``problem``, ``method``, ``problem_params``, ``method_params``,
     ``regularizers`` (JSON), ``seed``, ``device``, ``dtype``, ``status``, ``message``,
-    ``workbench_version``, ``torch_version``, ``created``, ``steps``, ``wall_s``, ``l2re``.
+    ``workbench_version``, ``torch_version``, ``created``, ``steps``, ``wall_s``, ``l2re``
+    (the headline metric of the final model state), and ``metric``, ``metric_label``,
+    ``metric_long_name`` naming it (see :class:`~workbench.evaluation.Metric`: a relative L2
+    error for most methods, a normalised energy distance for field generators). Runs saved
+    before metrics were named lack the three; :meth:`Run.load` fills them in from the method.
 
 On disk a Run is a folder with ``run.nc`` (NetCDF4 groups via h5netcdf) and
 ``weights.safetensors``. Loading rebuilds the problem, method and model from the JSON
@@ -44,6 +48,8 @@ import safetensors.torch
 import torch
 import xarray as xr
 from torch import nn
+
+from workbench.evaluation import RELATIVE_L2, Metric
 
 RUN_FILE = "run.nc"
 WEIGHTS_FILE = "weights.safetensors"
@@ -132,13 +138,14 @@ def history_dataset(
     terms: Sequence[str],
     diagnostics: Sequence[str] = (),
     estimates: Mapping[str, Mapping] | None = None,
+    metric: Metric = RELATIVE_L2,
 ) -> xr.Dataset:
     """Per-step records (dicts with ``step`` and values) as the ``/history`` Dataset.
 
     ``diagnostics`` names columns describing the update rather than the loss (term weights,
     gradient cosines); they get ``role="diagnostic"``. ``estimates`` maps learned coefficients
     (inverse problems) to extra attrs (``true_value`` when known); they get
-    ``role="estimate"``.
+    ``role="estimate"``. ``metric`` names what the ``l2re`` column measures.
     """
     steps = np.array([r["step"] for r in records], dtype=np.int64)
 
@@ -159,7 +166,7 @@ def history_dataset(
             column(name),
             {"long_name": f"estimate of {name}", "role": "estimate", **attrs},
         )
-    variables["l2re"] = ("step", column("l2re"), {"long_name": "relative L2 error", "units": "1"})
+    variables["l2re"] = ("step", column("l2re"), {"long_name": metric.long_name, "units": "1"})
     variables["lr"] = ("step", column("lr"), {"long_name": "learning rate"})
     variables["wall_s"] = ("step", column("wall_s"), {"long_name": "wall time", "units": "s"})
     return xr.Dataset(variables, coords={"step": ("step", steps, {"long_name": "step"})})
@@ -234,8 +241,17 @@ class Run:
 
     @property
     def l2re(self) -> float:
-        """Relative L2 error of the final model on the full reference grid."""
+        """The headline metric of the final model state, on the full evaluation set: a
+        relative L2 error, or what :attr:`metric` names (stored as ``l2re`` either way)."""
         return float(self.tree.attrs["l2re"])
+
+    @property
+    def metric(self) -> Metric:
+        """What :attr:`l2re` measures (from the root attrs; a relative L2 error if unnamed)."""
+        a = self.tree.attrs
+        if "metric" not in a:
+            return RELATIVE_L2
+        return Metric(a["metric"], a["metric_label"], a["metric_long_name"])
 
     def evaluate(self, size: Mapping[str, int] | None = None) -> xr.Dataset:
         """The model's fields (see :meth:`Method.evaluate <workbench.methods.Method.evaluate>`;
@@ -247,7 +263,7 @@ class Run:
         a = self.tree.attrs
         line = (
             f"result problem={a['problem']} method={a['method']} steps={a['steps']} "
-            f"l2re={float(a['l2re']):.4g}"
+            f"{self.metric.name}={self.l2re:.4g}"
         )
         for name, value in self.estimates.items():
             line += f" {name}={value:.6g}"
@@ -311,6 +327,10 @@ class Run:
         model = method.build(problem, torch.Generator().manual_seed(int(attrs["seed"])))
         model = model.to(getattr(torch, attrs["dtype"]))
         model.load_state_dict(state)
+        if "metric" not in attrs:
+            # Saved before metrics had names: the value is the method's metric all the same.
+            attrs.update(method.metric.attrs())
+            tree["history"]["l2re"].attrs["long_name"] = method.metric.long_name
         return cls(tree, problem, method, regularizers, model, combiner)
 
 

@@ -86,7 +86,9 @@ def test_a_flow_matching_model_trains_live_and_its_run_gets_the_generator_tabs()
     assert len(gallery.sources[1].data["image"]) == 8 == gallery.samples
     assert view._field_plots == {} and view._fields_box.objects == []
     assert not view._sample.visible and not view._show_points.visible
-    assert len(view._gallery_box.objects) == 2
+    # What the gallery is, its metric (named: an energy distance), then the samples.
+    assert len(view._gallery_box.objects) == 3
+    assert view._gallery_metric.object.startswith("**energy distance ")
     panes, seen = view._gallery_panes, wb.live._snapshot_version
     wait_until(lambda: wb.live._snapshot_version > seen)
     wb.flush()  # the next snapshot redraws the same figures

@@ -99,6 +99,8 @@ def make_run(kind="xt", with_points=True):
         "workbench_version": "0.0.0",
         "torch_version": "none",
         "created": "2026-01-01T00:00:00",
+        # The final model state's metric: the history's last value (1e-3) is an earlier step's.
+        "l2re": 2e-3,
     }
     return tree
 
@@ -251,7 +253,8 @@ def test_report_is_self_contained(tmp_path, kind):
     assert out == tmp_path / "sub" / "report.html" and out.exists()
     text = out.read_text()
     assert f"toy_{kind}" in text and "pinn" in text
-    assert "1.000e-03" in text  # final l2re
+    # The final state's value (the root attr, as the summary prints it), not the history's last.
+    assert "<th>final relative L2 error</th><td>l2re 0.002</td>" in text
     assert "&quot;nu&quot;: 0.01" in text  # pretty-printed, escaped params
     _assert_self_contained(text)
 

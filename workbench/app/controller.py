@@ -42,7 +42,7 @@ class TrainingController:
     controls : panel.Column
         The buttons and the download, for the sidebar.
     status, progress : panel.pane.HTML, panel.indicators.Progress
-        The status line (step, rate, l2re, device, state) and the progress bar.
+        The status line (step, rate, metric, device, state) and the progress bar.
     """
 
     def __init__(
@@ -139,7 +139,7 @@ class TrainingController:
             self.ticker.stop()
 
     def update_status(self) -> None:
-        """Show the step, rate, l2re, device and state; enable the buttons that apply."""
+        """Show the step, rate, metric, device and state; enable the buttons that apply."""
         live = self.live
         state, step, total = live.state, live.step_count, live.total_steps
         now = time.perf_counter()
@@ -148,11 +148,10 @@ class TrainingController:
             fresh = (step - last_step) / (now - then)
             rate = fresh if state == "training" else 0.0
             self._rate = (now, step, rate)
-        l2re = live.l2re
         parts = [
             f'<b>step <span class="wb-step">{step}</span></b>' + (f" / {total}" if total else ""),
             f"{rate:.0f} steps/s",
-            f"l2re {l2re:.3e}" if l2re is not None else "l2re -",
+            f'<span class="wb-metric">{live.metric_text}</span>',
             self._device or ("cuda" if torch.cuda.is_available() else "cpu"),
             f'<span class="wb-state">{state}</span>',
         ]

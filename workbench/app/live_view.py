@@ -38,6 +38,7 @@ from workbench.results import knobs
 from workbench.views.fields import FIELD_TITLES, SAMPLE_DIM, sample_labels, select_sample
 from workbench.views.generation import generated_channels
 from workbench.views.latent import latent_names, ranked_latents
+from workbench.views.metric import live_note, metric_long_name, metric_text, metric_value
 
 #: Loss-history points drawn at most; more only cost transfer time, not information.
 MAX_PLOT_POINTS = 500
@@ -105,6 +106,8 @@ class LiveView:
         self._traversal_panes: list[pn.pane.Bokeh] = []
         # Filled while the fields are a field generator's samples, in place of the field plots.
         self._gallery_box = pn.Column(sizing_mode="stretch_width")
+        #: The generated samples' metric, in the status line's words.
+        self._gallery_metric = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._gallery_plot: GalleryPlot | None = None
         self._gallery_key = None
         self._gallery_panes: list[pn.pane.Bokeh] = []
@@ -232,7 +235,8 @@ class LiveView:
             finite = both[np.isfinite(both)]
             if finite.size:
                 clim = (float(finite.min()), float(finite.max()))
-        l2re = fields.attrs.get("l2re", np.nan)
+        # The same words as the status line: a snapshot's value says it is on the coarse grid.
+        metric = "" if preview else metric_text(fields.attrs, note=live_note(fields.attrs))
         for key, plot in self._field_plots.items():
             plot.update(shown, clim if key in ("u", "u_ref") else None)
             title = _panel_title(key, plot.names, self._dims, self._generative)
@@ -241,9 +245,10 @@ class LiveView:
             if key == "error":
                 if self._sample_dim:  # the sample's own error; the selector names it
                     rel = _relative_l2(shown)
-                    title += f", rel L2 {rel:.2e}" if rel is not None else ""
-                elif np.isfinite(l2re):
-                    title += f", l2re {l2re:.2e}"
+                    title += f", this sample's rel L2 {rel:.3g}" if rel is not None else ""
+                    metric = f"test set {metric}"  # the Run's metric is over all samples
+                if metric_value(fields.attrs) is not None:
+                    title += f", {metric}"
             plot.set_title(title)
         residual = self._field_plots.get("residual")
         if points is not None and residual is not None:
@@ -278,9 +283,17 @@ class LiveView:
                 text += "; the last row is each sample's |PDE residual|"
             self._gallery_box.objects = [
                 pn.pane.Markdown(text, sizing_mode="stretch_width"),
+                self._gallery_metric,
                 pn.FlexBox(*self._gallery_panes),
             ]
         self._gallery_plot.update(fields)
+        self._gallery_metric.object = (
+            f"**{metric_text(fields.attrs, note=live_note(fields.attrs))}**: the "
+            f"{metric_long_name(fields.attrs)} of all generated samples (not only these) from "
+            "the test set"
+            if metric_value(fields.attrs) is not None
+            else ""
+        )
         self._draw_traversal(fields)
 
     def _clear_gallery(self) -> None:

@@ -22,6 +22,7 @@ from workbench.app.limits import ServeLimits
 from workbench.results import RUN_FILE, Run
 from workbench.views.fields import SAMPLE_DIM, sample_labels, select_sample
 from workbench.views.generation import generated_channels
+from workbench.views.metric import metric_text
 
 
 class RunsTab:
@@ -85,7 +86,7 @@ class RunsTab:
                     "run": name,
                     "status": at.get("status", ""),
                     "steps": at.get("steps", ""),
-                    "l2re": f"{float(at.get('l2re', np.nan)):.3e}",
+                    "metric": metric_text(at),
                     "wall s": f"{float(at.get('wall_s', np.nan)):.1f}",
                     "problem knobs": at.get("problem_params", ""),
                     "method knobs": at.get("method_params", ""),
@@ -117,13 +118,13 @@ class RunsTab:
             # A field generator's fields are samples without a truth: their residual, or u.
             shown = next(n for n in ("error", "residual", "u") if n in fields.data_vars)
             error = fields[shown]
-            l2re = float(tree.attrs.get("l2re", np.nan))
-            title = f"{name}: {shown} (l2re {l2re:.2e})"
+            metric = metric_text(tree.attrs)
+            title = f"{name}: {shown} ({metric})"
             if SAMPLE_DIM in error.dims:  # an operator run's first test sample, or a sample
                 first = sample_labels(error)[0].item()
                 error = select_sample(error, first)
                 which = "generated sample" if generated_channels(fields) else "test sample"
-                title = f"{name}: {shown} of {which} {first} (l2re {l2re:.2e})"
+                title = f"{name}: {shown} of {which} {first} ({metric})"
             panes = [
                 pn.pane.HoloViews(history),
                 pn.pane.HoloViews(views.field(error, title=title).opts(width=480, height=300)),

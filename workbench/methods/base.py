@@ -21,6 +21,7 @@ import torch
 import xarray as xr
 from torch import nn
 
+from workbench.evaluation import RELATIVE_L2, Metric
 from workbench.problems.base import Problem
 
 #: A training batch: named tensors (collocation points, boundary points, data, ...).
@@ -36,10 +37,13 @@ class Method(param.ParameterizedABC):
     :meth:`prepare` (expensive one-off work, before the clock starts), :meth:`build`, then for
     each step the next batch from :meth:`batches` and :meth:`loss`. :meth:`error`,
     :meth:`evaluate` and :meth:`results` evaluate a model for the metric, the fields and any
-    extra groups of the Run.
+    extra groups of the Run. :attr:`metric` names what :meth:`error` measures.
     """
 
     name: ClassVar[str]
+    #: What :meth:`error` and the ``l2re`` attr of :meth:`evaluate` measure: the Run stores
+    #: the value as ``l2re`` and these names next to it, and every view shows them.
+    metric: ClassVar[Metric] = RELATIVE_L2
 
     @abc.abstractmethod
     def supports(self, problem: Problem) -> bool:
@@ -76,12 +80,15 @@ class Method(param.ParameterizedABC):
         self, model: nn.Module, problem: Problem, size: Mapping[str, int] | None = None
     ) -> xr.Dataset:
         """The model's fields for ``/fields`` and live snapshots: ``u`` (prediction), ``u_ref``
-        (reference), ``error`` and ``residual``, with attr ``l2re``. ``size`` (points per dim)
-        asks for a coarser grid where the method evaluates on one."""
+        (reference), ``error`` and ``residual``, with attr ``l2re`` (the value of
+        :attr:`metric`). ``size`` (points per dim) asks for a coarser grid where the method
+        evaluates on one; the fields then carry attr ``coarse_grid`` (e.g. ``"48x48"``)."""
 
     @abc.abstractmethod
     def error(self, model: nn.Module, problem: Problem) -> float:
-        """The headline relative L2 error of the model (logged as ``l2re`` during training)."""
+        """The model's headline :attr:`metric` on the full evaluation set (logged as ``l2re``
+        during training); the same value as the ``l2re`` attr of :meth:`evaluate` without
+        ``size``."""
 
     def check(self, problem: Problem) -> None:
         """Raise ``ValueError`` naming what is wrong if this method cannot learn ``problem``."""

@@ -158,7 +158,11 @@ def fit(
                     break
                 bar.update(record.completed - bar.n)
                 if record.l2re is not None:
-                    postfix = {"loss": f"{record.losses['loss']:.3g}", "l2re": f"{record.l2re:.3g}"}
+                    # Named by the method's metric (a generator's is an energy distance).
+                    postfix = {
+                        "loss": f"{record.losses['loss']:.3g}",
+                        method.metric.name: f"{record.l2re:.3g}",
+                    }
                     bar.set_postfix(postfix, refresh=False)
         except KeyboardInterrupt:
             # Interrupted between steps: the generator is paused at a record; ask it to wrap up.

@@ -22,12 +22,16 @@ class Progress:
     lr : float
         Learning rate used for the step (NaN during L-BFGS).
     l2re : float or None
-        Relative L2 error on the reference grid when evaluated at this step.
+        The method's headline metric (``method.metric``: a relative L2 error, or a field
+        generator's energy distance) on the full evaluation set, when evaluated at this step;
+        on the last record, the Run's value for the final model state.
     wall_s : float
         Seconds since training started.
     snapshot : xarray.Dataset or None
         Coarse fields (see :meth:`Method.evaluate <workbench.methods.Method.evaluate>`) every
-        ``snapshot_every``.
+        ``snapshot_every``; attrs ``l2re`` (the metric there), ``metric``, ``metric_label``
+        and ``metric_long_name`` (what it is) and, on a grid coarser than the Run's,
+        ``coarse_grid``.
     done : bool
         True on the last record, which carries the ``run``.
     run : Run or None

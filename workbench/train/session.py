@@ -340,7 +340,7 @@ class Session:
             l2re = self.method.error(self.model, self.problem)
         points = None
         if snap:
-            snapshot = self.method.evaluate(self.model, self.problem, self.snapshot_size)
+            snapshot = self.snapshot()
             points = self.points()
         wall = time.perf_counter() - self.start
         diagnostics = diagnostics or {}
@@ -362,6 +362,13 @@ class Session:
             diagnostics=diagnostics,
             estimates=estimates,
         )
+
+    def snapshot(self) -> xr.Dataset:
+        """The model's fields on the live grid, their ``l2re`` named by the method's metric
+        (and marked with ``coarse_grid`` when the grid is coarser than the Run's)."""
+        fields = self.method.evaluate(self.model, self.problem, self.snapshot_size)
+        fields.attrs.update(self.method.metric.attrs())
+        return fields
 
     def estimate_attrs(self) -> dict[str, dict]:
         """Attrs of each learned coefficient's history: the problem's own value of it, which
@@ -500,14 +507,22 @@ class Session:
             _, (total, terms) = self.loss(self.params, self.batch)
             losses = {"loss": float(total), **{k: float(t) for k, t in terms.items()}}
             self.record(0, losses, cfg.lr, "adam")
+        # The one evaluation of the final state: its metric is the Run's ``l2re``, which the
+        # summary, the report, the app's status line and panels all read (the history's last
+        # value belongs to an earlier step, and a snapshot's to a coarser grid).
         fields = method.evaluate(model, problem)
+        fields.attrs.update(method.metric.attrs())
         last = self.records[-1]
         estimates = method.estimates(model, self.params)
         skip = {"step", "loss", "lr", "wall_s", "l2re", *self.diagnostic_names, *estimates}
         terms = [k for k in last if k not in skip]
         groups = {
             "/history": history_dataset(
-                self.records, terms, list(self.diagnostic_names), self.estimate_attrs()
+                self.records,
+                terms,
+                list(self.diagnostic_names),
+                self.estimate_attrs(),
+                metric=method.metric,
             ),
             "/fields": fields,
             "/points": self.points(),
@@ -529,6 +544,7 @@ class Session:
             steps=self.step,
             wall_s=wall,
             l2re=fields.attrs["l2re"],
+            **method.metric.attrs(),
             estimates=json.dumps(estimates),
             training=json.dumps(knobs(cfg), sort_keys=True),
             combiner=json.dumps(
@@ -539,7 +555,7 @@ class Session:
         # A live series of snapshots should end on the final state, not one interval short.
         snapshot = None
         if cfg.snapshot_every or self.snapshot_wanted:
-            snapshot = method.evaluate(model, problem, self.snapshot_size)
+            snapshot = self.snapshot()
         losses = {k: last[k] for k in ("loss", *terms)}
         return Progress(
             self.step,

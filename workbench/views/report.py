@@ -27,6 +27,7 @@ from workbench.views.generation import (
 from workbench.views.history import diagnostics, error_history, estimates, history
 from workbench.views.latent import latent_parity, latent_scatter, latent_spectrum, traversal_grid
 from workbench.views.latent_data import parameters
+from workbench.views.metric import metric_long_name, metric_text, metric_value
 from workbench.views.operators import error_histogram, gallery, resolution_transfer
 from workbench.views.points import gaussians, points
 
@@ -91,9 +92,15 @@ def _header(tree: xr.DataTree, hist: xr.Dataset | None) -> str:
             + (f" &mdash; {e(str(attrs['message']))}" if attrs.get("message") else ""),
         )
     ]
-    l2re, loss, wall = (_last_finite(hist, n) for n in ("l2re", "loss", "wall_s"))
+    # The final model state's metric is the root attr (what the summary prints); the
+    # history's last logged value belongs to an earlier step.
+    final = metric_value(attrs)
+    loss, wall = (_last_finite(hist, n) for n in ("loss", "wall_s"))
     rows += [
-        ("final l2re", "n/a" if l2re is None else f"{l2re:.3e}"),
+        (
+            f"final {metric_long_name(attrs)}",
+            "n/a" if final is None else e(metric_text(attrs, final)),
+        ),
         ("final loss", "n/a" if loss is None else f"{loss:.3e}"),
         (
             "steps",
