@@ -9,6 +9,7 @@ progress bar. What a button does to the rest of the page is the Workbench's to w
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 
@@ -148,19 +149,27 @@ class TrainingController:
             fresh = (step - last_step) / (now - then)
             rate = fresh if state == "training" else 0.0
             self._rate = (now, step, rate)
+        work = live.work if live.active else None
+        stopping = live.stopping
+        # Before the first step (data generation, compile warm-up) say what is going on, with
+        # its own progress, instead of "0 steps/s".
+        doing = f'<span class="wb-work">{html.escape(work[0])}</span>' if work else None
         parts = [
             f'<b>step <span class="wb-step">{step}</span></b>' + (f" / {total}" if total else ""),
-            f"{rate:.0f} steps/s",
+            doing or f"{rate:.0f} steps/s",
             f'<span class="wb-metric">{live.metric_text}</span>',
             self._device or ("cuda" if torch.cuda.is_available() else "cpu"),
-            f'<span class="wb-state">{state}</span>',
+            f'<span class="wb-state">{"stopping" if stopping else state}</span>',
         ]
         self.status.object = " &nbsp;|&nbsp; ".join(parts)
-        self.progress.value = int(100 * min(step / total, 1.0)) if total else 0
+        if work is not None and work[1] is not None:
+            self.progress.value = int(100 * min(work[1], 1.0))
+        else:
+            self.progress.value = int(100 * min(step / total, 1.0)) if total else 0
         active = live.active
         self.train_button.disabled = state == "training"
         self.pause_button.disabled = state != "training"
         self.step_button.disabled = state == "training"
-        self.stop_button.disabled = not active
+        self.stop_button.disabled = not active or stopping
         self.save_button.disabled = live.run is None or not self.limits.allow_disk
         self.download.disabled = live.run is None

@@ -30,7 +30,7 @@ from workbench.methods.base import Method
 from workbench.problems.base import Problem
 from workbench.regularizers.base import Regularizer
 from workbench.results import Run
-from workbench.train import Progress, train
+from workbench.train import Progress, Stopped, train
 from workbench.views.metric import live_note, metric_text
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,13 @@ class LiveTraining:
         self._taken_version = 0
         self._credits = 0
         self._stop_wanted = False
+        # Stop without waiting for the final evaluation: nobody wants the Run (Reset, a
+        # closed page).
+        self._discard = False
+        # The worker is taking a Step's step: a checkpoint must not hold it while paused.
+        self._stepping = False
+        # What train() is busy with before its first record: (message, fraction done).
+        self._doing: tuple[str, float | None] | None = None
         self._run: Run | None = None
 
     # --- control ----------------------------------------------------------------------------
@@ -109,7 +116,9 @@ class LiveTraining:
         """
         if self.active:
             raise RuntimeError("a training is already running: pause, stop or reset it first")
-        records = train(problem, method, regularizers, combiner, **settings)
+        records = train(
+            problem, method, regularizers, combiner, checkpoint=self._checkpoint, **settings
+        )
         with self._lock:
             self._clear()
             self._records = records
@@ -140,10 +149,17 @@ class LiveTraining:
                 self._credits += n
                 self._wake.notify_all()
 
-    def stop(self, wait: bool = False, timeout: float | None = None) -> None:
-        """End the training; it keeps its Run (``status="stopped"``)."""
+    def stop(self, wait: bool = False, timeout: float | None = None, discard: bool = False) -> None:
+        """End the training; it keeps its Run (``status="stopped"``).
+
+        The training ends within one checkpoint (see :func:`~workbench.train.train`): a
+        fraction of a second into data generation, an evaluation or a step; then the Run's
+        final evaluation runs. With ``discard=True`` that is abandoned too and there is no
+        Run (Reset, a closed page).
+        """
         with self._wake:
             self._stop_wanted = True
+            self._discard = self._discard or discard
             self._wake.notify_all()
         if wait:
             self.wait(timeout)
@@ -156,8 +172,9 @@ class LiveTraining:
         return not self.active
 
     def reset(self) -> None:
-        """Stop any training (waiting for it) and forget everything."""
-        self.stop(wait=True)
+        """Stop any training (waiting for it, without its final evaluation) and forget
+        everything."""
+        self.stop(wait=True, discard=True)
         with self._lock:
             self._clear()
 
@@ -171,16 +188,21 @@ class LiveTraining:
                     while self._state == "paused" and not self._credits and not self._stop_wanted:
                         self._wake.wait()
                     stepping = self._state == "paused" and not self._stop_wanted
+                    self._stepping = stepping
                     if self._stop_wanted:
                         command = "stop"
                     elif stepping:
                         self._credits -= 1
                         # A single step should show its own state, not one 200 ms old.
                         command = "snapshot"
-                if command == "stop" and not started:
-                    next(records)  # a generator must start before it can be sent "stop"
-                record = records.send(command) if started else next(records)
-                started = True
+                if not started:
+                    # A stop before the first record: the checkpoint ends train() at once.
+                    record = next(records)
+                    started = True
+                    if command == "stop" and not record.done:
+                        record = records.send("stop")
+                else:
+                    record = records.send(command)
                 now = time.perf_counter()
                 command = None
                 if now - last_request >= self.snapshot_interval:
@@ -188,6 +210,12 @@ class LiveTraining:
                 self._take(record)
                 if record.done:
                     break
+        except Stopped:
+            # Discarded during the final evaluation: no Run.
+            with self._lock:
+                self._state = "stopped"
+                self._message = "stopped by the user; the run was discarded"
+                self._doing = None
         except Exception as err:  # shown to the user; the traceback goes to the server log
             log.exception("training failed")
             with self._lock:
@@ -197,8 +225,34 @@ class LiveTraining:
             if self.on_finish is not None:
                 self.on_finish()
 
+    def _checkpoint(self, record: Progress) -> None:
+        """train()'s checkpoint, in the worker thread: note what it is doing, raise
+        :class:`~workbench.train.Stopped` on Stop, wait while paused."""
+        if record.phase in ("data", "compile") and record.message:
+            with self._lock:
+                self._doing = (record.message, record.fraction)
+        # Plain reads first: this runs before every module call of an evaluation.
+        if self._discard or (self._stop_wanted and record.phase != "finish"):
+            raise Stopped
+        if self._state == "paused" and not self._stepping:
+            with self._wake:
+                while (
+                    self._state == "paused"
+                    and not self._credits
+                    and not self._stop_wanted
+                    and not self._discard
+                ):
+                    self._wake.wait()
+                if self._state == "paused" and self._credits:
+                    # A Step released the step in flight: that is the Step's step.
+                    self._credits -= 1
+                    self._stepping = True
+            if self._discard or (self._stop_wanted and record.phase != "finish"):
+                raise Stopped
+
     def _take(self, record: Progress) -> None:
         with self._lock:
+            self._doing = None
             self._step = record.completed
             self._wall_s = record.wall_s
             if not record.done:
@@ -218,7 +272,10 @@ class LiveTraining:
             if record.snapshot is not None:
                 self._snapshot = (record.snapshot, record.points)
                 self._snapshot_version += 1
-            if record.done:
+            if record.done and record.run is None:  # stopped before training began
+                self._state = "stopped"
+                self._message = record.message
+            elif record.done:
                 self._metric = (record.step, record.run.l2re, "")
                 self._run = record.run
                 self._state = record.run.status
@@ -247,6 +304,20 @@ class LiveTraining:
         """Why the last training ended early (divergence, stop, failure), if it did."""
         with self._lock:
             return self._message
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a Stop was asked for and the worker is still finishing (the Run's final
+        evaluation)."""
+        with self._lock:
+            return self._stop_wanted and self.active
+
+    @property
+    def work(self) -> tuple[str, float | None] | None:
+        """What the training is busy with before its first step, and the fraction done:
+        ``("generating darcy2d data 340/1100, ETA 40 s", 0.31)``; None once steps arrive."""
+        with self._lock:
+            return self._doing
 
     @property
     def step_count(self) -> int:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 
 import panel as pn
+from tornado.ioloop import PeriodicCallback
 
 from workbench.app.limits import ServeLimits
 from workbench.app.setup import from_query
 from workbench.app.workbench import Workbench
 
 log = logging.getLogger(__name__)
+
+#: A session whose page has had no connection for this long has been closed: its training is
+#: discarded at once, instead of when Bokeh destroys the session (15-32 s later, a delay
+#: that covers slow page loads, which a training cannot be in: it starts from the page).
+LOST_PAGE_MS = 1500
 
 
 def _query_of_session() -> dict[str, str]:
@@ -19,8 +25,11 @@ def _query_of_session() -> dict[str, str]:
     return {k: v[-1].decode() for k, v in args.items() if v}
 
 
-def make_session(limits: ServeLimits, **params) -> pn.template.FastListTemplate:
-    """Build one session's page: a fresh Workbench, set up from the URL query if it has one."""
+def make_session(
+    limits: ServeLimits, sessions: dict[str, Workbench] | None = None, **params
+) -> pn.template.FastListTemplate:
+    """Build one session's page: a fresh Workbench, set up from the URL query if it has one
+    (and kept in ``sessions`` under the session's id while the session lives)."""
     query = _query_of_session()
     setup, problem = None, ""
     try:
@@ -30,8 +39,33 @@ def make_session(limits: ServeLimits, **params) -> pn.template.FastListTemplate:
     workbench = Workbench(setup, limits=limits, **params)
     if problem:
         workbench.notify(f"the link's set-up was not used: {problem}")
-    pn.state.on_session_destroyed(lambda context: workbench.shutdown())
+    context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
+    if sessions is not None and context is not None:
+        sessions[context.id] = workbench
+
+    def destroyed(context) -> None:
+        if sessions is not None:
+            sessions.pop(context.id, None)
+        workbench.shutdown()
+
+    pn.state.on_session_destroyed(destroyed)
     return workbench.template()
+
+
+def stop_lost_trainings(server, sessions: dict[str, Workbench]) -> None:
+    """Discard the training of every session whose page has had no connection for
+    :data:`LOST_PAGE_MS` (a closed tab): the worker ends within a checkpoint and frees its
+    slot."""
+    for session in server.get_sessions():
+        workbench = sessions.get(session.id)
+        if (
+            workbench is not None
+            and workbench.live.active
+            and session.connection_count == 0
+            and session.milliseconds_since_last_unsubscribe >= LOST_PAGE_MS
+        ):
+            log.info("session %s lost its page: discarding its training", session.id)
+            workbench.shutdown()
 
 
 def serve(
@@ -63,8 +97,9 @@ def serve(
     pn.extension(notifications=True)
     url = f"http://{address}:{port}/"
     print(f"workbench serving at {url}  (Ctrl-C to stop)", flush=True)
-    return pn.serve(
-        {"/": lambda: make_session(limits, **params)},
+    sessions: dict[str, Workbench] = {}
+    server = pn.serve(
+        {"/": lambda: make_session(limits, sessions, **params)},
         verbose=False,
         address=address,
         port=port,
@@ -73,4 +108,13 @@ def serve(
         title="workbench",
         liveness=True,
         threaded=False,
+        start=False,
     )
+    watch = PeriodicCallback(lambda: stop_lost_trainings(server, sessions), 500)
+    server.io_loop.add_callback(watch.start)
+    server.start()
+    try:
+        server.io_loop.start()
+    finally:
+        watch.stop()
+    return server

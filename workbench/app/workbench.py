@@ -238,8 +238,12 @@ class Workbench(pn.viewable.Viewer):
         return self.live.state
 
     def shutdown(self) -> None:
-        """Stop training and timers; called when a browser session closes."""
-        self.live.stop(wait=True, timeout=30)
+        """Discard the training and stop timers; called when a browser session closes.
+
+        The training is not waited for (this runs on the server's event loop): it ends
+        within a checkpoint, skipping its final evaluation, and frees its slot then.
+        """
+        self.live.stop(discard=True)
         self.sweeps.stop(wait=True, timeout=30)
         self.controller.ticker.stop()
 

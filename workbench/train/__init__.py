@@ -8,8 +8,8 @@ eager PyTorch on a CPU (see benchmarks/pinn_burgers.py).
 """
 
 from workbench.train.loop import fit, train
-from workbench.train.progress import Progress
+from workbench.train.progress import Progress, Stopped
 from workbench.train.session import LBFGS_CHUNK
 from workbench.train.settings import Training
 
-__all__ = ["train", "fit", "Training", "Progress", "LBFGS_CHUNK"]
+__all__ = ["train", "fit", "Training", "Progress", "Stopped", "LBFGS_CHUNK"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 
 from workbench.combiners import COMBINERS, Sum
 from workbench.combiners.base import Combiner
@@ -16,7 +17,7 @@ from workbench.problems.base import Problem
 from workbench.regularizers import Data
 from workbench.regularizers.base import Regularizer
 from workbench.results import Run
-from workbench.train.progress import Progress
+from workbench.train.progress import Progress, Stopped
 from workbench.train.session import Session
 from workbench.train.settings import Training, resolve_device
 
@@ -57,6 +58,8 @@ def train(
     method: Method,
     regularizers: Sequence[Regularizer] = (),
     combiner: Combiner | str | None = None,
+    *,
+    checkpoint: Callable[[Progress], None] | None = None,
     **settings,
 ) -> Iterator[Progress]:
     """Train ``method`` on ``problem``, yielding a :class:`Progress` record per step.
@@ -73,6 +76,17 @@ def train(
         How the terms become one update (a :class:`~workbench.combiners.Combiner` or its
         name: ``sum``, ``lra``, ``config``, ``mconfig``, ``multiadam``); default: the
         method's :meth:`~workbench.methods.Method.default_combiner`, else ``sum``.
+    checkpoint : callable, optional
+        ``checkpoint(record)``, called from the training's thread often during the work that
+        happens between records or before the first one: after every slice of dataset
+        generation (``record.phase == "data"``, ``record.message`` such as ``"generating
+        darcy2d data 340/1100, ETA 40 s"``, ``record.fraction`` done), before the
+        ``torch.compile`` warm-up (``"compile"``), and before every call of a module of the
+        model during evaluations and snapshots (``"eval"``) and the final evaluation
+        (``"finish"``). It returns to go on, may block (to pause), or raises
+        :class:`~workbench.train.Stopped` to end the training (see there). This is how a UI in
+        another thread stops a training within a fraction of a second, however long a step,
+        an evaluation or the data generation takes.
     **settings
         Knobs of :class:`Training` (``steps``, ``lr``, ``schedule``, ``lbfgs_steps``, ``seed``,
         ``device``, ``dtype``, ``threads``, ``compile``, ``eval_every``, ``snapshot_every``,
@@ -109,13 +123,37 @@ def train(
             raise ValueError(f"weights[{key!r}] must be a finite number >= 0, got {value!r}")
     weights = {**method.default_weights(problem), **weights}
     device = resolve_device(cfg.device)
-    return _train(problem, method, list(regularizers), combiner, cfg, weights, device)
+    return _train(problem, method, list(regularizers), combiner, cfg, weights, device, checkpoint)
 
 
 def _train(
-    problem, method, regularizers, combiner, cfg: Training, weights, device
+    problem, method, regularizers, combiner, cfg: Training, weights, device, checkpoint
 ) -> Iterator[Progress]:
-    session = Session(problem, method, regularizers, combiner, cfg, weights, device)
+    start = time.perf_counter()
+    work: list[Progress] = []
+
+    def watched(record: Progress) -> None:
+        work[:] = [record]
+        checkpoint(record)
+
+    try:
+        session = Session(
+            problem,
+            method,
+            regularizers,
+            combiner,
+            cfg,
+            weights,
+            device,
+            None if checkpoint is None else watched,
+        )
+    except Stopped:
+        # Stopped while the dataset (or reference) was made: there is no model to keep.
+        doing = f" ({work[0].message})" if work and work[0].message else ""
+        message = f"stopped by the user before training began{doing}; nothing was trained"
+        wall = time.perf_counter() - start
+        yield Progress(0, {}, math.nan, None, wall, done=True, phase="done", message=message)
+        return
     try:
         yield from session.adam_phase()
         if session.status == "done" and not session.message and cfg.lbfgs_steps:
@@ -124,6 +162,11 @@ def _train(
         # Ctrl-C (or a notebook's interrupt) during a step: keep what was trained so far.
         session.status = "stopped"
         session.message = f"interrupted at step {session.step}"
+    except Stopped:
+        # The checkpoint stopped an evaluation or the compile warm-up: the parameters are the
+        # last ones recorded, as after send("stop").
+        session.status = "stopped"
+        session.message = f"stopped by the user at step {session.step}"
     yield session.finish()
 
 

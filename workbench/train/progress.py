@@ -1,4 +1,5 @@
-"""One record of a training, as ``train()`` yields it."""
+"""One record of a training, as ``train()`` yields it, and :class:`Stopped`, which a caller's
+``checkpoint`` raises to end a training from another thread."""
 
 from __future__ import annotations
 
@@ -37,9 +38,15 @@ class Progress:
     run : Run or None
         The finished (or diverged, or stopped) Run.
     phase : str
-        ``"adam"``, ``"lbfgs"``, or ``"done"`` on the last record.
+        ``"adam"``, ``"lbfgs"``, or ``"done"`` on the last record. Records handed to a
+        ``checkpoint`` (see :func:`~workbench.train.train`) during longer work say which:
+        ``"data"`` (generating or loading the dataset, the reference), ``"compile"``
+        (``torch.compile``'s warm-up), ``"eval"`` (an evaluation or snapshot during training)
+        or ``"finish"`` (the final evaluation of the Run).
     message : str
-        On the last record: why training ended early (diverged, stopped, time budget), if it did.
+        On the last record: why training ended early (diverged, stopped, time budget), if it
+        did. On a checkpoint's record: what is being done (``"generating darcy2d data
+        340/1100, ETA 40 s"``).
     points : xarray.Dataset or None
         The training batch's collocation points (as in a Run's ``/points``, with the model's
         anchors such as Gaussian centres), alongside each snapshot, so that a live view can
@@ -49,6 +56,8 @@ class Progress:
         smallest cosine between two terms' gradients (``grad_cosine``, below 0 = conflict).
     estimates : dict
         The coefficients an inverse problem learns (the method's ``infer`` knob), by name.
+    fraction : float or None
+        On a checkpoint's ``"data"`` record: the fraction of the dataset generated so far.
     """
 
     step: int
@@ -64,6 +73,7 @@ class Progress:
     points: xr.Dataset | None = None
     diagnostics: dict[str, float] = field(default_factory=dict)
     estimates: dict[str, float] = field(default_factory=dict)
+    fraction: float | None = None
 
     @property
     def completed(self) -> int:
@@ -73,3 +83,14 @@ class Progress:
         loss after its iterations, so they differ by one.
         """
         return self.step + 1 if self.phase == "adam" and not self.done else self.step
+
+
+class Stopped(Exception):
+    """Raised by a ``checkpoint`` (see :func:`~workbench.train.train`) to end a training.
+
+    During the training steps, evaluations and data generation, ``train()`` turns it into a
+    clean end: the Run keeps the last good parameters, ``status="stopped"``; before any
+    model existed (while the dataset was generated) the last record has no Run. Raised during
+    the final evaluation (``phase="finish"``), it leaves ``train()``: the caller abandons the
+    Run (a closed page, Reset).
+    """

@@ -9,7 +9,8 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import torch
 import xarray as xr
@@ -17,6 +18,7 @@ from torch import nn
 from torch.func import functional_call
 
 from workbench.methods.base import Batch, Method
+from workbench.problems import families
 from workbench.problems.base import Problem
 from workbench.problems.plain import plain_view
 from workbench.regularizers import Data
@@ -71,17 +73,38 @@ class Session:
 
     ``adam_phase`` and ``lbfgs_phase`` are generators; ``_train`` chains them with
     ``yield from``, which also passes a caller's ``send("stop")`` through.
+
+    ``checkpoint`` (optional) is called with a :class:`Progress` record of the work at hand
+    while the dataset is generated (after every slice of samples), before ``torch.compile``'s
+    warm-up, and during evaluations and the final one (before every call of a module of the
+    model: sampling loops call the network at every step); it may block (Pause) or raise
+    :class:`Stopped`.
     """
 
-    def __init__(self, problem, method, regularizers, combiner, cfg: Training, weights, device):
+    def __init__(
+        self,
+        problem,
+        method,
+        regularizers,
+        combiner,
+        cfg: Training,
+        weights,
+        device,
+        checkpoint: Callable[[Progress], None] | None = None,
+    ):
         if device.type == "cpu" and cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.problem, self.method, self.regularizers = problem, method, regularizers
         self.combiner = combiner
         self.cfg, self.weights, self.device = cfg, weights, device
         self.dtype = getattr(torch, cfg.dtype)
+        self.checkpoint = checkpoint
+        self.step = 0
+        self.start = time.perf_counter()
         # The reference solution or the dataset is made once, before the clock starts.
-        method.prepare(problem)
+        self.notify("data", f"preparing {problem.name}")
+        with families.reporting(self.data_reporter()):
+            method.prepare(problem)
         generator = torch.Generator().manual_seed(cfg.seed)
         self.model = method.build(problem, generator).to(device, self.dtype)
         # Frozen tensors (requires_grad=False, e.g. PIG's fixed means) stay as built.
@@ -124,9 +147,60 @@ class Session:
         self.last_marks: dict[str, int | None] = {"eval": None, "snapshot": None}
         self.snapshot_wanted = False
         self.status, self.message = "done", ""
-        self.step = 0
         self.start = time.perf_counter()
         self.batch = self.next_batch()
+
+    # --- the caller's checkpoint -----------------------------------------------------------
+    def notify(self, phase: str, message: str = "", fraction: float | None = None) -> None:
+        """Hand the caller's checkpoint a record of the work at hand (nothing without one)."""
+        if self.checkpoint is not None:
+            wall = time.perf_counter() - self.start
+            record = Progress(
+                self.step, {}, math.nan, None, wall, phase=phase, message=message, fraction=fraction
+            )
+            self.checkpoint(record)
+
+    def data_reporter(self, phase: str = "data") -> families.Reporter | None:
+        """What dataset generation reports to: ``"generating darcy2d data 340/1100, ETA 40
+        s"`` records for the checkpoint (``phase`` ``"finish"`` during the final evaluation,
+        which a Stop does not interrupt)."""
+        if self.checkpoint is None:
+            return None
+        started: dict[str, float] = {}
+
+        def report(name: str, done: int, total: int) -> None:
+            now = time.perf_counter()
+            start = started.setdefault(f"{name}/{total}", now)
+            message = f"generating {name} data {done}/{total}"
+            if done and now > start:
+                eta = (now - start) / done * (total - done)
+                message += f", ETA {eta:.0f} s"
+            self.notify(phase, message, done / total)
+
+        return report
+
+    @contextmanager
+    def interruptible(self, phase: str) -> Iterator[None]:
+        """Within the block, every call of one of the model's modules (and any dataset
+        generation) first hands the checkpoint a ``phase`` record: sampling and evaluation
+        loops call the network at every step, so a Stop or Pause acts within one call."""
+        if self.checkpoint is None:
+            yield
+            return
+        record = Progress(self.step, {}, math.nan, None, 0.0, phase=phase)
+        checkpoint = self.checkpoint
+
+        def hook(module, args):
+            checkpoint(record)
+
+        handles = [m.register_forward_pre_hook(hook) for m in self.model.modules()]
+        try:
+            checkpoint(record)
+            with families.reporting(self.data_reporter("finish" if phase == "finish" else "data")):
+                yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def next_batch(self) -> Batch:
         batch = {**next(self.batches), **self.fixed}
@@ -336,12 +410,13 @@ class Session:
         l2re, snapshot = None, None
         if evaluate or snap:
             _load_params(self.model, self.shown())
-        if evaluate:
-            l2re = self.method.error(self.model, self.problem)
         points = None
-        if snap:
-            snapshot = self.snapshot()
-            points = self.points()
+        with self.interruptible("eval"):
+            if evaluate:
+                l2re = self.method.error(self.model, self.problem)
+            if snap:
+                snapshot = self.snapshot()
+                points = self.points()
         wall = time.perf_counter() - self.start
         diagnostics = diagnostics or {}
         self.diagnostic_names.update(dict.fromkeys(diagnostics))
@@ -396,6 +471,9 @@ class Session:
     def adam_steps(self) -> Iterator[Progress]:
         cfg, dtype, device = self.cfg, self.dtype, self.device
         step_fn = torch.compile(self.adam_step) if self.use_compile else self.adam_step
+        if self.use_compile:
+            # The warm-up cannot be interrupted once started: the last chance to stop first.
+            self.notify("compile", "compiling the training step (torch.compile)")
         m = {k: torch.zeros_like(p) for k, p in self.params.items()}
         v = {k: torch.zeros_like(p) for k, p in self.params.items()}
         previous = None
@@ -500,6 +578,10 @@ class Session:
     # --- the result ----------------------------------------------------------------------
     def finish(self) -> Progress:
         """Build the Run from the last good parameters and make the final record."""
+        with self.interruptible("finish"):
+            return self._finish()
+
+    def _finish(self) -> Progress:
         problem, method, model, cfg = self.problem, self.method, self.model, self.cfg
         _load_params(model, self.params)
         if not self.records:
