@@ -99,6 +99,7 @@ class Session:
         self.cfg, self.weights, self.device = cfg, weights, device
         self.dtype = getattr(torch, cfg.dtype)
         self.checkpoint = checkpoint
+        self.finishing = False
         self.step = 0
         self.start = time.perf_counter()
         # The reference solution or the dataset is made once, before the clock starts.
@@ -187,6 +188,8 @@ class Session:
         if self.checkpoint is None:
             yield
             return
+        if self.finishing:  # an evaluation inside the final one belongs to it
+            phase = "finish"
         record = Progress(self.step, {}, math.nan, None, 0.0, phase=phase)
         checkpoint = self.checkpoint
 
@@ -578,6 +581,7 @@ class Session:
     # --- the result ----------------------------------------------------------------------
     def finish(self) -> Progress:
         """Build the Run from the last good parameters and make the final record."""
+        self.finishing = True
         with self.interruptible("finish"):
             return self._finish()
 
