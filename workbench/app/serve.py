@@ -7,7 +7,7 @@ import logging
 import panel as pn
 
 from workbench.app.limits import ServeLimits
-from workbench.app.setup import from_query
+from workbench.app.setup import read_query
 from workbench.app.workbench import Workbench
 
 log = logging.getLogger(__name__)
@@ -20,16 +20,22 @@ def _query_of_session() -> dict[str, str]:
 
 
 def make_session(limits: ServeLimits, **params) -> pn.template.FastListTemplate:
-    """Build one session's page: a fresh Workbench, set up from the URL query if it has one."""
+    """Build one session's page: a fresh Workbench, set up from the URL query if it has one.
+
+    A query's bad keys are left out and listed in one message, all of them; the page's URL then
+    shows the set-up actually used, so a reload or a shared link does not repeat the mistakes.
+    """
     query = _query_of_session()
-    setup, problem = None, ""
-    try:
-        setup = from_query(query) if query else None
-    except ValueError as err:
-        problem = str(err)
+    setup, errors = read_query(query) if query else (None, [])
     workbench = Workbench(setup, limits=limits, **params)
-    if problem:
-        workbench.notify(f"the link's set-up was not used: {problem}")
+    if errors:
+        listed = "\n".join(f"- {error}" for error in errors)
+        workbench.notify(
+            f"The link's set-up had {len(errors)} bad "
+            f"{'entry' if len(errors) == 1 else 'entries'}, left out:\n\n{listed}"
+        )
+    if query:
+        pn.state.onload(workbench.sync_query)
     pn.state.on_session_destroyed(lambda context: workbench.shutdown())
     return workbench.template()
 
