@@ -183,5 +183,6 @@ class TrainingController:
         self.pause_button.disabled = state != "training"
         self.step_button.disabled = state == "training"
         self.stop_button.disabled = not active
+        self.reset_button.disabled = False  # after hold(): Reset always applies
         self.save_button.disabled = live.run is None or not self.limits.allow_disk
         self.download.disabled = live.run is None

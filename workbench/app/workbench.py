@@ -183,7 +183,7 @@ class Workbench(pn.viewable.Viewer):
         controller = self.controller
 
         def clicked(action):
-            def handler(event):
+            def act():
                 controller.hold()
                 try:
                     action()
@@ -191,7 +191,10 @@ class Workbench(pn.viewable.Viewer):
                     self._show_lock()
                     controller.update_status()
 
-            return handler
+            # On a server, in a callback of its own: Panel runs a click as a coroutine that
+            # may resume after another callback has released the document's lock, and edits
+            # made then raise ("_pending_writes should be non-None") and never reach the page.
+            return lambda event: pn.state.execute(act, schedule=True)
 
         controller.train_button.on_click(clicked(self.train))
         controller.pause_button.on_click(clicked(self.pause))
