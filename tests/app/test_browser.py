@@ -24,7 +24,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,18 +97,17 @@ def _is_live(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> str:
-    """``workbench serve`` on a free loopback port, for this module's tests; its URL."""
-    tmp = tmp_path_factory.mktemp("serve")
-    log_path = tmp / "serve.log"
+@contextmanager
+def serving(folder: Path) -> Iterator[tuple[str, Path]]:
+    """``workbench serve`` on a free loopback port: its URL, and the log of its output."""
+    log_path = folder / "serve.log"
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     # One torch thread leaves the second core to Chromium (tests/conftest.py does the same
     # for the tests' own process).
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)]
-    command += ["--address", "127.0.0.1", "--runs-dir", str(tmp / "runs")]
+    command += ["--address", "127.0.0.1", "--runs-dir", str(folder / "runs")]
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
@@ -121,7 +121,7 @@ def app_url(tmp_path_factory) -> str:
                     + log_path.read_text()
                 )
             time.sleep(0.2)
-        yield url
+        yield url, log_path
     finally:
         server.terminate()
         try:
@@ -129,6 +129,13 @@ def app_url(tmp_path_factory) -> str:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory) -> Iterator[str]:
+    """``workbench serve`` on a free loopback port, for this module's tests; its URL."""
+    with serving(tmp_path_factory.mktemp("serve")) as (url, _):
+        yield url
 
 
 def _open(page: Page, url: str) -> None:

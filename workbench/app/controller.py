@@ -80,6 +80,22 @@ class TrainingController:
         self.progress = pn.indicators.Progress(
             value=0, max=100, sizing_mode="stretch_width", height=14
         )
+        # The page disables the buttons the moment one is clicked, so a burst of clicks cannot
+        # queue actions the server has not answered yet; the server's answer (hold, act,
+        # update_status) then enables the ones that apply.
+        self._buttons = [
+            self.train_button,
+            self.pause_button,
+            self.step_button,
+            self.stop_button,
+            self.reset_button,
+        ]
+        names = [f"b{i}" for i in range(len(self._buttons))]
+        for button in self._buttons:
+            button.js_on_click(
+                args=dict(zip(names, self._buttons)),
+                code=f"for (const b of [{', '.join(names)}]) b.disabled = true",
+            )
         self.controls = pn.Column(
             pn.Row(self.train_button, self.pause_button, self.step_button),
             pn.Row(self.stop_button, self.reset_button, self.save_button),
@@ -121,6 +137,11 @@ class TrainingController:
         self._device = (
             "cuda" if setup.training.device != "cpu" and torch.cuda.is_available() else "cpu"
         )
+
+    def hold(self) -> None:
+        """Disable the buttons, as the page does on a click, until :meth:`update_status`."""
+        for button in self._buttons:
+            button.disabled = True
 
     def reset(self) -> None:
         """Stop any training, forget it, and stop the refresh."""
@@ -171,5 +192,6 @@ class TrainingController:
         self.pause_button.disabled = state != "training"
         self.step_button.disabled = state == "training"
         self.stop_button.disabled = not active or stopping
+        self.reset_button.disabled = False  # after hold(): Reset always applies
         self.save_button.disabled = live.run is None or not self.limits.allow_disk
         self.download.disabled = live.run is None

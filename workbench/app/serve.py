@@ -8,7 +8,7 @@ import panel as pn
 from tornado.ioloop import PeriodicCallback
 
 from workbench.app.limits import ServeLimits
-from workbench.app.setup import from_query
+from workbench.app.setup import read_query
 from workbench.app.workbench import Workbench
 
 log = logging.getLogger(__name__)
@@ -29,16 +29,22 @@ def make_session(
     limits: ServeLimits, sessions: dict[str, Workbench] | None = None, **params
 ) -> pn.template.FastListTemplate:
     """Build one session's page: a fresh Workbench, set up from the URL query if it has one
-    (and kept in ``sessions`` under the session's id while the session lives)."""
+    (and kept in ``sessions`` under the session's id while the session lives).
+
+    A query's bad keys are left out and listed in one message, all of them; the page's URL then
+    shows the set-up actually used, so a reload or a shared link does not repeat the mistakes.
+    """
     query = _query_of_session()
-    setup, problem = None, ""
-    try:
-        setup = from_query(query) if query else None
-    except ValueError as err:
-        problem = str(err)
+    setup, errors = read_query(query) if query else (None, [])
     workbench = Workbench(setup, limits=limits, **params)
-    if problem:
-        workbench.notify(f"the link's set-up was not used: {problem}")
+    if errors:
+        listed = "\n".join(f"- {error}" for error in errors)
+        workbench.notify(
+            f"The link's set-up had {len(errors)} bad "
+            f"{'entry' if len(errors) == 1 else 'entries'}, left out:\n\n{listed}"
+        )
+    if query:
+        pn.state.onload(workbench.sync_query)
     context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
     if sessions is not None and context is not None:
         sessions[context.id] = workbench

@@ -150,10 +150,77 @@ def _set(obj: param.Parameterized, key: str, name: str, text: str) -> None:
         raise ValueError(f"{key}={text}: {err}") from None
 
 
-def _pick(registry: Mapping[str, type], kind: str, name: str):
-    if name not in registry:
-        raise ValueError(f"unknown {kind} {name!r}; allowed: {', '.join(registry)}")
-    return registry[name]()
+def _known(registry: Mapping[str, type], kind: str, key: str, name: str, errors: list) -> bool:
+    if name in registry:
+        return True
+    errors.append(f"{key}={name}: unknown {kind} {name!r}; allowed: {', '.join(registry)}")
+    return False
+
+
+def read_query(
+    query: Mapping[str, str], default_problem: str = "burgers1d"
+) -> tuple[Setup, list[str]]:
+    """A :class:`Setup` from query parameters made by :func:`to_query`, and what was wrong.
+
+    Every key is checked, so a link with several mistakes reports them all at once. A bad key
+    is left out (its part keeps its default); an unknown problem, method or combiner falls
+    back to the default one, and a method that cannot solve the problem to the first that can.
+
+    Returns
+    -------
+    setup : Setup
+        The set-up from the good keys.
+    errors : list of str
+        One message per bad key, naming the key and what it allows; empty when all were good.
+    """
+    errors: list[str] = []
+    problem_name = query.get("problem", default_problem)
+    if not _known(PROBLEMS, "problem", "problem", problem_name, errors):
+        problem_name = default_problem
+    problem = PROBLEMS[problem_name]()
+    supported = [n for n, cls in METHODS.items() if cls().supports(problem)]
+    method_name = query.get("method", "pinn" if "pinn" in supported else supported[0])
+    if not _known(METHODS, "method", "method", method_name, errors):
+        method_name = supported[0]
+    elif method_name not in supported:
+        errors.append(
+            f"method={method_name}: {method_name!r} cannot solve problem {problem.name!r}; "
+            f"allowed: {', '.join(supported)}"
+        )
+        method_name = supported[0]
+    method = METHODS[method_name]()
+    regularizers = {}
+    for name in (n for n in query.get("reg", "").split(",") if n):
+        if _known(REGULARIZERS, "regularizer", "reg", name, errors):
+            regularizers[name] = REGULARIZERS[name]()
+    combiner_name = query.get("combiner", DEFAULT_COMBINER)
+    if not _known(COMBINERS, "combiner", "combiner", combiner_name, errors):
+        combiner_name = DEFAULT_COMBINER
+    combiner = COMBINERS[combiner_name]()
+    setup = Setup(problem, method, list(regularizers.values()), Training(), combiner)
+    owners = {"p": problem, "m": method, "t": setup.training, "c": combiner}
+    for key, text in query.items():
+        if key in ("problem", "method", "reg", "combiner"):
+            continue
+        prefix, _, rest = key.partition(".")
+        try:
+            if prefix == "w":
+                setup.weights[rest] = parse_weight(key, text)
+            elif prefix == "r":
+                reg_name, _, knob = rest.partition(".")
+                if reg_name not in regularizers:
+                    raise ValueError(f"{key}: regularizer {reg_name!r} is not in reg")
+                _set(regularizers[reg_name], key, knob, text)
+            elif prefix in owners and rest:
+                _set(owners[prefix], key, rest, text)
+            else:
+                raise ValueError(
+                    f"unknown query key {key!r}; expected problem, method, reg, combiner, "
+                    "p.*, m.*, r.*, c.*, w.*, t.*"
+                )
+        except ValueError as err:
+            errors.append(str(err))
+    return setup, errors
 
 
 def from_query(query: Mapping[str, str], default_problem: str = "burgers1d") -> Setup:
@@ -162,33 +229,11 @@ def from_query(query: Mapping[str, str], default_problem: str = "burgers1d") -> 
     Raises
     ------
     ValueError
-        Naming the query key at fault: unknown problem, method, regularizer, combiner or
-        knob, or a value out of its knob's bounds.
+        Naming every query key at fault (see :func:`read_query`): unknown problem, method
+        (or one that cannot solve the problem), regularizer, combiner or knob, or a value out
+        of its knob's bounds.
     """
-    problem = _pick(PROBLEMS, "problem", query.get("problem", default_problem))
-    method = _pick(METHODS, "method", query.get("method", "pinn"))
-    names = [n for n in query.get("reg", "").split(",") if n]
-    regularizers = {n: _pick(REGULARIZERS, "regularizer", n) for n in names}
-    combiner = _pick(COMBINERS, "combiner", query.get("combiner", DEFAULT_COMBINER))
-    setup = Setup(problem, method, list(regularizers.values()), Training(), combiner)
-    owners = {"p": problem, "m": method, "t": setup.training, "c": combiner}
-    for key, text in query.items():
-        if key in ("problem", "method", "reg", "combiner"):
-            continue
-        prefix, _, rest = key.partition(".")
-        if prefix == "w":
-            setup.weights[rest] = parse_weight(key, text)
-            continue
-        if prefix == "r":
-            reg_name, _, knob = rest.partition(".")
-            if reg_name not in regularizers:
-                raise ValueError(f"{key}: regularizer {reg_name!r} is not in reg={names}")
-            _set(regularizers[reg_name], key, knob, text)
-        elif prefix in owners and rest:
-            _set(owners[prefix], key, rest, text)
-        else:
-            raise ValueError(
-                f"unknown query key {key!r}; expected problem, method, reg, combiner, "
-                "p.*, m.*, r.*, c.*, w.*, t.*"
-            )
+    setup, errors = read_query(query, default_problem)
+    if errors:
+        raise ValueError("; ".join(errors))
     return setup

@@ -4,11 +4,23 @@ Problem, method, regularizers, combiner, term weights and training knobs, each a
 to the Setup's objects: editing a widget edits the Setup in place. The panel does not know
 what a change means for the rest of the page; it says so through its callbacks (a new
 problem, a knob of the problem, any change at all), and the Workbench decides.
+
+Two rules keep the sidebar honest:
+
+- **Typed values are checked on entry.** A value the knob does not allow (out of its bounds,
+  not a number) is refused before it reaches the Setup: a message under the knob names it and
+  what it allows, and the field shows the valid value again.
+- **The set-up is locked while a training exists** (training or paused): the widgets are
+  disabled, and a change that reaches the server anyway (sent before the page disabled the
+  widget, or made from Python) is undone with a message. So the sidebar always shows what is
+  training; Stop or Reset unlock it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
+from functools import partial
 
 import panel as pn
 import param
@@ -21,7 +33,7 @@ from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
 from workbench.problems.base import Problem
 from workbench.regularizers import REGULARIZERS
-from workbench.results import knobs
+from workbench.results import describe_bounds, knobs
 
 #: Training knobs shown in the sidebar (``device`` is added when CUDA is present).
 TRAINING_KNOBS = ["steps", "lr", "schedule", "ema", "lbfgs_steps", "seed", "compile"]
@@ -44,6 +56,8 @@ class SetupPanel:
         Called with the problem whenever a problem is shown: a new choice, or the first.
     on_problem_knob : callable
         Called when a knob of the problem changes, before ``on_change``.
+    locked : callable, optional
+        Whether the set-up is locked now (a training exists); checked at every change.
 
     Attributes
     ----------
@@ -60,9 +74,19 @@ class SetupPanel:
         on_change: Callable[[], None],
         on_problem: Callable[[Problem], None],
         on_problem_knob: Callable[[], None],
+        locked: Callable[[], bool] = lambda: False,
     ):
         self.setup = setup
         self._notify = notify
+        self._locked = locked
+        self._steps_cap = limits.max_steps
+        self._shown_locked = False
+        self._disabled: list = []  # the widgets the lock disabled, to enable again
+        self._reverting = False
+        #: Says what is training while the set-up is locked.
+        self.lock_note = pn.pane.Alert(
+            "", alert_type="info", visible=False, sizing_mode="stretch_width"
+        )
         self._on_change = on_change
         self._problem_shown = on_problem
         self._problem_knob_changed = on_problem_knob
@@ -81,6 +105,8 @@ class SetupPanel:
         self._problem_knobs = pn.Column(sizing_mode="stretch_width")
         self._method_select = pn.widgets.Select(label="Method", sizing_mode="stretch_width")
         self._method_knobs = pn.Column(sizing_mode="stretch_width")
+        _guard(self._problem_select, partial(self._refuse_typed, "problem", None))
+        _guard(self._method_select, partial(self._refuse_typed, "method", None))
         self._problem_select.param.watch(self._on_problem, "value")
         self._method_select.param.watch(self._on_method, "value")
 
@@ -92,9 +118,10 @@ class SetupPanel:
                 label=f"{name}: {_first_doc_line(reg)}", value=name in chosen
             )
             check.param.watch(self._on_regularizers, "value")
+            _guard(check, partial(self._refuse_typed, f"regularizer {name}", None))
             self._reg_checks[name] = check
-            knob_panel = _knob_panel(reg)
-            reg_rows += [check, knob_panel]
+            knob_panel = self._knob_panel(reg)
+            reg_rows += [check, knob_panel, knob_panel.note]
             reg.param.watch(self._on_knob, list(knobs(reg)))
 
         self._combiner_select = pn.widgets.Select(
@@ -106,6 +133,7 @@ class SetupPanel:
         self._combiner_info = pn.pane.Markdown(sizing_mode="stretch_width", margin=(0, 10))
         self._combiner_knobs = pn.Column(sizing_mode="stretch_width")
         self._combiner_select.param.watch(self._on_combiner, "value")
+        _guard(self._combiner_select, partial(self._refuse_typed, "combiner", None))
         self._show_combiner()
         self._weights_input = pn.widgets.TextInput(
             label="Term weights",
@@ -114,27 +142,25 @@ class SetupPanel:
             sizing_mode="stretch_width",
         )
         self._weights_input.param.watch(self._on_weights, "value")
+        _guard(self._weights_input, partial(self._refuse_typed, "term weights", None))
 
         training_knobs = TRAINING_KNOBS + (["device"] if torch.cuda.is_available() else [])
-        steps_cap = limits.max_steps
-        self._training_knobs = pn.Param(
+        # No start/end in the page's number boxes: a box clamps or ignores an out-of-range
+        # entry by itself, silently; the server refuses it with a message instead.
+        self._training_knobs = KnobPanel(
             setup.training,
             parameters=training_knobs,
             show_name=False,
             widgets={
-                "steps": {"type": pn.widgets.IntInput, "start": 0, "end": steps_cap, "step": 500},
-                "lr": {"type": pn.widgets.FloatInput, "start": 1e-6, "step": 1e-3},
-                "ema": {"type": pn.widgets.FloatInput, "start": 0.0, "end": 0.9999, "step": 0.001},
-                "lbfgs_steps": {
-                    "type": pn.widgets.IntInput,
-                    "start": 0,
-                    "end": steps_cap,
-                    "step": 100,
-                },
-                "seed": pn.widgets.IntInput,
+                "steps": _number_box(pn.widgets.IntInput, step=500),
+                "lr": _number_box(pn.widgets.FloatInput, step=1e-3),
+                "ema": _number_box(pn.widgets.FloatInput, step=0.001),
+                "lbfgs_steps": _number_box(pn.widgets.IntInput, step=100),
+                "seed": _number_box(pn.widgets.IntInput),
             },
             sizing_mode="stretch_width",
         )
+        self._training_knobs.refuse = self._refuse_typed
         setup.training.param.watch(self._on_knob, training_knobs)
 
         self.objects = [
@@ -154,13 +180,15 @@ class SetupPanel:
             self._weights_input,
             pn.pane.Markdown("### Training"),
             self._training_knobs,
+            self._training_knobs.note,
         ]
 
     def show_problem(self) -> None:
         """Show the set-up's problem: its knobs, and the methods that support it."""
         problem = self.setup.problem
         self._problem_info.object = _first_doc_line(problem)
-        self._problem_knobs.objects = [_knob_panel(problem)]
+        panel = self._knob_panel(problem)
+        self._problem_knobs.objects = [panel, panel.note]
         problem.param.watch(self._on_knob, list(knobs(problem)))
         supported = [n for n, cls in METHODS.items() if cls().supports(problem)]
         self._method_select.options = supported
@@ -171,17 +199,23 @@ class SetupPanel:
         self._problem_shown(problem)
 
     def _on_problem(self, event) -> None:
+        if event.new == self.setup.problem.name or self._undo_if_locked(event, "problem"):
+            return
         self.setup.problem = PROBLEMS[event.new]()
         self.show_problem()
         self._on_change()
 
     def _on_method(self, event) -> None:
         if event.new and event.new != self.setup.method.name:
+            if self._undo_if_locked(event, "method"):
+                return
             self.setup.method = METHODS[event.new]()
             self._show_method()
             self._on_change()
 
     def _on_regularizers(self, event) -> None:
+        if self._undo_if_locked(event, "regularizers"):
+            return
         self.setup.regularizers = [
             self._reg_objects[name] for name, check in self._reg_checks.items() if check.value
         ]
@@ -189,11 +223,15 @@ class SetupPanel:
 
     def _on_combiner(self, event) -> None:
         if event.new and event.new != self.setup.combiner.name:
+            if self._undo_if_locked(event, "combiner"):
+                return
             self.setup.combiner = COMBINERS[event.new]()
             self._show_combiner()
             self._on_change()
 
     def _on_weights(self, event) -> None:
+        if self._reverting or self._undo_if_locked(event, "term weights"):
+            return
         try:
             self.setup.weights = parse_weights(event.new)
         except ValueError as err:
@@ -206,40 +244,203 @@ class SetupPanel:
         self._combiner_info.object = _first_doc_line(combiner)
         names = list(knobs(combiner))
         # The sum has no knobs; an empty Param panel would still draw a box.
-        self._combiner_knobs.objects = [_knob_panel(combiner)] if names else []
+        panel = self._knob_panel(combiner)
+        self._combiner_knobs.objects = [panel, panel.note] if names else []
         if names:
             combiner.param.watch(self._on_knob, names)
 
     def _on_knob(self, *events) -> None:
+        if self._reverting:
+            return
+        if self._locked():
+            with self._reverting_values():
+                for event in events:
+                    setattr(event.obj, event.name, event.old)
+            self._notify(_LOCKED.format(what=", ".join(e.name for e in events)))
+            return
         if any(e.obj is self.setup.problem for e in events):
             self._problem_knob_changed()
         self._on_change()
 
     def _show_method(self) -> None:
         method = self.setup.method
-        self._method_knobs.objects = [_knob_panel(method)]
+        panel = self._knob_panel(method)
+        self._method_knobs.objects = [panel, panel.note]
         method.param.watch(self._on_knob, list(knobs(method)))
 
+    # --- the lock ------------------------------------------------------------------------------
+    def show_lock(self, training: str | None) -> None:
+        """Lock the widgets while ``training`` (what trains, in words) exists; None unlocks.
 
-def _knob_panel(obj: param.Parameterized) -> pn.Param:
-    """Widgets for an object's knobs: number boxes rather than sliders.
+        Cosmetic: the handlers check the lock themselves at every change.
+        """
+        locked = training is not None
+        if locked:
+            self.lock_note.object = (
+                f"**Training {training}.** The set-up is locked while a training exists; "
+                "Stop or Reset it to change the set-up."
+            )
+        if locked == self._shown_locked:
+            return
+        self._shown_locked = locked
+        self.lock_note.visible = locked
+        if locked:
+            self._disabled = [
+                w for w in pn.Column(*self.objects).select(pn.widgets.Widget) if not w.disabled
+            ]
+            for widget in self._disabled:
+                widget.disabled = True
+        else:
+            for widget in self._disabled:
+                widget.disabled = False
+            self._disabled = []
 
-    Coefficients such as Burgers' nu = 0.01/pi need exact values, which a slider cannot type,
-    and a slider cannot show "none" (e.g. ``n_interior=None``, meaning "the default size").
+    def _undo_if_locked(self, event, what: str) -> bool:
+        """Undo a widget's change made while locked (True), or let it through (False)."""
+        if self._reverting:
+            return True
+        if not self._locked():
+            return False
+        with self._reverting_values():
+            _restore(event.obj, event.old)
+        self._notify(_LOCKED.format(what=what))
+        return True
+
+    @contextmanager
+    def _reverting_values(self):
+        # Undoing a change fires the same watchers again: they must let it through.
+        self._reverting = True
+        try:
+            yield
+        finally:
+            self._reverting = False
+
+    def _refuse_typed(self, label: str, p: param.Parameter | None, value) -> str | None:
+        """Why a value typed into a widget is refused (also shown), or None.
+
+        Refused: any change while locked, and a value the knob's Parameter does not allow.
+        """
+        message = None
+        if self._locked():
+            message = _LOCKED.format(what=label)
+        elif p is not None:
+            try:
+                p._validate(value)  # param's own check: type, bounds, None
+            except (ValueError, TypeError):
+                shown = "nothing" if value is None else repr(value)
+                allowed = describe_bounds(p) or "see the knob's description"
+                message = f"{label}: {shown} is not allowed; allowed: {allowed}"
+            cap = self._steps_cap
+            steps = label in ("steps", "lbfgs_steps") and isinstance(value, int)
+            if message is None and cap is not None and steps and value > cap:
+                message = f"{label}: {value} is over this server's cap of {cap} steps"
+        if message is not None:
+            self._notify(message)
+        return message
+
+    def _knob_panel(self, obj: param.Parameterized) -> KnobPanel:
+        """Widgets for an object's knobs: number boxes rather than sliders.
+
+        Coefficients such as Burgers' nu = 0.01/pi need exact values, which a slider cannot
+        type, and a slider cannot show "none" (e.g. ``n_interior=None``, "the default size").
+        """
+        widgets = {}
+        for name, p in obj.param.objects("existing").items():
+            if isinstance(p, param.Integer):
+                widgets[name] = _number_box(pn.widgets.IntInput)
+            elif isinstance(p, param.Number):
+                widgets[name] = _number_box(pn.widgets.FloatInput)
+        panel = KnobPanel(
+            obj,
+            parameters=list(knobs(obj)),
+            widgets=widgets,
+            show_name=False,
+            sizing_mode="stretch_width",
+        )
+        panel.refuse = self._refuse_typed
+        return panel
+
+
+_LOCKED = (
+    "{what}: the set-up is locked while a training exists (training or paused); "
+    "Stop or Reset it first"
+)
+
+
+class KnobPanel(pn.Param):
+    """``pn.Param`` whose widgets check a typed value before it reaches the Parameter.
+
+    Panel would hand a typed value straight to param, which raises: the page kept the bad
+    text, the server logged a traceback, and nothing told the user. Here the value is refused
+    first, :attr:`note` (under the panel) says which knob and what it allows, and the field
+    shows the knob's value again.
+
+    Attributes
+    ----------
+    refuse : callable
+        ``refuse(label, parameter, value)``: a message when ``value`` is refused, else None.
+    note : panel.pane.Alert
+        The last refusal, shown under the knobs until the next accepted value.
     """
-    widgets = {}
-    for name, p in obj.param.objects("existing").items():
-        if isinstance(p, param.Integer):
-            widgets[name] = pn.widgets.IntInput
-        elif isinstance(p, param.Number):
-            widgets[name] = pn.widgets.FloatInput
-    return pn.Param(
-        obj,
-        parameters=list(knobs(obj)),
-        widgets=widgets,
-        show_name=False,
-        sizing_mode="stretch_width",
-    )
+
+    def __init__(self, object=None, **params):
+        self.note = pn.pane.Alert(
+            "", alert_type="warning", visible=False, sizing_mode="stretch_width", margin=(0, 10)
+        )
+        self.refuse = lambda label, p, value: None
+        super().__init__(object, **params)
+
+    def widget(self, p_name, parameterized=None, widget_spec=None):
+        widget = super().widget(p_name, parameterized, widget_spec)
+        if isinstance(self, KnobPanel):  # not when Panel calls it on the class
+            owner = self.object if parameterized is None else parameterized
+            _guard(widget, partial(self._check, p_name, owner.param[p_name]))
+        return widget
+
+    def _check(self, name: str, p: param.Parameter, value) -> str | None:
+        message = self.refuse(name, p, value)
+        self.note.param.update(object=message or "", visible=message is not None)
+        return message
+
+
+def _number_box(widget_type, **spec) -> dict:
+    """A number box for ``pn.Param`` without the page-side bounds Panel copies from the
+    Parameter (``_guard`` checks every entry on the server, with a message)."""
+    return {"type": widget_type, "start": None, "end": None, **spec}
+
+
+def _guard(widget, refuse: Callable[[object], str | None]) -> None:
+    """Check every value the page sends for ``widget`` with ``refuse(value)`` first.
+
+    A refused value never becomes the widget's value: the message is shown and the page's
+    field is told the widget's (unchanged) value again. Values set from Python are not
+    checked here (param checks those, and the Setup's watchers check the lock).
+    """
+    process = widget._process_property_change
+
+    def checked(msg):
+        params = process(msg)
+        if "value" in params or "value" in msg:
+            # A text the widget could not read (LiteralInput) arrives as no value at all.
+            message = refuse(params["value"] if "value" in params else msg["value"])
+            if message is not None:
+                params.pop("value", None)
+                _resend(widget)
+        return params
+
+    widget._process_property_change = checked
+
+
+def _restore(widget, value) -> None:
+    """Set ``widget`` back to ``value``, in the page too."""
+    widget.value = value
+    _resend(widget)
+
+
+def _resend(widget) -> None:
+    # While Panel applies a change from the page it sends nothing back for that property, so
+    # the page would keep showing the refused value: send the server's value on the next tick.
+    pn.state.execute(lambda: widget.param.trigger("value"), schedule=True)
 
 
 def _first_doc_line(obj) -> str:

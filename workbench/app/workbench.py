@@ -128,12 +128,16 @@ class Workbench(pn.viewable.Viewer):
             self.setup,
             self.limits,
             notify=self.notify,
-            on_change=self._sync_query,
+            on_change=self.sync_query,
             on_problem=self._on_problem,
             on_problem_knob=self._on_problem_knob,
+            locked=lambda: self.live.active,
         )
         self.sidebar = pn.Column(
-            self._alert, *self.setup_panel.objects, sizing_mode="stretch_width"
+            self._alert,
+            self.setup_panel.lock_note,
+            *self.setup_panel.objects,
+            sizing_mode="stretch_width",
         )
         self.controls = self.controller.controls
         #: The Live tab, headed by the training's status line and progress bar.
@@ -174,13 +178,39 @@ class Workbench(pn.viewable.Viewer):
     # --- wiring ------------------------------------------------------------------------------
     def _wire_buttons(self) -> None:
         # Callbacks only set flags or start the worker; drawing happens in the periodic tick.
+        # The page disabled the buttons on the click: the server does the same, acts, then
+        # enables those that apply to the new state, so page and server agree after any burst.
         controller = self.controller
-        controller.train_button.on_click(lambda event: self.train())
-        controller.pause_button.on_click(lambda event: self.pause())
-        controller.step_button.on_click(lambda event: self.step())
-        controller.stop_button.on_click(lambda event: self.stop())
-        controller.reset_button.on_click(lambda event: self.reset())
+
+        def clicked(action):
+            def act():
+                controller.hold()
+                try:
+                    action()
+                finally:
+                    self._show_lock()
+                    controller.update_status()
+
+            # On a server, in a callback of its own: Panel runs a click as a coroutine that
+            # may resume after another callback has released the document's lock, and edits
+            # made then raise ("_pending_writes should be non-None") and never reach the page.
+            return lambda event: pn.state.execute(act, schedule=True)
+
+        controller.train_button.on_click(clicked(self.train))
+        controller.pause_button.on_click(clicked(self.pause))
+        controller.step_button.on_click(clicked(self.step))
+        controller.stop_button.on_click(clicked(self.stop))
+        controller.reset_button.on_click(clicked(self.reset))
         controller.save_button.on_click(lambda event: self.save())
+
+    def _show_lock(self) -> None:
+        # The sidebar shows what trains: locked while the worker lives (training or paused).
+        if self.live.active:
+            setup = self.setup
+            what = f"{setup.problem.name} with {setup.method.name} ({self.live.state})"
+            self.setup_panel.show_lock(what)
+        else:
+            self.setup_panel.show_lock(None)
 
     def _on_problem(self, problem: Problem) -> None:
         # A training keeps its plots; the new problem's appear when the next one starts.
@@ -228,7 +258,9 @@ class Workbench(pn.viewable.Viewer):
         self._shown_run = None
         self.result_tabs.show(None)
         self._alert.visible = False
-        self.live_view.build(self.setup.problem, self.snapshot_points)
+        # Reuse the figures when the problem is the same: replacing Bokeh models at every click
+        # of a fast Reset/Train sequence left the page patching models it no longer had.
+        self.live_view.restart(self.setup, self.snapshot_points)
         self.flush()
 
     def wait(self, timeout: float | None = None) -> str:
@@ -258,6 +290,7 @@ class Workbench(pn.viewable.Viewer):
         self._shown_run = None
         self.result_tabs.show(None)
         self.live_view.restart(setup, self.snapshot_points)
+        self._show_lock()
         return True
 
     def notify(self, message: str, level: str = "error") -> None:
@@ -285,6 +318,7 @@ class Workbench(pn.viewable.Viewer):
             self.live_view.draw_fields(*snapshot)
         if live.state == "failed" and not self._alert.visible:
             self.notify(live.message)
+        self._show_lock()
         self.controller.update_status()
         self.live_view.push()
 
@@ -319,7 +353,8 @@ class Workbench(pn.viewable.Viewer):
         self.runs_tab.load(directory)
 
     # --- layout ------------------------------------------------------------------------------
-    def _sync_query(self) -> None:
+    def sync_query(self) -> None:
+        """Show the set-up in a served page's URL (defaults left out); elsewhere nothing."""
         location = pn.state.location
         if location is None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
             return  # only a served page has a URL worth updating

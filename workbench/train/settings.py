@@ -13,8 +13,14 @@ class Training(param.Parameterized):
     """Knobs of the optimisation itself (the same Parameters drive widgets and CLI flags)."""
 
     steps = param.Integer(4000, bounds=(0, 10_000_000), doc="Adam steps.")
+    # Adam moves every weight by about lr per step whatever the gradient's scale, so with
+    # weights of order one a step of 1 already scrambles a network; 10 is still accepted so
+    # that a divergence can be shown on purpose, 1e9 is a typo.
     lr = param.Number(
-        1e-2, bounds=(0.0, None), inclusive_bounds=(False, True), doc="Adam learning rate."
+        1e-2,
+        bounds=(0.0, 10.0),
+        inclusive_bounds=(False, True),
+        doc="Adam learning rate, in (0, 10] (above 1 a network scrambles).",
     )
     schedule = param.Selector(
         objects=["constant", "exponential", "cosine"],
@@ -54,10 +60,12 @@ class Training(param.Parameterized):
         False, doc="torch.compile the whole step (faster steps, ~10-30 s compile up front)."
     )
     eval_every = param.Integer(
-        100, bounds=(0, None), doc="Evaluate l2re on the reference grid every k steps (0 = end)."
+        100,
+        bounds=(0, 10_000_000),
+        doc="Evaluate l2re on the reference grid every k steps (0 = end).",
     )
     snapshot_every = param.Integer(
-        0, bounds=(0, None), doc="Yield a fields snapshot every k steps (0 = never)."
+        0, bounds=(0, 10_000_000), doc="Yield a fields snapshot every k steps (0 = never)."
     )
     snapshot_points = param.Integer(64, bounds=(2, 4096), doc="Snapshot grid points per dim.")
     divergence_factor = param.Number(
