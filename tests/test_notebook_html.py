@@ -13,6 +13,8 @@ pointed at it as in ``tests/app/test_browser.py``; the test skips when it is not
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -195,3 +197,24 @@ def test_panel_cdn_stylesheets_become_data_urls():
 def test_unknown_size_is_refused(tmp_path: Path, capsys):
     assert main(["notebooks", "--html", str(tmp_path), "--size", "huge"]) == 2
     assert "--size" in capsys.readouterr().err
+
+
+def test_importing_the_views_leaves_the_notebook_loader_whole():
+    """``import workbench`` creates no HoloViews extension object in a notebook cell.
+
+    pyviz_comms records the cell of every extension object; the notebooks' own
+    ``hv.extension("bokeh", inline=True)`` in the same cell then counted as a re-run and
+    published its loader without BokehJS and Panel's JS, so no exported page drew a figure.
+    Run in a fresh interpreter posing as an IPython kernel at cell 7.
+    """
+    code = """
+import types, IPython, pyviz_comms
+pyviz_comms._in_ipython = True
+IPython.get_ipython = lambda: types.SimpleNamespace(execution_count=7)
+import workbench.views
+assert pyviz_comms.extension._last_execution_count is None, "an extension was created"
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
