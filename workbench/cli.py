@@ -498,12 +498,18 @@ def _infer(args, method) -> None:
 
 
 def cmd_notebooks(args) -> int:
+    import importlib.util
+
+    from workbench.notebook_html import NOTEBOOKS, REQUIRES, render_notebooks
+
+    missing = [name for name in REQUIRES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BadInput(f"notebooks --html needs {', '.join(missing)}: pip install -e '.[app]'")
     try:
-        from workbench.notebook_html import render_notebooks
-    except ImportError as err:
-        raise BadInput(f"notebooks --html needs {err.name}: pip install -e '.[app]'") from None
-    try:
-        pages = render_notebooks(args.html, args.names, args.size, timeout=args.timeout)
+        folder = args.source or NOTEBOOKS
+        pages = render_notebooks(
+            args.html, args.names, args.size, folder=folder, timeout=args.timeout
+        )
     except ValueError as err:
         raise BadInput(str(err)) from None
     failed = [p.source.name for p in pages if p.path is None]
@@ -593,6 +599,12 @@ def make_parser() -> argparse.ArgumentParser:
         help="training size, passed to the kernels in the environment: default, the "
         "notebooks' own default (no WORKBENCH_SMALL); smoke: seconds per notebook "
         "(WORKBENCH_SMALL=1)",
+    )
+    notebooks.add_argument(
+        "--from",
+        dest="source",
+        metavar="DIR",
+        help="folder of the jupytext notebook sources (default: the checkout's notebooks/)",
     )
     notebooks.add_argument(
         "--timeout", type=_positive_int, default=3600, help="seconds one cell may run"

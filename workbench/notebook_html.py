@@ -45,9 +45,13 @@ SIZES: dict[str | None, dict[str, str | None]] = {
     "smoke": {"WORKBENCH_SMALL": "1"},
 }
 
+#: Packages the export needs (the ``app`` extra has them).
+REQUIRES = ("jupytext", "nbclient", "nbconvert", "ipykernel", "panel")
+
 #: Always set in the kernels: Panel inlines its stylesheets instead of linking its CDN.
 KERNEL_ENV = {"PANEL_INLINE": "1"}
 
+#: The checkout's notebooks (an installed package has none: pass ``folder``).
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -92,7 +96,9 @@ class Page:
 
 def notebook_sources(names: Sequence[str] = (), folder: Path = NOTEBOOKS) -> list[Path]:
     """The jupytext sources to render: all of ``folder``, or those named (stem or file)."""
-    sources = sorted(folder.glob("*.py"))
+    sources = sorted(Path(folder).glob("*.py"))
+    if not sources:
+        raise ValueError(f"no notebooks (jupytext *.py sources) in {folder}")
     if not names:
         return sources
     by_stem = {p.stem: p for p in sources}
@@ -258,7 +264,7 @@ def render_notebooks(
     names: Sequence[str] = (),
     size: str | None = None,
     *,
-    folder: Path = NOTEBOOKS,
+    folder: str | Path = NOTEBOOKS,
     timeout: int = 3600,
     log: Callable[[str], None] = print,
 ) -> list[Page]:
@@ -273,8 +279,8 @@ def render_notebooks(
     size : str or None
         A key of :data:`SIZES`, passed to the kernels through the environment: ``None`` is
         the notebooks' default when opened, ``"smoke"`` the seconds-long test setting.
-    folder : pathlib.Path
-        Where the jupytext sources are.
+    folder : str or pathlib.Path
+        Where the jupytext sources are (default: the checkout's ``notebooks/``).
     timeout : int
         Seconds one cell may run.
     log : callable
