@@ -1,5 +1,6 @@
 """The ``workbench`` command line: ``list`` the catalog, ``run`` a training headless, ``sweep``
-a grid of knob values on Dask, ``serve`` the live app.
+a grid of knob values on Dask, ``serve`` the live app, ``notebooks --html OUT`` the teaching
+notebooks as offline HTML pages.
 
 Every knob comes from the same Parameters that drive the widgets: problem and method knobs via
 ``--set name=value``, regularizers via ``--reg name[=weight]`` (their other knobs as
@@ -496,7 +497,31 @@ def _infer(args, method) -> None:
     method.infer = wanted
 
 
+def cmd_notebooks(args) -> int:
+    import importlib.util
+
+    from workbench.notebook_html import NOTEBOOKS, REQUIRES, render_notebooks
+
+    missing = [name for name in REQUIRES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BadInput(f"notebooks --html needs {', '.join(missing)}: pip install -e '.[app]'")
+    try:
+        folder = args.source or NOTEBOOKS
+        pages = render_notebooks(
+            args.html, args.names, args.size, folder=folder, timeout=args.timeout
+        )
+    except ValueError as err:
+        raise BadInput(str(err)) from None
+    failed = [p.source.name for p in pages if p.path is None]
+    if failed:
+        print(f"error: {len(failed)} notebooks failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
+    from workbench.notebook_html import SIZES  # standard library only until it renders
+
     parser = _Parser(prog="workbench", description="Physics-informed ML workbench.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="problems, methods, regularizers and their knobs")
@@ -554,6 +579,36 @@ def make_parser() -> argparse.ArgumentParser:
         "--no-disk", action="store_true", help="no saving to / loading from the server's disk"
     )
     serve.add_argument("--runs-dir", default="workbench-runs", help="where Save writes runs")
+    notebooks = sub.add_parser(
+        "notebooks",
+        help="execute the teaching notebooks and write them as HTML pages that work offline",
+    )
+    notebooks.add_argument(
+        "names", nargs="*", help="notebooks to render (e.g. 01_pinn_basics); default: all"
+    )
+    notebooks.add_argument(
+        "--html",
+        required=True,
+        metavar="OUT",
+        help="folder for one page per notebook and index.html (created)",
+    )
+    notebooks.add_argument(
+        "--size",
+        choices=[size for size in SIZES if size],
+        default=None,
+        help="training size, passed to the kernels in the environment: default, the "
+        "notebooks' own default (no WORKBENCH_SMALL); smoke: seconds per notebook "
+        "(WORKBENCH_SMALL=1)",
+    )
+    notebooks.add_argument(
+        "--from",
+        dest="source",
+        metavar="DIR",
+        help="folder of the jupytext notebook sources (default: the checkout's notebooks/)",
+    )
+    notebooks.add_argument(
+        "--timeout", type=_positive_int, default=3600, help="seconds one cell may run"
+    )
     return parser
 
 
@@ -568,6 +623,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_serve(args)
         if args.command == "sweep":
             return cmd_sweep(args)
+        if args.command == "notebooks":
+            return cmd_notebooks(args)
         return cmd_run(args)
     except BadInput as err:
         print(f"error: {err}", file=sys.stderr)

@@ -20,10 +20,27 @@ import holoviews as hv
 import numpy as np
 import xarray as xr
 
-# Loading the backend through ``hv.renderer`` (rather than ``hv.extension``)
-# registers the bokeh options without emitting notebook comm/JS output in
-# plain Python, and keeps a previously selected backend current.
-hv.renderer("bokeh")
+
+def load_bokeh_backend() -> None:
+    """Register HoloViews' bokeh renderer and options, quietly, once.
+
+    Importing the plotting module (rather than ``hv.extension`` or ``hv.renderer``, which
+    calls it) emits no notebook output and keeps a previously selected, loaded backend
+    current. It also creates no ``extension`` object: pyviz_comms records the cell of each
+    one it creates, and a notebook's own ``hv.extension("bokeh", inline=True)`` in the same
+    cell as ``import workbench`` would then count as a re-run and publish its loader without
+    BokehJS and Panel's JS, so saved and exported notebooks drew no figure.
+    """
+    if "bokeh" in hv.Store.renderers:
+        return
+    previous = hv.Store.current_backend
+    import holoviews.plotting.bokeh  # noqa: F401  (registers Store.renderers["bokeh"])
+
+    if previous not in hv.Store.renderers:
+        hv.Store.set_current_backend("bokeh")
+
+
+load_bokeh_backend()
 
 #: Variables that are signed deviations from zero: drawn with a diverging
 #: colormap centred on 0 so that sign and magnitude read at a glance.

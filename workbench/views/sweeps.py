@@ -23,9 +23,9 @@ import holoviews as hv
 import numpy as np
 import xarray as xr
 
-from workbench.views.fields import _dimension, compare
+from workbench.views.fields import _dimension, compare, load_bokeh_backend
 
-hv.renderer("bokeh")
+load_bokeh_backend()
 
 #: The dimension whose values are repeats of one experiment rather than a knob to explore.
 SEED_DIM = "seed"
