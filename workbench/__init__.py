@@ -38,6 +38,8 @@ from workbench.problems import Poisson1D as Poisson1D
 from workbench.problems import Poisson2D as Poisson2D
 from workbench.problems import Problem as Problem
 from workbench.problems import Reaction1D as Reaction1D
+from workbench.recipes import RECIPES as RECIPES
+from workbench.recipes import recipe as recipe
 from workbench.regularizers import REGULARIZERS as REGULARIZERS
 from workbench.regularizers import Data as Data
 from workbench.regularizers import DataEmphasizedELBO as DataEmphasizedELBO

@@ -27,6 +27,7 @@ import param
 from workbench.combiners import COMBINERS
 from workbench.methods import METHODS, FamilyMethod
 from workbench.problems import PROBLEMS
+from workbench.recipes import RECIPES, recipe_for
 from workbench.regularizers import REGULARIZERS
 from workbench.results import describe_bounds, knobs, parse_knob
 from workbench.train import Training, fit, train
@@ -75,6 +76,14 @@ def list_catalog() -> str:
             out += _knob_lines(cls)
     out.append("training (flags of `workbench run`, e.g. --lbfgs-steps 500):")
     out += _knob_lines(Training)
+    out.append("recipes (applied by `workbench run --problem P --method M` unless --no-recipe):")
+    for (problem, method), found in RECIPES.items():
+        values = {**found.method, **found.training}
+        values.update({f"weight {term}": w for term, w in found.weights.items()})
+        if found.combiner:
+            values["combiner"] = found.combiner
+        shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        out.append(f"  {problem} + {method}: {shown}  [{found.source}]")
     return "\n".join(out)
 
 
@@ -116,6 +125,10 @@ def build_run_inputs(args: argparse.Namespace):
     """Problem, method, regularizers and training settings from parsed arguments."""
     problem = _pick(PROBLEMS, "problem", args.problem)
     method = _pick(METHODS, "method", args.method)
+    # Naming a pair means its best-known recipe; every --set, --weight and flag below wins.
+    found = None if args.no_recipe else recipe_for(problem.name, method.name)
+    if found is not None:
+        method.param.update(**found.method)
     regularizers = []
     for item in args.reg:
         name, _, weight = item.partition("=")
@@ -158,13 +171,14 @@ def build_run_inputs(args: argparse.Namespace):
     _add_observations(args, regularizers)
     # Picked once the method's knobs are set: without --combiner, the method's default
     # (pbfm combines its terms with ConFIG unless told combine=sum).
-    combiner = _pick(COMBINERS, "combiner", args.combiner or method.default_combiner() or "sum")
+    default_combiner = (found.combiner if found else None) or method.default_combiner()
+    combiner = _pick(COMBINERS, "combiner", args.combiner or default_combiner or "sum")
     for key, knob, value in combiner_knobs:
         if knob not in knobs(combiner):
             allowed = ", ".join(knobs(combiner)) or "none"
             raise BadInput(f"--set {key}: combiner {combiner.name!r} has knobs: {allowed}")
         _assign(combiner, f"combiner {combiner.name}", knob, value)
-    settings = Training()
+    settings = Training(**(found.training if found else {}))
     for name in knobs(settings):
         value = getattr(args, name)
         if value is not None:
@@ -178,7 +192,7 @@ def build_run_inputs(args: argparse.Namespace):
         if args.steps is not None:
             raise BadInput("--epochs sets the steps; give --epochs or --steps, not both")
         _assign(settings, "training", "steps", str(args.epochs * method.steps_per_epoch()))
-    weights = {}
+    weights = dict(found.weights) if found else {}
     for item in args.weight:
         term, text = _split_assignment(item, "--weight")
         try:
@@ -449,6 +463,12 @@ def _add_setup_arguments(command: argparse.ArgumentParser) -> None:
         type=_positive_int,
         metavar="K",
         help="observations from K fixed sensors over time instead of random points",
+    )
+    command.add_argument(
+        "--no-recipe",
+        action="store_true",
+        help="generic defaults for this problem and method instead of the pair's recipe "
+        "(workbench list shows the recipes)",
     )
     command.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -32,6 +32,7 @@ from workbench.combiners import COMBINERS
 from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
 from workbench.problems.base import Problem
+from workbench.recipes import apply_to_method, recipe_for, unset
 from workbench.regularizers import REGULARIZERS
 from workbench.results import describe_bounds, knobs
 
@@ -83,6 +84,7 @@ class SetupPanel:
         self._shown_locked = False
         self._disabled: list = []  # the widgets the lock disabled, to enable again
         self._reverting = False
+        self._before_recipe: dict = {}  # training knobs as they were before a recipe set them
         #: Says what is training while the set-up is locked.
         self.lock_note = pn.pane.Alert(
             "", alert_type="info", visible=False, sizing_mode="stretch_width"
@@ -201,17 +203,57 @@ class SetupPanel:
     def _on_problem(self, event) -> None:
         if event.new == self.setup.problem.name or self._undo_if_locked(event, "problem"):
             return
+        before = (self.setup.problem.name, self.setup.method.name)
         self.setup.problem = PROBLEMS[event.new]()
         self.show_problem()
+        self._apply_recipe(before)
         self._on_change()
 
     def _on_method(self, event) -> None:
         if event.new and event.new != self.setup.method.name:
             if self._undo_if_locked(event, "method"):
                 return
+            before = (self.setup.problem.name, self.setup.method.name)
             self.setup.method = METHODS[event.new]()
+            self._apply_recipe(before)
             self._show_method()
             self._on_change()
+
+    def _apply_recipe(self, before: tuple[str, str]) -> None:
+        """A new (problem, method) pair gets its recipe (:mod:`workbench.recipes`): the knobs,
+        training knobs and term weights the previous pair's recipe set go back to the generic
+        defaults, then the new pair's are set; what the user set elsewhere stays."""
+        setup = self.setup
+        pair = (setup.problem.name, setup.method.name)
+        old, new = recipe_for(*before), recipe_for(*pair)
+        if pair == before or (old is None and new is None):
+            return
+        same_method = before[1] == pair[1]
+        apply_to_method(setup.method, pair[0], old if same_method else None)
+        # Training knobs go back to what they were before a recipe set them (the app's own
+        # first-run steps, say), not to the class defaults.
+        training = {
+            k: self._before_recipe.pop(k, v)
+            for k, v in (unset(setup.training, old.training) if old else {}).items()
+        }
+        for k in new.training if new else {}:
+            self._before_recipe.setdefault(k, training.get(k, getattr(setup.training, k)))
+        training.update(new.training if new else {})
+        if self._steps_cap is not None:
+            for name in ("steps", "lbfgs_steps"):
+                if name in training:
+                    training[name] = min(training[name], self._steps_cap)
+        if training:
+            setup.training.param.update(**training)
+        weights = {
+            term: w for term, w in setup.weights.items() if not (old and old.weights.get(term) == w)
+        }
+        weights.update(new.weights if new else {})
+        if weights != setup.weights:
+            setup.weights = weights
+            self._weights_input.value = ", ".join(f"{k}={v:g}" for k, v in weights.items())
+        if new is not None and new.combiner and new.combiner != setup.combiner.name:
+            self._combiner_select.value = new.combiner
 
     def _on_regularizers(self, event) -> None:
         if self._undo_if_locked(event, "regularizers"):
