@@ -8,7 +8,6 @@ import math
 import numpy as np
 import param
 import torch
-from scipy.interpolate import RegularGridInterpolator
 
 from workbench.numerics.finite_differences import (
     diffusion_residual,
@@ -177,6 +176,10 @@ class Darcy2D(Problem):
         nodes = np.linspace(0.0, 1.0, REFERENCE_NODES)
         fine = _smooth_solution(self.coefficient_seed, smoothing, REFERENCE_NODES)
         mesh = np.meshgrid(x, y, indexing="ij")
+        # Imported here: scipy.interpolate costs ~0.1 s at `import workbench`, and only a
+        # reference off the node grid needs it.
+        from scipy.interpolate import RegularGridInterpolator
+
         interpolate = RegularGridInterpolator((nodes, nodes), fine, method="cubic")
         return interpolate(np.stack([m.ravel() for m in mesh], axis=1)).reshape(mesh[0].shape)
 
