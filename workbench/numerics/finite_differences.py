@@ -28,8 +28,6 @@ value dominate; for smooth ``a`` both are second-order accurate.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 import torch
 import torch.nn.functional as F
 
@@ -46,6 +44,11 @@ def _face_coefficients(a):
 
 def _factorize(a: np.ndarray, h: float):
     """SuperLU factors of the interior-node matrix for one coefficient field ``(N, M)``."""
+    # Imported here: scipy.sparse.linalg (with scipy.linalg) costs ~0.2 s at `import
+    # workbench`, and only the finite-difference solves need it.
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
+
     ax, ay = _face_coefficients(a)
     east, west = ax[1:, 1:-1], ax[:-1, 1:-1]
     north, south = ay[1:-1, 1:], ay[1:-1, :-1]

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import param
 import torch
-from scipy.integrate import solve_ivp
 
 from workbench.problems.base import Problem
 from workbench.problems.conditions import DerivativeCondition, ValueCondition
@@ -148,6 +147,10 @@ class Pendulum(Problem):
         ]
 
     def solve_reference(self, grid):
+        # Imported here: scipy.integrate (with scipy.optimize) costs ~0.1 s at `import
+        # workbench`, and only this reference needs it.
+        from scipy.integrate import solve_ivp
+
         t = grid["t"]
         w2, gamma = self.omega**2, self.gamma
         sol = solve_ivp(
