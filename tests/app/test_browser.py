@@ -98,16 +98,21 @@ def _is_live(url: str) -> bool:
 
 
 @contextmanager
-def serving(folder: Path) -> Iterator[tuple[str, Path]]:
-    """``workbench serve`` on a free loopback port: its URL, and the log of its output."""
+def serving(
+    folder: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path]]:
+    """``workbench serve`` on a free loopback port: its URL, and the log of its output.
+
+    ``options`` are more ``serve`` flags (``--max-trainings 1``), ``env`` more environment.
+    """
     log_path = folder / "serve.log"
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     # One torch thread leaves the second core to Chromium (tests/conftest.py does the same
     # for the tests' own process).
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     command = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)]
-    command += ["--address", "127.0.0.1", "--runs-dir", str(folder / "runs")]
+    command += ["--address", "127.0.0.1", "--runs-dir", str(folder / "runs"), *options]
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env

@@ -9,22 +9,18 @@ time, so a freed slot is visible from another page.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 from playwright.sync_api import Page, expect
 from test_browser import (  # noqa: F401 (pytest fixtures, found by name)
     TIMEOUT_MS,
-    _free_port,
-    _is_live,
     _open,
     _step,
     _wait_for,
     base_url,
     browser_type_launch_args,
+    serving,
 )
 
 # Stop within 1 s; the shared 2-core box also runs Chromium and the tick (200 ms), so allow 2.
@@ -33,33 +29,12 @@ STOP_S = 2.0
 
 @pytest.fixture(scope="module")
 def one_slot_url(tmp_path_factory):
-    """``workbench serve --max-trainings 1``, datasets cached in a fresh folder."""
+    """``workbench serve --max-trainings 1``, datasets cached in a fresh folder: (URL, that
+    folder)."""
     tmp = tmp_path_factory.mktemp("serve-cancel")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "WORKBENCH_DATA": str(tmp / "data")}
-    command = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)]
-    command += ["--address", "127.0.0.1", "--runs-dir", str(tmp / "runs")]
-    command += ["--max-trainings", "1"]
-    log_path = tmp / "serve.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not _is_live(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"workbench serve did not come up:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield url, tmp / "data"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    data = tmp / "data"
+    with serving(tmp, "--max-trainings", "1", env={"WORKBENCH_DATA": str(data)}) as (url, _):
+        yield url, data
 
 
 def _state(page: Page) -> str:
