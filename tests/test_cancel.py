@@ -46,9 +46,10 @@ def test_a_checkpoint_stops_data_generation_at_once_and_nothing_is_cached(fresh_
     assert list(fresh_data.iterdir()) == []  # neither a dataset nor a temporary file
 
 
-def test_a_checkpoint_stops_a_generators_evaluation_and_keeps_the_trained_state(fresh_data):
-    # Long sampling (many sampler steps) in the step-0 evaluation: the stop lands inside it.
-    method = METHODS["flow_matching"](
+def slow_sampling_generator():
+    """A tiny flow-matching model whose evaluations sample for long (5000 sampler steps), so
+    a stop can land inside one."""
+    return METHODS["flow_matching"](
         resolution=16,
         n_train=16,
         n_test=4,
@@ -60,6 +61,11 @@ def test_a_checkpoint_stops_a_generators_evaluation_and_keeps_the_trained_state(
         width=4,
         levels=1,
     )
+
+
+def test_a_checkpoint_stops_a_generators_evaluation_and_keeps_the_trained_state(fresh_data):
+    # Long sampling (many sampler steps) in the step-0 evaluation: the stop lands inside it.
+    method = slow_sampling_generator()
     stop, phases = threading.Event(), set()
 
     def checkpoint(record):
@@ -106,18 +112,7 @@ def test_live_training_stops_and_pauses_during_data_generation(fresh_data):
 
 
 def test_reset_discards_the_final_evaluation():
-    method = METHODS["flow_matching"](
-        resolution=16,
-        n_train=16,
-        n_test=4,
-        batch_size=4,
-        n_samples=4,
-        posterior_samples=2,
-        sample_steps=5000,
-        guided_steps=2,
-        width=4,
-        levels=1,
-    )
+    method = slow_sampling_generator()
     released = threading.Event()
     live = LiveTraining(on_finish=released.set)
     live.start(PROBLEMS["darcy2d"](), method, steps=100_000)
