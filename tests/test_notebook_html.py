@@ -92,7 +92,7 @@ def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("notebook-html")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OMP_NUM_THREADS", "1")  # the kernels inherit it
-        mp.setenv("WORKBENCH_SMALL", "0")  # --size must win over the caller's environment
+        mp.setenv("WORKBENCH_SIZE", "full")  # --size must win over the caller's environment
         code = main(["notebooks", "--html", str(out), "--size", "smoke", *NOTEBOOKS])
     assert code == 0
     return out

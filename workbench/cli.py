@@ -616,9 +616,9 @@ def make_parser() -> argparse.ArgumentParser:
         "--size",
         choices=[size for size in SIZES if size],
         default=None,
-        help="training size, passed to the kernels in the environment: default, the "
-        "notebooks' own default (no WORKBENCH_SMALL); smoke: seconds per notebook "
-        "(WORKBENCH_SMALL=1)",
+        help="training size, passed to the kernels as WORKBENCH_SIZE: lecture (the default, "
+        "a few minutes per notebook, the lesson holds), smoke (seconds per notebook, proves "
+        "it runs) or full (the papers' settings)",
     )
     notebooks.add_argument(
         "--from",

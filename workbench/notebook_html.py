@@ -20,9 +20,10 @@ What makes the pages work without a network or a kernel:
   ships, inlined into the page (with the system's fonts). Outputs that need a live kernel,
   ipywidgets such as progress bars, are left out; Panel widgets show but do nothing.
 
-The size of the trainings comes from the environment, as when the notebook is opened: by
-default the notebooks' own default (no ``WORKBENCH_SMALL``), ``size="smoke"`` the seconds-long
-setting of the tests. Add a size to :data:`SIZES` to offer another.
+The size of the trainings comes from the environment, as when the notebook is opened
+(``WORKBENCH_SIZE``, see :mod:`workbench.lessons`): by default the lecture size, at which each
+notebook's lesson holds in a few minutes; ``size="smoke"`` the seconds-long setting that
+proves a notebook runs, ``size="full"`` the papers' settings.
 """
 
 from __future__ import annotations
@@ -38,11 +39,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.lessons import SIZE_VARIABLE
+from workbench.lessons import SIZES as LESSON_SIZES
+
 #: Size name -> environment of the kernels (``None`` removes a variable). ``None`` as the
-#: size: the notebooks' default when opened.
+#: size: the notebooks' default when opened (the lecture size).
 SIZES: dict[str | None, dict[str, str | None]] = {
-    None: {"WORKBENCH_SMALL": None},
-    "smoke": {"WORKBENCH_SMALL": "1"},
+    None: {SIZE_VARIABLE: None, "WORKBENCH_SMALL": None},
+    **{size: {SIZE_VARIABLE: size, "WORKBENCH_SMALL": None} for size in LESSON_SIZES},
 }
 
 #: Packages the export needs (the ``app`` extra has them).
@@ -277,8 +281,9 @@ def render_notebooks(
     names : sequence of str
         Notebooks to render (``01_pinn_basics`` or ``01_pinn_basics.py``); all when empty.
     size : str or None
-        A key of :data:`SIZES`, passed to the kernels through the environment: ``None`` is
-        the notebooks' default when opened, ``"smoke"`` the seconds-long test setting.
+        ``"smoke"``, ``"lecture"`` or ``"full"`` (see :mod:`workbench.lessons`), passed to
+        the kernels through ``WORKBENCH_SIZE``; ``None`` is the notebooks' default when
+        opened (lecture).
     folder : str or pathlib.Path
         Where the jupytext sources are (default: the checkout's ``notebooks/``).
     timeout : int
