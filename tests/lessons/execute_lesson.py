@@ -3,13 +3,16 @@
 ``python tests/lessons/execute_lesson.py SOURCE.py OUT_DIR`` runs the jupytext source in a
 fresh kernel with the working directory ``OUT_DIR`` (so whatever the notebook writes lands
 there), saves the executed notebook as ``OUT_DIR/<stem>.ipynb`` for reading after a failure,
-and writes ``OUT_DIR/lesson.json``: ``{"lesson": {...}, "seconds": wall time}``. The size
-comes from the environment (``WORKBENCH_SIZE``), as when a person opens the notebook.
+writes it as an offline page ``OUT_DIR/<stem>.html`` (as ``workbench notebooks --html`` does,
+to look at its figures), and writes ``OUT_DIR/lesson.json``: ``{"lesson": {...}, "seconds":
+wall time}``. The size comes from the environment (``WORKBENCH_SIZE``), as when a person opens
+the notebook.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +20,8 @@ from pathlib import Path
 import jupytext
 import nbclient
 import nbformat
+
+from workbench.notebook_html import KERNEL_ENV, static_outputs, to_html
 
 MARK = "LESSON-JSON:"
 
@@ -29,6 +34,7 @@ def main(source: str, out_dir: str) -> int:
     source_path, out = Path(source), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(source_path)
+    os.environ.update(KERNEL_ENV)  # Panel inlines its stylesheets, as in the HTML export
     nb.cells.append(nbformat.v4.new_code_cell(READ_LESSON))
     client = nbclient.NotebookClient(
         nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(out)}}
@@ -42,6 +48,10 @@ def main(source: str, out_dir: str) -> int:
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
     line = next(x for x in printed.splitlines() if x.startswith(MARK))
     lesson = json.loads(line[len(MARK) :])
+    page = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    page.cells.pop()  # the harness's own cell
+    static_outputs(page)
+    (out / f"{source_path.stem}.html").write_text(to_html(page, source_path.stem), "utf-8")
     (out / "lesson.json").write_text(json.dumps({"lesson": lesson, "seconds": seconds}, indent=1))
     print(f"{source_path.stem}: {seconds:.0f} s; LESSON = {lesson}")
     return 0
