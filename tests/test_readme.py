@@ -308,8 +308,8 @@ def test_block_runs_and_prints_what_it_shows(lang, text, tmp_path):
             assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
         # A shown output on its own comment line below a command: that command's last line.
         for line in code.splitlines():
-            if re.match(r"# (\.\.\. )?result ", line):
-                shown.append((line[2:], not spec.shrink))
+            if re.match(r"# (\.\.\. )?result ", line):  # "... ": lines before it left out
+                shown.append((line.removeprefix("# ").removeprefix("... "), not spec.shrink))
                 printed.append(done.stdout.strip().splitlines()[-1])
     assert len(printed) == len(shown), (shown, printed)
     for (expected, numbers), actual in zip(shown, printed):
