@@ -328,10 +328,11 @@ display(pd.Series(few, name=f"test l2re with {labels} labels").to_frame().style.
 #
 # <details><summary>Answer</summary>
 #
-# More epochs lower DeepONet's training error, but its branch net must compress each
-# $32 \times 32$ input into one vector of basis coefficients, and with few training samples
-# it overfits: the test error improves much less than the training error. The FNO's
-# translation-equivariant Fourier layers are a far better prior for this family.
+# More epochs help DeepONet, but its branch net must compress each $32 \times 32$ input
+# into one vector of basis coefficients, a dense layer that has to learn from a few hundred
+# samples how every input pixel affects every basis function. The FNO's Fourier layers
+# apply the same few weights at every point (translation-equivariant), a far better prior
+# for this family, so the gap in the lesson table is not a matter of epochs alone.
 # </details>
 #
 # **4. Training from the equation alone.** Set `labels=0` with `PDEResidual()` in the last
