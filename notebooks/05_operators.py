@@ -297,8 +297,8 @@ display(pd.Series(few, name=f"test l2re with {labels} labels").to_frame().style.
 # ## Exercises
 #
 # **1. Fewer Fourier modes.** Set `FNO_SIZE = dict(modes=4, projection=64)` and rerun.
-# *Expected:* the test error rises, and the gallery's error concentrates even more along the
-# jumps of $a$.
+# *Expected:* the test error rises, and a slightly larger share of the squared error sits
+# next to the jumps of $a$.
 #
 # <details><summary>Answer</summary>
 #
@@ -336,15 +336,16 @@ display(pd.Series(few, name=f"test l2re with {labels} labels").to_frame().style.
 # </details>
 #
 # **4. Training from the equation alone.** Set `labels=0` with `PDEResidual()` in the last
-# section. *Expected:* the error is larger than with a tenth of the labels, but far better
-# than a model that never saw a label or a residual.
+# section. *Expected:* the error is larger than with a tenth of the labels plus the
+# residual, about as large as with the labelled tenth alone.
 #
 # <details><summary>Answer</summary>
 #
 # The residual alone determines $u$ (the PDE with its boundary condition has one solution),
 # so the operator can learn from inputs only; but the finite-difference residual on a
 # 32x32 grid is a coarse version of the equation the data were solved with (on 125x125
-# nodes), so the model learns the coarse grid's solution, a few percent away from the data.
+# nodes), so the model learns the coarse grid's solution, several percent away from the
+# data; a few labels pull it onto the data.
 # </details>
 #
 # Also try `PROBLEMS["poisson2d"]` (source $f$ to $u$) and `PROBLEMS["burgers1d"]` (initial
