@@ -56,7 +56,7 @@
 # decoder, ELBO = reconstruction + KL); the pendulum ODE. No PyTorch is needed to follow.
 #
 # **Run time** on a 2-core laptop without GPU (one torch thread):
-# smoke ~20 s; lecture ~3.5 min (measured: 200 s of CPU
+# smoke ~35 s; lecture ~3.5 min (measured: 200 s of CPU
 # for the whole notebook, data included); full ~30 min (estimate: each Phys-VAE step
 # costs about 0.15 s of CPU, and full trains two of them for 3000 steps).
 # Switch with `WORKBENCH_SIZE=full` (or `smoke`) in the environment before starting Jupyter,
