@@ -545,20 +545,27 @@ def _verify_manifest(directory: Path) -> None:
             f"reads ({MANIFEST_VERSION}); upgrade workbench"
         )
     for name in (RUN_FILE, WEIGHTS_FILE):
-        entry = manifest["files"].get(name)
-        if not isinstance(entry, dict) or not {"size", "sha256"} <= set(entry):
-            raise ValueError(f"{path}: has no size and sha256 for {name}")
-        size = (directory / name).stat().st_size
-        if size != entry["size"]:
-            raise ValueError(
-                f"{directory / name}: {size} bytes, manifest.json expects {entry['size']}: "
-                "the file is truncated or comes from another save"
-            )
-        if _sha256(directory / name) != entry["sha256"]:
-            raise ValueError(
-                f"{directory / name}: SHA-256 differs from manifest.json: the file is "
-                "corrupt or comes from another save"
-            )
+        try:
+            _check_entry(directory, path, name, manifest["files"].get(name))
+        except OSError as err:  # unreadable (permissions, I/O): still "present but wrong"
+            raise ValueError(f"cannot read {directory / name}: {err}") from err
+
+
+def _check_entry(directory: Path, path: Path, name: str, entry) -> None:
+    """Raise ValueError unless ``name`` has the size and SHA-256 its manifest entry says."""
+    if not isinstance(entry, dict) or not {"size", "sha256"} <= set(entry):
+        raise ValueError(f"{path}: has no size and sha256 for {name}")
+    size = (directory / name).stat().st_size
+    if size != entry["size"]:
+        raise ValueError(
+            f"{directory / name}: {size} bytes, manifest.json expects {entry['size']}: "
+            "the file is truncated or comes from another save"
+        )
+    if _sha256(directory / name) != entry["sha256"]:
+        raise ValueError(
+            f"{directory / name}: SHA-256 differs from manifest.json: the file is "
+            "corrupt or comes from another save"
+        )
 
 
 def _sibling(target: Path, marker: str) -> list[Path]:
