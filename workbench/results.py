@@ -28,8 +28,11 @@ root attrs
     error for most methods, a normalised energy distance for field generators). Runs saved
     before metrics were named lack the three; :meth:`Run.load` fills them in from the method.
 
-On disk a Run is a folder with ``run.nc`` (NetCDF4 groups via h5netcdf) and
-``weights.safetensors``. Loading rebuilds the problem, method and model from the JSON
+On disk a Run is a folder with ``run.nc`` (NetCDF4 groups via h5netcdf),
+``weights.safetensors`` and ``manifest.json`` (format version, size and SHA-256 of each file),
+often a ``report.html``. :meth:`Run.save` writes the folder aside and renames it into place, so
+the folder is complete or absent; :meth:`Run.load` checks the manifest (folders saved before
+it existed load unchecked), then rebuilds the problem, method and model from the JSON
 provenance and the tensors; nothing is unpickled.
 """
 
@@ -329,9 +332,11 @@ class Run:
         FileExistsError
             When ``directory`` is a file or holds files that are not part of a saved run.
         """
-        target = Path(directory)
+        # Resolved: "." or "a/.." get a real name to rename, and a symlinked folder is
+        # replaced where it lives, the link kept.
+        target = Path(directory).resolve()
         _check_replaceable(target)
-        parent = target.absolute().parent
+        parent = target.parent
         parent.mkdir(parents=True, exist_ok=True)
         _recover(target)
         staging = Path(
@@ -349,7 +354,7 @@ class Run:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return target
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> Run:
@@ -608,8 +613,11 @@ def _recover(target: Path) -> None:
     save, and half-written folders of processes that no longer run, are deleted.
     """
     asides = _sibling(target, _OLD)
-    if asides and not target.exists():
-        os.rename(asides.pop(), target)
+    # Only a whole aside goes back: one half deleted after a finished swap is just debris.
+    whole = [a for a in asides if (a / RUN_FILE).is_file() and (a / WEIGHTS_FILE).is_file()]
+    if whole and not target.exists():
+        os.rename(whole[-1], target)
+        asides.remove(whole[-1])
     for aside in asides:
         shutil.rmtree(aside, ignore_errors=True)
     for staging in _sibling(target, _SAVING):
