@@ -268,8 +268,10 @@ hv.HoloMap(
 # ## 5. Saving and loading a Run
 #
 # `run.save(directory)` writes `run.nc` (the xarray DataTree: history, fields, points and
-# provenance attributes, as NetCDF4) and `weights.safetensors`. `Run.load` rebuilds the
-# problem, the method and the trained network from them, with nothing unpickled.
+# provenance attributes, as NetCDF4), `weights.safetensors` and, last, `manifest.json` (the
+# size and SHA-256 of each file), into a hidden folder it then renames into place: a run on
+# disk is complete or absent. `Run.load` checks the manifest and rebuilds the problem, the
+# method and the trained network, with nothing unpickled.
 
 # %%
 with tempfile.TemporaryDirectory() as tmp:

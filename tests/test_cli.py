@@ -333,3 +333,56 @@ def test_bad_combiner_input_is_named(argv, match, capsys):
     code = main(["run", "--problem", "poisson1d", "--steps", "1", *argv])
     assert code == 2
     assert match in capsys.readouterr().err
+
+
+TINY_RUN = ["run", "--problem", "poisson1d", "--method", "pinn", "--steps", "3", "--quiet"]
+TINY_RUN += ["--set", "width=8", "--set", "n_interior=32"]
+
+
+@pytest.mark.parametrize(
+    "out, why",
+    [
+        ("/proc/nope/run", "parent folder /proc/nope is missing and cannot be created"),
+        ("{tmp}/file/run", "is a file, not a folder"),
+        ("{tmp}/file", "exists and is not a folder"),
+    ],
+)
+def test_unwritable_out_fails_before_training(out, why, tmp_path, monkeypatch, capsys):
+    (tmp_path / "file").write_text("x")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking --out")
+
+    monkeypatch.setattr("workbench.cli.fit", no_training)
+    assert main([*TINY_RUN, "--out", out.format(tmp=tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: --out ") and why in err
+
+
+def test_overwrite_refuses_a_folder_with_other_files(tmp_path, monkeypatch, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    monkeypatch.setattr("workbench.cli.fit", lambda *a, **k: pytest.fail("trained"))
+    assert main([*TINY_RUN, "--out", str(tmp_path), "--overwrite"]) == 2
+    assert "notes.txt" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_ctrl_c_during_the_final_save_keeps_what_was_there(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "r"
+    assert main([*TINY_RUN, "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupted(tree, path):  # the Ctrl-C arrives while the report is written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("workbench.views.report", interrupted)
+    capsys.readouterr()
+    assert main([*TINY_RUN, "--seed", "1", "--out", str(out), "--overwrite"]) == 130
+    assert f"interrupted while saving; the previous run in {out} is unchanged" in (
+        capsys.readouterr().err
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert Run.load(out).attrs["seed"] == 0
+    assert main([*TINY_RUN, "--out", str(tmp_path / "new")]) == 130
+    assert f"{tmp_path / 'new'} was not written" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]

@@ -18,7 +18,9 @@ runs only the points not finished there.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,12 +31,13 @@ from workbench.methods import METHODS, FamilyMethod
 from workbench.problems import PROBLEMS
 from workbench.recipes import RECIPES, recipe_for
 from workbench.regularizers import REGULARIZERS
-from workbench.results import describe_bounds, knobs, parse_knob
+from workbench.results import REPORT_FILE, RUN_FILE, RUN_FILES, describe_bounds, knobs, parse_knob
 from workbench.train import Training, fit, train
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130
+EXIT_SAVE_FAILED = 1
 
 
 class BadInput(Exception):
@@ -210,18 +213,54 @@ def build_run_inputs(args: argparse.Namespace):
 
 
 def _out_dir(args, problem, method) -> Path:
+    """The run's folder, checked before any training: a run that cannot be saved is lost."""
     if args.out:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise BadInput(f"--out {out}: exists and is not a folder")
-        if out.exists() and any(out.iterdir()) and not args.overwrite:
-            raise BadInput(f"--out {out}: folder is not empty; choose another or pass --overwrite")
-        return out
-    base = Path("runs") / f"{problem.name}-{method.name}"
-    n = 1
-    while Path(f"{base}-{n}").exists():
-        n += 1
-    return Path(f"{base}-{n}")
+        if out.exists() and any(out.iterdir()):
+            if not args.overwrite:
+                raise BadInput(
+                    f"--out {out}: folder is not empty; choose another or pass --overwrite"
+                )
+            others = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES)
+            if others:
+                raise BadInput(
+                    f"--out {out}: holds files that are not part of a saved run "
+                    f"({', '.join(others[:5])}); --overwrite replaces only a saved run"
+                )
+    else:
+        base = Path("runs") / f"{problem.name}-{method.name}"
+        n = 1
+        while Path(f"{base}-{n}").exists():
+            n += 1
+        out = Path(f"{base}-{n}")
+    _check_writable(out, "--out" if args.out else "the default run folder")
+    return out
+
+
+def _check_writable(out: Path, flag: str) -> None:
+    """Raise BadInput unless ``out``'s parent exists (or can be made) and takes new folders.
+
+    A save writes a hidden sibling of ``out`` and renames it, so the parent is what must be
+    writable; trying it is the only honest test (permission bits do not see read-only mounts
+    or /proc).
+    """
+    parent = out.absolute().parent
+    if parent.exists() and not parent.is_dir():
+        raise BadInput(f"{flag} {out}: {parent} is a file, not a folder")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BadInput(
+            f"{flag} {out}: parent folder {parent} is missing and cannot be created "
+            f"({err.strerror or err})"
+        ) from None
+    try:
+        probe = tempfile.mkdtemp(prefix=f".{out.name}.probe-", dir=parent)
+    except OSError as err:
+        raise BadInput(f"{flag} {out}: cannot write in {parent} ({err.strerror or err})") from None
+    os.rmdir(probe)
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -232,8 +271,17 @@ def cmd_run(args) -> int:
     problem, method, regularizers, combiner, settings = build_run_inputs(args)
     out = _out_dir(args, problem, method)
     run = fit(problem, method, regularizers, combiner, progress=not args.quiet, **settings)
-    run.save(out)
-    report(run.tree, out / "report.html")
+    had_run = (out / RUN_FILE).is_file()
+    try:
+        # The report is written with the run, so that a replace swaps both or neither.
+        run.save(out, extra=lambda folder: report(run.tree, folder / REPORT_FILE))
+    except KeyboardInterrupt:
+        kept = f"the previous run in {out} is unchanged" if had_run else f"{out} was not written"
+        print(f"error: interrupted while saving; {kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as err:
+        print(f"error: could not save the run to {out}: {err}", file=sys.stderr)
+        return EXIT_SAVE_FAILED
     print(f"saved run to {out}", file=sys.stderr)
     print(run.summary())
     if run.status == "diverged":

@@ -19,7 +19,7 @@ import xarray as xr
 
 from workbench import views
 from workbench.app.limits import ServeLimits
-from workbench.results import RUN_FILE, Run
+from workbench.results import REPORT_FILE, RUN_FILE, Run
 from workbench.views.fields import SAMPLE_DIM, sample_labels, select_sample
 from workbench.views.generation import generated_channels
 from workbench.views.metric import metric_text
@@ -136,14 +136,18 @@ class RunsTab:
         return pn.Row(*columns)
 
     def load(self, directory: str | Path) -> None:
-        """Add a saved Run (a folder written by ``Run.save``) to the table."""
+        """Add a saved Run (a folder written by ``Run.save``) to the table.
+
+        A folder that is missing or holds a spoilt run is not added; Run.load's message
+        (which file, group or attr is wrong, and what was expected) goes to ``notify``.
+        """
         if not self.limits.allow_disk:
             self.notify("this server does not read runs from its disk; upload run.nc instead")
             return
         try:
             run = Run.load(directory)
-        except (OSError, ValueError) as err:
-            self.notify(str(err))
+        except (OSError, ValueError) as err:  # Run.load's contract, and unreadable disks
+            self.notify(str(err))  # names the folder or file, and what is wrong
             return
         self.add(run, label=f"#{len(self.runs) + 1} {Path(directory).name}")
 
@@ -164,11 +168,12 @@ def zip_run(run: Run | None) -> io.BytesIO | None:
     if run is None:
         return None
     with tempfile.TemporaryDirectory() as folder:
-        run.save(folder)
-        views.report(run.tree, Path(folder) / "report.html")
+        saved = run.save(
+            Path(folder) / "run", extra=lambda f: views.report(run.tree, f / REPORT_FILE)
+        )
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(Path(folder).iterdir()):
+            for path in sorted(saved.iterdir()):
                 archive.write(path, path.name)
     buffer.seek(0)
     return buffer

@@ -49,6 +49,7 @@ from workbench.app.sweeps import SweepPanel
 from workbench.methods import METHODS
 from workbench.problems import PROBLEMS
 from workbench.problems.base import Problem
+from workbench.results import REPORT_FILE
 from workbench.train import Training
 
 #: The served page's text font: fonts every desktop has, so nothing is fetched for it.
@@ -336,8 +337,8 @@ class Workbench(pn.viewable.Viewer):
                 n += 1
             directory = Path(f"{base}-{n}")
         try:
-            run.save(directory)
-            views.report(run.tree, Path(directory) / "report.html")
+            # The report is written with the run: a folder holds both, or neither.
+            run.save(directory, extra=lambda folder: views.report(run.tree, folder / REPORT_FILE))
         except OSError as err:
             self.notify(f"could not save to {directory}: {err}")
             return None

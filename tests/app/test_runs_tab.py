@@ -1,0 +1,70 @@
+"""The Runs tab's Load: a good folder joins the table; a missing or spoilt one is not added and
+Run.load's message (which file, group or attr, and what was expected) is shown in the page."""
+
+import json
+import shutil
+
+import pytest
+
+from workbench import PINN, Poisson1D, Run, fit
+from workbench.app import ServeLimits, Workbench
+from workbench.app.runs import RunsTab, zip_run
+
+SMALL = dict(width=8, depth=2, n_interior=32, n_boundary=8, n_initial=8)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    run = fit(Poisson1D(), PINN(**SMALL), steps=3, progress=False)
+    return run.save(tmp_path_factory.mktemp("runs") / "good")
+
+
+def spoil_dtype(folder):
+    run = Run.load(folder)
+    run.tree.attrs["dtype"] = "float16"
+    shutil.rmtree(folder)
+    run.save(folder)
+
+
+@pytest.mark.parametrize(
+    "spoil, message",
+    [
+        (lambda f: shutil.rmtree(f), "does not exist"),
+        (lambda f: (f / "weights.safetensors").unlink(), "has no weights.safetensors"),
+        (lambda f: (f / "run.nc").write_bytes(b"junk"), "run.nc: 4 bytes, manifest.json expects"),
+        (spoil_dtype, "root attr 'dtype' is 'float16'"),
+    ],
+)
+def test_load_shows_why_a_run_is_refused(spoil, message, saved, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(saved, folder)
+    spoil(folder)
+    shown = []
+    tab = RunsTab(ServeLimits(), notify=shown.append)
+    tab.load(folder)
+    assert tab.runs == [] and len(shown) == 1 and message in shown[0]
+
+
+def test_load_adds_a_good_run_and_the_workbench_shows_refusals(saved, tmp_path):
+    tab = RunsTab(ServeLimits(), notify=pytest.fail)
+    tab.load(saved)
+    assert [label for label, _ in tab.runs] == ["#1 good"]
+    workbench = Workbench()
+    workbench.load(tmp_path / "missing")
+    assert workbench._alert.visible and "does not exist" in workbench._alert.object
+
+
+def test_download_zip_holds_a_complete_run(saved, tmp_path):
+    import zipfile
+
+    archive = zipfile.ZipFile(zip_run(Run.load(saved)))
+    assert sorted(archive.namelist()) == [
+        "manifest.json",
+        "report.html",
+        "run.nc",
+        "weights.safetensors",
+    ]
+    archive.extractall(tmp_path / "unzipped")
+    manifest = json.loads((tmp_path / "unzipped" / "manifest.json").read_text())
+    assert "report.html" in manifest["files"]
+    Run.load(tmp_path / "unzipped")
