@@ -352,7 +352,7 @@ if others:
             for label in [*CASES, *OTHERS]
         }
     ).T
-    display(summary)
+    display(summary.style.format({"mean best test MSE": "{:.3g}", "seeds": "{:.0f}"}))
     display(diagnostics(others["LRA", OTHER_SEEDS[0]].history))
 else:
     print(f"skipped at size {SIZE!r}")
