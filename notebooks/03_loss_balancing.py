@@ -422,8 +422,8 @@ field(runs[best].fields["error"]).opts(
 # </details>
 #
 # **4. Learning-rate annealing.** Run `("lra", 1e-3)` and look at its `weight_<term>` curves.
-# *Expect:* the weights of the initial and boundary terms grow over decades in the first
-# hundreds of steps.
+# *Expect:* the weights of the initial and boundary terms grow by orders of magnitude within
+# a few hundred steps, up to the cap `LRA.max_weight`.
 #
 # <details><summary>Answer</summary>
 #
