@@ -356,7 +356,10 @@ if others:
         }
     ).T
     display(summary.style.format({"mean best test MSE": "{:.3g}", "seeds": "{:.0f}"}))
-    display(diagnostics(others["LRA", OTHER_SEEDS[0]].history))
+    for (label, seed), run in others.items():
+        if seed == OTHER_SEEDS[0]:
+            print(f"{label}, seed {seed}:")
+            display(diagnostics(run.history))
 else:
     print(f"skipped at size {SIZE!r}")
 
@@ -421,7 +424,8 @@ field(runs[best].fields["error"]).opts(
 #
 # </details>
 #
-# **4. Learning-rate annealing.** Run `("lra", 1e-3)` and look at its `weight_<term>` curves.
+# **4. Learning-rate annealing.** As in exercise 3, with `OTHERS = {"LRA": ("lra", 1e-3)}`;
+# look at its `weight_<term>` curves.
 # *Expect:* the weights of the initial and boundary terms grow by orders of magnitude within
 # a few hundred steps, up to the cap `LRA.max_weight`.
 #
