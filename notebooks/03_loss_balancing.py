@@ -53,7 +53,7 @@
 # | size | what runs | time |
 # |---|---|---|
 # | `smoke` | 6 tiny trainings of 40 steps, plus one of each other combiner | ~15 s |
-# | `lecture` (default) | sum and ConFIG x 3 seeds, 2400 steps, 4x50 net | ~3 min (measured) |
+# | `lecture` (default) | sum and ConFIG x 3 seeds, 2400 steps, 4x50 net | ~2.5 min (measured) |
 # | `full` | the ConFIG authors' set-up, all five combiners x 3 seeds | ~45 min (estimate) |
 #
 # To switch, set `WORKBENCH_SIZE=full` (or `smoke`) before starting Jupyter, or run
