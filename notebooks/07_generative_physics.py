@@ -61,11 +61,11 @@
 # needed.
 #
 # **Run time** on a 2-core laptop without a GPU, one torch thread: smoke ~20 s; lecture ~3 min
-# (measured: see the lesson test); full ~20 min (an estimate: three trainings of 4000 steps of
-# a width-16 U-Net). The size is read from the environment variable `WORKBENCH_SIZE`
-# (`smoke`, `lecture`, the default, or `full`): set it before starting Jupyter
-# (`WORKBENCH_SIZE=full jupyter lab`), or put `os.environ["WORKBENCH_SIZE"] = "full"` at the
-# top of the first code cell.
+# (measured: 172 s of CPU time for the whole notebook); full ~20 min (an estimate: three
+# trainings of 4000 steps of a width-16 U-Net). The size is read from the environment
+# variable `WORKBENCH_SIZE` (`smoke`, `lecture`, the default, or `full`): set it before
+# starting Jupyter (`WORKBENCH_SIZE=full jupyter lab`), or put
+# `os.environ["WORKBENCH_SIZE"] = "full"` at the top of the first code cell.
 
 # %%
 import os  # noqa: F401  (os.environ["WORKBENCH_SIZE"] = "full" here changes the size)
