@@ -310,6 +310,20 @@ def test_pareto_from_a_table():
     assert not flat.opts.get().kwargs["logy"] and not _elements(flat, hv.HLine)
 
 
+def test_pareto_keeps_a_rounding_level_floor_off_the_axis():
+    runs = {
+        "flow_matching": generated(residual_mae=0.3, distance=0.05, data_residual_mae=2e-7),
+        "pbfm": generated(residual_mae=0.1, distance=0.06, data_residual_mae=2e-7),
+    }
+    plot = pareto(runs)
+    assert not _elements(plot, hv.HLine)
+    low, high = plot.opts.get().kwargs["ylim"]
+    assert 0.01 < low < 0.1 < 0.3 < high < 1.0  # no decades of empty space down to 2e-7
+    (text,) = _elements(plot, hv.Text)
+    assert "2.0e-07" in text.text
+    _render(plot)
+
+
 def test_pareto_says_what_is_missing():
     with pytest.raises(ValueError, match=r"'pbfm' lacks the attrs \['residual_mae'\]"):
         pareto({"pbfm": generated(residual=False)})

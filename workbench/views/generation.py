@@ -55,6 +55,9 @@ BAND_STD = 1.645
 _MARKERS = dict(marker="circle", size=6, fill_color="white", line_color="black", line_width=1)
 _RESIDUAL = "residual"
 _HEIGHT = 280
+#: The Pareto plot draws the test data's residual as a line only within this factor below
+#: the lowest case; further down it is written in the corner instead.
+FLOOR_SPAN = 100.0
 
 
 # --- reading the groups -----------------------------------------------------------------------
@@ -629,8 +632,11 @@ def pareto(table) -> hv.Overlay:
         ``hv.Points`` of distance (x) against mean absolute residual (y), one per case, with
         hover and an ``hv.Labels`` of the case names; a dashed line through the cases no other
         beats on both axes (the Pareto front, when two or more); a dotted ``hv.HLine`` at the
-        residual of the test data when known. Log axes when all values are positive. Lower
-        left is better.
+        residual of the test data when known, or, when that lies more than
+        :data:`FLOOR_SPAN` times below every case (data solved on the residual's own grid:
+        rounding level), its value written in the lower right corner instead, so that the
+        axis does not span decades of empty space. Log axes when all values are positive.
+        Lower left is better.
 
     Raises
     ------
@@ -645,6 +651,15 @@ def pareto(table) -> hv.Overlay:
     floor = floor if floor is not None and np.isfinite(floor) else None
     values = np.concatenate([residual, distance, [floor] if floor is not None else []])
     log = bool(np.isfinite(values).any() and np.nanmin(values) > 0)
+    # Data solved on the residual's own grid have a residual at rounding level (~1e-7): drawn
+    # as a line it would stretch the log axis over decades of empty space, so a floor far
+    # below every case is only written in the corner.
+    below = (
+        floor is not None
+        and log
+        and np.isfinite(residual).any()
+        and floor < np.nanmin(residual) / FLOOR_SPAN
+    )
     data = (distance, residual, labels)
     layers = [
         hv.Points(data, [x_dim, y_dim], [case]).opts(
@@ -665,7 +680,20 @@ def pareto(table) -> hv.Overlay:
                 (distance[front], residual[front]), [x_dim], [y_dim], label="Pareto front"
             ).opts(color="grey", line_dash="dashed", backend="bokeh")
         )
-    if floor is not None:
+    xlim = _limits(distance, log)
+    ylim = _limits([*residual, *([floor] if floor is not None and not below else [])], log)
+    if below:
+        layers.append(
+            hv.Text(
+                xlim[1],
+                ylim[0],
+                f"test data: {floor:.1e} (below the axis)",
+                halign="right",
+                valign="bottom",
+                fontsize=9,
+            )
+        )
+    elif floor is not None:
         right = float(np.nanmax(distance)) if np.isfinite(distance).any() else 1.0
         layers += [
             hv.HLine(floor).opts(color="grey", line_dash="dotted", line_width=2, backend="bokeh"),
@@ -676,8 +704,8 @@ def pareto(table) -> hv.Overlay:
         xlabel=x_dim.pprint_label,
         ylabel=y_dim.pprint_label,
         # An HLine does not widen the axes: the test data's residual is the floor to show.
-        ylim=_limits([*residual, *([floor] if floor is not None else [])], log),
-        xlim=_limits(distance, log),
+        ylim=ylim,
+        xlim=xlim,
         logx=log,
         logy=log,
         show_legend=False,
