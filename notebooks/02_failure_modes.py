@@ -275,15 +275,15 @@ display(table.style.format({"l2re": "{:.3g}", "wall s": "{:.0f}"}))
 # ## Exercises
 #
 # 1. **Harder convection.** Set `BETA = 30` (keep the lecture budget) and run sections 1 and
-#    2 again. *Expected:* the plain PINN fails as before; R3 no longer reaches a few percent
-#    at this budget, it needs more steps (the full size gets there with 12000).
+#    2 again. *Expected:* the plain PINN fails as before, and R3 no longer gets below 0.1
+#    at this budget: it needs more steps (the full size gets there with 12000).
 #
 #    <details><summary>Answer</summary>
 #
 #    The faster the convection, the more stripes the solution has in the same $(x, t)$
 #    box, and the further the initial condition must propagate through the residual. R3
-#    still helps (its error is below the plain PINN's) but needs a larger budget; notebook
-#    04 shows the whole edge as a sweep over $\beta$.
+#    needs a larger budget there; notebook 04 shows the edge of each as a sweep over
+#    $\beta$.
 #
 #    </details>
 #
