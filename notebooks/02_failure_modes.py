@@ -26,9 +26,10 @@
 # **Prerequisites:** notebook 01 (what a PINN is, its loss terms, `fit()` and a Run).
 #
 # **Run time** on a 2-core laptop without GPU: smoke ~30 s (proves the cells run, shows
-# nothing), lecture ~3 min (measured; the default), full ~20-30 min (estimate: five trainings
-# of 2-6 min each). Choose the size with `WORKBENCH_SIZE=smoke|lecture|full` before starting
-# Jupyter, or `os.environ["WORKBENCH_SIZE"] = "full"` in the first code cell.
+# nothing), lecture ~2 min (measured: under 2 min of CPU on one thread; the default), full
+# ~15-20 min (estimate: four PINN trainings of 2-3 min each plus a 3000-step PIG). Choose
+# the size with `WORKBENCH_SIZE=smoke|lecture|full` before starting Jupyter, or
+# `os.environ["WORKBENCH_SIZE"] = "full"` in the first code cell.
 #
 # Linear convection moves the initial profile at speed $\beta$:
 #
@@ -209,8 +210,8 @@ causal = trained(
 # %% [markdown]
 # Causal training needs patience. The causal R3 gate starts before $t = 0$ and moves at most
 # $10^{-4}$ of the time span per step (the official code's rate), so it has swept the whole
-# interval only after some $2 \cdot 10^4$ steps: at the lecture budget the gate is still
-# in the first half of the time span when training stops, and the error field above is
+# interval only after some $2 \cdot 10^4$ steps: at the lecture budget its edge has moved
+# at most to a tenth of the time span when training stops, and the error field above is
 # small at early times and large at late ones. Causal weighting with a fixed $\epsilon$
 # is harder to tune: too large and the late chunks never get weight, too small and it is a
 # plain PINN (the papers train for $10^5$ steps and anneal $\epsilon$ from $10^{-2}$ to
