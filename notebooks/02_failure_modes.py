@@ -233,7 +233,7 @@ pig = trained(
     lr=1e-2,
     compile=False,
 )
-(field(pig.fields["residual"]) * gaussians(pig.points)).opts(**WIDE)
+(field(pig.fields["residual"]) * gaussians(pig.points)).opts(**OUTSIDE)
 
 # %% [markdown]
 # Each dot is a Gaussian's centre (colour and size: its weight, colour bar below), each
