@@ -25,7 +25,7 @@
 #
 # **Prerequisites:** notebook 01 (what a PINN is, its loss terms, `fit()` and a Run).
 #
-# **Run time** on a 2-core laptop without GPU: smoke ~30 s (proves the cells run, shows
+# **Run time** on a 2-core laptop without GPU: smoke ~20 s (proves the cells run, shows
 # nothing), lecture ~2 min (measured: under 2 min of CPU on one thread; the default), full
 # ~15-20 min (estimate: four PINN trainings of 2-3 min each plus a 3000-step PIG). Choose
 # the size with `WORKBENCH_SIZE=smoke|lecture|full` before starting Jupyter, or

@@ -25,9 +25,10 @@
 # **Prerequisites:** notebook 02 (the convection failure and R3), and a first look at
 # xarray (`sel`, `median`).
 #
-# **Run time** on a 2-core laptop without GPU: smoke ~30 s (proves the cells run, shows
-# nothing), lecture ~2-3 min (measured; the default), full ~15 min (estimate from the
-# 42-50 s per training measured below, 32 trainings on 2 workers). Choose the size with
+# **Run time** on a 2-core laptop without GPU: smoke ~20 s (proves the cells run, shows
+# nothing), lecture ~2.5 min (measured: about 2.5 min of CPU for the notebook and its two
+# workers; the default), full ~15 min (estimate from the 42-50 s per training measured
+# below, 32 trainings on 2 workers). Choose the size with
 # `WORKBENCH_SIZE=smoke|lecture|full` before starting Jupyter, or
 # `os.environ["WORKBENCH_SIZE"] = "full"` in the first code cell.
 #
