@@ -96,7 +96,7 @@ hv.extension("bokeh", inline=True)  # inline JS: the notebook also renders offli
 # %%
 SIZE = lesson_size()
 
-POISSON_STEPS = by_size(smoke=200, lecture=1000, full=3000)
+POISSON_STEPS = by_size(smoke=600, lecture=1000, full=3000)
 POISSON_POINTS = by_size(smoke=128, lecture=256, full=256)
 BURGERS_NET = by_size(
     smoke=dict(width=20, depth=3, n_interior=1000),
