@@ -54,7 +54,7 @@
 # | size | what it is for | time |
 # | --- | --- | --- |
 # | `smoke` | proves every cell runs, shows nothing | ~20 s |
-# | `lecture` (default) | the lesson holds, computed and checked | ~1.5 min of CPU (measured) |
+# | `lecture` (default) | the lesson holds, computed and checked | ~1.2 min CPU (measured) |
 # | `full` | longer trainings (Burgers: README speed recipe) | ~8 min (estimate) |
 #
 # To switch, set `WORKBENCH_SIZE=full` (or `smoke`) before starting Jupyter, or run
@@ -81,7 +81,7 @@ hv.extension("bokeh", inline=True)  # inline JS: the notebook also renders offli
 #
 # `lesson_size()` reads `WORKBENCH_SIZE` (`smoke`, `lecture` or `full`; `lecture` when unset)
 # and `by_size` picks the value for it. The lecture settings are chosen so that the whole
-# notebook runs in about a minute and a half of CPU and still shows the lesson:
+# notebook runs in a little over a minute of CPU and still shows the lesson:
 #
 # * Poisson: 1000 Adam steps per training (instead of 3000) are enough to see the boundary
 #   error of soft conditions stay at the percent level while the exact transform is at
