@@ -89,7 +89,8 @@ hv.extension("bokeh", inline=True)  # inline JS: the notebook also renders offli
 # * Burgers: a 4x32 network on 2000 fixed collocation points, 1000 Adam steps and then 1500
 #   L-BFGS iterations (eager, no compilation: in a fresh kernel compiling costs about as
 #   much as it saves at this length). L-BFGS is what brings a PINN below 1% on Burgers; Adam
-#   alone stalls near 10%. The full size uses more points and lets L-BFGS run for 3 minutes.
+#   alone stalls far above that (exercise 2). The full size uses more points and lets L-BFGS
+#   run for 3 minutes.
 # * The snapshot demo (section 4) is a short Adam-only training: it shows the front
 #   forming, not a converged solution.
 

@@ -54,7 +54,7 @@
 # | size | what it is for | time |
 # | --- | --- | --- |
 # | `smoke` | proves every cell runs, shows nothing | ~30 s |
-# | `lecture` (default) | the lesson holds, computed and checked | ~2.5 min CPU (measured) |
+# | `lecture` (default) | the lesson holds, computed and checked | ~3 min CPU (measured) |
 # | `full` | the settings of "At full size we measured" below | ~20 min (estimate) |
 #
 # To switch, set `WORKBENCH_SIZE=full` (or `smoke`) before starting Jupyter, or run
