@@ -55,7 +55,7 @@
 # | --- | --- | --- |
 # | `smoke` | proves every cell runs, shows nothing | ~20 s |
 # | `lecture` (default) | the lesson holds, computed and checked | ~1.2 min CPU (measured) |
-# | `full` | longer trainings (Burgers: README speed recipe) | ~8 min (estimate) |
+# | `full` | longer trainings (Burgers: README speed recipe) | ~6 min (estimate) |
 #
 # To switch, set `WORKBENCH_SIZE=full` (or `smoke`) before starting Jupyter, or run
 # `os.environ["WORKBENCH_SIZE"] = "full"` in the first code cell before anything else.

@@ -55,7 +55,7 @@
 # | --- | --- | --- |
 # | `smoke` | proves every cell runs, shows nothing | ~30 s |
 # | `lecture` (default) | the lesson holds, computed and checked | ~3 min CPU (measured) |
-# | `full` | the settings of "At full size we measured" below | ~20 min (estimate) |
+# | `full` | the settings of "At full size we measured" below | ~15 min (estimate) |
 #
 # To switch, set `WORKBENCH_SIZE=full` (or `smoke`) before starting Jupyter, or run
 # `os.environ["WORKBENCH_SIZE"] = "full"` in the first code cell before anything else.
