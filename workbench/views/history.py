@@ -249,8 +249,13 @@ def estimates(ds: xr.Dataset) -> hv.Layout:
         truth = ds[name].attrs.get("true_value")
         if truth is not None:
             layers.append(
+                # apply_ranges: the truth stays inside the axes even when the estimate is far off.
                 hv.HLine(truth, label="truth").opts(
-                    color="black", line_dash="dashed", line_width=1, backend="bokeh"
+                    color="black",
+                    line_dash="dashed",
+                    line_width=1,
+                    apply_ranges=True,
+                    backend="bokeh",
                 )
             )
             if values.size and truth:
