@@ -410,6 +410,7 @@ def cmd_serve(args) -> int:
             max_points=args.max_points,
             max_trainings=args.max_trainings,
             allow_disk=not args.no_disk,
+            max_upload_mb=args.max_upload_mb,
         )
     except ValueError as err:
         raise BadInput(str(err)) from None
@@ -646,7 +647,15 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-disk", action="store_true", help="no saving to / loading from the server's disk"
     )
-    serve.add_argument("--runs-dir", default="workbench-runs", help="where Save writes runs")
+    serve.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=50.0,
+        help="largest uploaded run (run.nc or .zip, and what a .zip unpacks to), in MB",
+    )
+    serve.add_argument(
+        "--runs-dir", default="workbench-runs", help="where Save writes runs and Load reads them"
+    )
     notebooks = sub.add_parser(
         "notebooks",
         help="execute the teaching notebooks and write them as HTML pages that work offline",

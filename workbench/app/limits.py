@@ -1,4 +1,4 @@
-"""Caps for a public demo server: steps, points and trainings running at once.
+"""Caps for a public demo server: steps, points, trainings running at once, disk and uploads.
 
 ``workbench serve`` makes one :class:`ServeLimits` and hands it to every session's Workbench
 (and its Sweeps tab), so the concurrency cap counts the trainings of all sessions together.
@@ -32,6 +32,12 @@ class ServeLimits(param.Parameterized):
         None, allow_None=True, bounds=(1, None), doc="Trainings running at once, all sessions."
     )
     allow_disk = param.Boolean(True, doc="Save runs to, and load runs from, the server's disk.")
+    max_upload_mb = param.Number(
+        50.0,
+        bounds=(0.001, 10_000),
+        doc="Largest uploaded run (run.nc or .zip), and largest total size a .zip unpacks to, "
+        "in MB (1e6 bytes).",
+    )
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -63,6 +69,11 @@ class ServeLimits(param.Parameterized):
                     f"a batch of {count} collocation points is over this server's cap of "
                     f"{self.max_points}; lower n_interior / n_boundary / n_initial"
                 )
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """:attr:`max_upload_mb` in bytes."""
+        return int(self.max_upload_mb * 1e6)
 
     def acquire(self) -> bool:
         """Take a training slot; False when the server is at its concurrency cap."""

@@ -19,7 +19,7 @@ import xarray as xr
 
 from workbench import views
 from workbench.app.limits import ServeLimits
-from workbench.results import REPORT_FILE, RUN_FILE, Run
+from workbench.results import MANIFEST_FILE, REPORT_FILE, RUN_FILE, WEIGHTS_FILE, Run
 from workbench.views.fields import SAMPLE_DIM, sample_labels, select_sample
 from workbench.views.generation import generated_channels
 from workbench.views.metric import metric_text
@@ -31,9 +31,13 @@ class RunsTab:
     Parameters
     ----------
     limits : ServeLimits
-        The server's caps; ``allow_disk`` decides whether runs load from its disk.
+        The server's caps: ``allow_disk`` decides whether runs load from its disk,
+        ``max_upload_mb`` how large an upload may be.
     notify : callable
         Shows a message in the page, ``notify(message)``, for a run that cannot be read.
+    runs_dir : str or pathlib.Path
+        The only folder the page's Load reads from (the folder Save writes to): the text box
+        takes a run's name in it, never another path of the server.
 
     Attributes
     ----------
@@ -43,18 +47,26 @@ class RunsTab:
         The tab's content.
     """
 
-    def __init__(self, limits: ServeLimits, notify: Callable[[str], None]):
+    def __init__(
+        self,
+        limits: ServeLimits,
+        notify: Callable[[str], None],
+        runs_dir: str | Path = "workbench-runs",
+    ):
         self.limits = limits
         self.notify = notify
+        self.runs_dir = Path(runs_dir)
         self.runs: list[tuple[str, xr.DataTree]] = []
         self._runs_table = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
         self._compare_a = pn.widgets.Select(label="Run A", options=[])
         self._compare_b = pn.widgets.Select(label="Run B", options=[])
         self._upload = pn.widgets.FileInput(accept=".nc,.zip", multiple=False)
         self._upload.param.watch(self._on_upload, "value")
-        self._load_path = pn.widgets.TextInput(placeholder="folder of a saved run", width=300)
+        self._load_path = pn.widgets.TextInput(
+            placeholder=f"name of a saved run in {self.runs_dir.name}/", width=300
+        )
         load_button = pn.widgets.Button(label="Load", width=80)
-        load_button.on_click(lambda event: self.load(self._load_path.value))
+        load_button.on_click(lambda event: self.load_saved(self._load_path.value))
         loaders = [
             pn.pane.Markdown("Load a saved run: upload its `run.nc` or `.zip`"),
             self._upload,
@@ -151,12 +163,39 @@ class RunsTab:
             return
         self.add(run, label=f"#{len(self.runs) + 1} {Path(directory).name}")
 
+    def load_saved(self, name: str) -> None:
+        """The page's Load: the run folder ``name`` inside :attr:`runs_dir`, nothing else.
+
+        A name that leads outside the runs folder (an absolute path, ``..``, a symbolic link
+        out) is refused before anything on disk is looked at, with the same message whether
+        or not it exists: the page cannot probe the server's files.
+        """
+        if not self.limits.allow_disk:
+            self.notify("this server does not read runs from its disk; upload run.nc instead")
+            return
+        name = (name or "").strip()
+        root = self.runs_dir.resolve()
+        target = (root / name).resolve()
+        if not name or target == root or root not in target.parents:
+            self.notify(
+                f"Load takes the name of a saved run in the runs folder ({self.runs_dir.name}/), "
+                f"e.g. burgers1d-pinn-1; got {name!r}"
+            )
+            return
+        self.load(target)
+
     def _on_upload(self, event) -> None:
         if not event.new:
             return
         name = self._upload.filename or "upload"
+        if len(event.new) > self.limits.max_upload_bytes:
+            self.notify(
+                f"{name!r} is {len(event.new) / 1e6:.1f} MB, over this server's upload cap of "
+                f"{self.limits.max_upload_mb:g} MB"
+            )
+            return
         try:
-            tree = _read_uploaded(name, event.new)
+            tree = _read_uploaded(name, event.new, self.limits.max_upload_bytes)
         except ValueError as err:
             self.notify(str(err))
             return
@@ -189,12 +228,20 @@ def _combiner_text(stored: str) -> str:
     return f"{name} {json.dumps(params, sort_keys=True)}" if params else str(name)
 
 
-def _read_uploaded(name: str, data: bytes) -> xr.DataTree:
-    """The DataTree of an uploaded ``run.nc`` or a ``.zip`` holding one."""
+#: What a zip of a saved run may hold (as Download writes it): nothing else is unpacked.
+ZIP_MEMBERS = frozenset({RUN_FILE, WEIGHTS_FILE, MANIFEST_FILE, REPORT_FILE})
+
+
+def _read_uploaded(name: str, data: bytes, max_bytes: int | None = None) -> xr.DataTree:
+    """The DataTree of an uploaded ``run.nc`` or a ``.zip`` holding one.
+
+    A zip is checked before anything is unpacked: its members must be the files of a saved
+    run (no folders, no other names) and their sizes together at most ``max_bytes``, so an
+    archive that unpacks to gigabytes is refused from its directory alone.
+    """
+    if name.endswith(".zip"):
+        data = _run_file_from_zip(name, data, max_bytes)
     try:
-        if name.endswith(".zip"):
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                data = archive.read(RUN_FILE)
         with xr.open_datatree(io.BytesIO(data), engine="h5netcdf") as stored:
             tree = stored.load().copy()
     except Exception as err:
@@ -203,3 +250,27 @@ def _read_uploaded(name: str, data: bytes) -> xr.DataTree:
         if group not in tree.children:
             raise ValueError(f"{name!r} is not a workbench run: it has no /{group} group")
     return tree
+
+
+def _run_file_from_zip(name: str, data: bytes, max_bytes: int | None) -> bytes:
+    """``run.nc`` from an uploaded zip, after checking its members' names and sizes."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            unknown = sorted({m.filename for m in members} - ZIP_MEMBERS)
+            if unknown:
+                raise ValueError(
+                    f"{name!r} holds {unknown[:3]}: a saved run's zip holds only "
+                    f"{sorted(ZIP_MEMBERS)}"
+                )
+            total = sum(m.file_size for m in members)
+            if max_bytes is not None and total > max_bytes:
+                raise ValueError(
+                    f"{name!r} unpacks to {total / 1e6:.1f} MB, over this server's upload cap "
+                    f"of {max_bytes / 1e6:g} MB"
+                )
+            if RUN_FILE not in {m.filename for m in members}:
+                raise ValueError(f"{name!r} has no {RUN_FILE}")
+            return archive.read(RUN_FILE)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
+        raise ValueError(f"cannot read {name!r} as a zip of a saved run: {err}") from None

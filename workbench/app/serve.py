@@ -74,6 +74,15 @@ def stop_lost_trainings(server, sessions: dict[str, Workbench]) -> None:
             workbench.shutdown()
 
 
+def free_port(address: str) -> int:
+    """A port on ``address`` that nothing listens on now (the OS's choice for port 0)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((address, 0))
+        return probe.getsockname()[1]
+
+
 def serve(
     *,
     address: str = "127.0.0.1",
@@ -101,6 +110,8 @@ def serve(
     """
     limits = limits or ServeLimits()
     pn.extension(notifications=True)
+    if port == 0:  # "any free port": pick it now, so the URL and origins name the real one
+        port = free_port(address)
     url = f"http://{address}:{port}/"
     print(f"workbench serving at {url}  (Ctrl-C to stop)", flush=True)
     sessions: dict[str, Workbench] = {}
@@ -113,6 +124,9 @@ def serve(
         show=show,
         title="workbench",
         liveness=True,
+        # Uploads arrive base64-encoded in one websocket message: the transport refuses
+        # anything much over the upload cap before the app sees it.
+        websocket_max_message_size=int(limits.max_upload_bytes * 1.4) + 1_000_000,
         threaded=False,
         start=False,
     )

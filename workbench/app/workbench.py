@@ -144,7 +144,7 @@ class Workbench(pn.viewable.Viewer):
         #: The Live tab, headed by the training's status line and progress bar.
         self.live_view = LiveView(header=(self.controller.status, self.controller.progress))
         #: The Runs tab.
-        self.runs_tab = RunsTab(self.limits, notify=self.notify)
+        self.runs_tab = RunsTab(self.limits, notify=self.notify, runs_dir=self.runs_dir)
         #: Sweeps of one knob from the current set-up (its own worker and refresh).
         self.sweeps = SweepPanel(
             lambda: self.setup.copy(), limits=self.limits, refresh_ms=self.refresh_ms
@@ -326,6 +326,10 @@ class Workbench(pn.viewable.Viewer):
     # --- runs ----------------------------------------------------------------------------------
     def save(self, directory: str | Path | None = None) -> Path | None:
         """Save the finished Run (run.nc, weights, report.html) under ``runs_dir``."""
+        # Checked here, not only by the disabled button: a page can re-enable a widget.
+        if not self.limits.allow_disk:
+            self.notify("this server does not save to its disk; use Download run instead")
+            return None
         run = self.live.run
         if run is None:
             self.notify("nothing to save yet: train (and stop) first", "warning")
