@@ -411,6 +411,7 @@ def cmd_serve(args) -> int:
             max_trainings=args.max_trainings,
             allow_disk=not args.no_disk,
             max_upload_mb=args.max_upload_mb,
+            idle_release_s=args.idle_release_s or None,
         )
     except ValueError as err:
         raise BadInput(str(err)) from None
@@ -646,6 +647,13 @@ def make_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--no-disk", action="store_true", help="no saving to / loading from the server's disk"
+    )
+    serve.add_argument(
+        "--idle-release-s",
+        type=float,
+        default=300.0,
+        help="stop (keeping its run) a training paused this long without Step or Resume, to "
+        "free its slot; 0: never",
     )
     serve.add_argument(
         "--max-upload-mb",

@@ -125,3 +125,32 @@ def test_download_zip_uploads_back(run, tmp_path):
 def test_upload_cap_flag_checked(capsys):
     assert main(["serve", "--max-upload-mb", "0", "--port", "0"]) == 2
     assert "max_upload_mb" in capsys.readouterr().err
+
+
+def test_a_paused_training_frees_its_slot_after_the_idle_limit():
+    import time
+
+    limits = ServeLimits(max_trainings=1, idle_release_s=0.5)
+    setup = Setup(Poisson1D(), PINN(**SMALL), [], Training(steps=1000))
+    first, second = Workbench(setup, limits=limits), Workbench(setup.copy(), limits=limits)
+    first.step()  # a training started paused: it holds the server's only slot
+    second.train()
+    assert not second.live.active and "maximum of 1 trainings" in second._alert.object
+    # The server's watchdog asks every session; a Step keeps a paused training alive.
+    time.sleep(0.3)
+    first.step()
+    assert not first.release_if_idle(limits.idle_release_s)
+    deadline = time.monotonic() + 30
+    while not first.release_if_idle(limits.idle_release_s):
+        assert time.monotonic() < deadline, "never seen idle"
+        time.sleep(0.1)
+    assert first.wait(60) == "stopped" and first.live.run is not None  # the Run is kept
+    assert "paused for" in first._alert.object and "free its training slot" in first._alert.object
+    second.train()  # the slot is free again
+    assert second.live.active
+    second.live.stop(wait=True, discard=True)
+
+
+def test_idle_release_flag_checked(capsys):
+    assert main(["serve", "--idle-release-s", "-5", "--port", "0"]) == 2
+    assert "idle_release_s" in capsys.readouterr().err

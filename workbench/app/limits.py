@@ -32,6 +32,13 @@ class ServeLimits(param.Parameterized):
         None, allow_None=True, bounds=(1, None), doc="Trainings running at once, all sessions."
     )
     allow_disk = param.Boolean(True, doc="Save runs to, and load runs from, the server's disk.")
+    idle_release_s = param.Number(
+        300.0,
+        allow_None=True,
+        bounds=(0.1, None),
+        doc="A training paused this many seconds without a Step or Resume is stopped (its "
+        "Run kept) to free its slot; None: never.",
+    )
     max_upload_mb = param.Number(
         50.0,
         bounds=(0.001, 10_000),

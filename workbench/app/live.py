@@ -96,6 +96,11 @@ class LiveTraining:
         # What train() is busy with before its first record: (message, fraction done).
         self._doing: tuple[str, float | None] | None = None
         self._run: Run | None = None
+        # When the user last acted on this training (start, pause, step): how long a paused
+        # training has sat untouched, for a server that frees idle slots.
+        self._touched = time.monotonic()
+        # Why a Stop came from elsewhere than the user (a server freeing an idle slot).
+        self._stop_reason = ""
 
     # --- control ----------------------------------------------------------------------------
     def start(
@@ -124,6 +129,7 @@ class LiveTraining:
             self._records = records
             self._metric_names = method.metric.attrs()
             self._state = "paused" if paused else "training"
+            self._touched = time.monotonic()
             steps, lbfgs = settings.get("steps", 0), settings.get("lbfgs_steps", 0)
             self._total_steps = int(steps or 0) + int(lbfgs or 0)
         self._thread = threading.Thread(target=self._work, name="workbench-training", daemon=True)
@@ -134,6 +140,7 @@ class LiveTraining:
         with self._lock:
             if self._state == "training":
                 self._state = "paused"
+                self._touched = time.monotonic()
 
     def resume(self) -> None:
         """Continue a paused training."""
@@ -147,17 +154,27 @@ class LiveTraining:
         with self._wake:
             if self._state == "paused":
                 self._credits += n
+                self._touched = time.monotonic()
                 self._wake.notify_all()
 
-    def stop(self, wait: bool = False, timeout: float | None = None, discard: bool = False) -> None:
+    def stop(
+        self,
+        wait: bool = False,
+        timeout: float | None = None,
+        discard: bool = False,
+        reason: str = "",
+    ) -> None:
         """End the training; it keeps its Run (``status="stopped"``).
 
         The training ends within one checkpoint (see :func:`~workbench.train.train`): a
         fraction of a second into data generation, an evaluation or a step; then the Run's
         final evaluation runs. With ``discard=True`` that is abandoned too and there is no
-        Run (Reset, a closed page).
+        Run (Reset, a closed page). ``reason`` says why when the user did not ask
+        (:attr:`stop_reason`).
         """
         with self._wake:
+            if reason:
+                self._stop_reason = reason
             self._stop_wanted = True
             self._discard = self._discard or discard
             self._wake.notify_all()
@@ -304,6 +321,21 @@ class LiveTraining:
         """Why the last training ended early (divergence, stop, failure), if it did."""
         with self._lock:
             return self._message
+
+    @property
+    def idle_s(self) -> float:
+        """Seconds this training has been paused with no Step, Resume or Pause since; 0 when
+        it is not paused (or has Steps still to take)."""
+        with self._lock:
+            if self._state != "paused" or self._credits or self._stop_wanted:
+                return 0.0
+            return time.monotonic() - self._touched
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the training was stopped when the user did not ask (empty otherwise)."""
+        with self._lock:
+            return self._stop_reason
 
     @property
     def stopping(self) -> bool:

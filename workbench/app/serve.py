@@ -58,20 +58,25 @@ def make_session(
     return workbench.template()
 
 
-def stop_lost_trainings(server, sessions: dict[str, Workbench]) -> None:
+def stop_lost_trainings(
+    server, sessions: dict[str, Workbench], idle_release_s: float | None = None
+) -> None:
     """Discard the training of every session whose page has had no connection for
     :data:`LOST_PAGE_MS` (a closed tab): the worker ends within a checkpoint and frees its
-    slot."""
+    slot. With ``idle_release_s``, also stop (keeping the Run) every training paused that
+    long without a Step or Resume."""
     for session in server.get_sessions():
         workbench = sessions.get(session.id)
+        if workbench is None or not workbench.live.active:
+            continue
         if (
-            workbench is not None
-            and workbench.live.active
-            and session.connection_count == 0
+            session.connection_count == 0
             and session.milliseconds_since_last_unsubscribe >= LOST_PAGE_MS
         ):
             log.info("session %s lost its page: discarding its training", session.id)
             workbench.shutdown()
+        elif idle_release_s is not None and workbench.release_if_idle(idle_release_s):
+            log.info("session %s paused too long: its training stopped", session.id)
 
 
 def free_port(address: str) -> int:
@@ -130,7 +135,9 @@ def serve(
         threaded=False,
         start=False,
     )
-    watch = PeriodicCallback(lambda: stop_lost_trainings(server, sessions), 500)
+    watch = PeriodicCallback(
+        lambda: stop_lost_trainings(server, sessions, limits.idle_release_s), 500
+    )
     server.io_loop.add_callback(watch.start)
     server.start()
     try:

@@ -270,6 +270,19 @@ class Workbench(pn.viewable.Viewer):
         self.flush()
         return self.live.state
 
+    def release_if_idle(self, limit_s: float) -> bool:
+        """Stop a training paused for ``limit_s`` seconds without a Step or Resume, so its
+        slot of the server's cap goes to other visitors; its Run so far is kept (Save or
+        Download it). True if it was stopped."""
+        idle = self.live.idle_s
+        if idle < limit_s:
+            return False
+        self.live.stop(
+            reason=f"paused for {idle:.0f} s: stopped to free its training slot for other "
+            "visitors; the run so far is kept (Save or Download it)"
+        )
+        return True
+
     def shutdown(self) -> None:
         """Discard the training and stop timers; called when a browser session closes.
 
@@ -315,6 +328,8 @@ class Workbench(pn.viewable.Viewer):
             self.result_tabs.show(tree)
             if run.status == "diverged":
                 self.notify(run.attrs["message"] + "; the last good state is kept", "warning")
+            elif run.status == "stopped" and live.stop_reason:
+                self.notify(live.stop_reason, "warning")
         elif snapshot is not None:
             self.live_view.draw_fields(*snapshot)
         if live.state == "failed" and not self._alert.visible:
