@@ -19,7 +19,7 @@ from workbench.train import Training
 
 SUMMARY = re.compile(
     r"^result problem=(\S+) method=(\S+) steps=(\d+) l2re=([-+.\deE]+|nan)"
-    r"(?: l2re@(\d+)=([-+.\deE]+|nan))? wall_s=([.\deE+-]+)$"
+    r"(?: l2re@(\d+)=([-+.\deE]+|nan))? wall_s=([.\deE+-]+)(?: \(got \d+% of a CPU core .*\))?$"
 )
 
 

@@ -120,3 +120,15 @@ def test_a_run_saved_before_metrics_had_names_loads_with_its_methods_metric(tmp_
     assert loaded.metric.label == "energy distance" and loaded.l2re == run.l2re
     assert loaded.history["l2re"].attrs["long_name"] == "normalised energy distance"
     assert " energy_distance=" in loaded.summary() and "l2re" not in loaded.summary()
+
+
+def test_a_starved_run_says_so_in_its_summary():
+    from workbench.results import cpu_starved
+
+    assert cpu_starved({"cpu_s": 10.0, "wall_s": 12.0}) == ""  # most of a core
+    assert cpu_starved({"cpu_s": 0.5, "wall_s": 2.0}) == ""  # too short to judge
+    assert cpu_starved({"wall_s": 100.0}) == ""  # saved before cpu_s was recorded
+    note = cpu_starved({"cpu_s": 20.0, "wall_s": 100.0})
+    assert note.startswith("got 20% of a CPU core over 100 s: a busy machine")
+    run = fit(Poisson1D(), PINN(width=8, depth=2, n_interior=16), steps=3, progress=False)
+    assert 0 < run.tree.attrs["cpu_s"] and run.summary().endswith(f"{run.tree.attrs['wall_s']:.3g}")

@@ -295,7 +295,9 @@ class Run:
         if transfer is not None:
             # An operator's error on the test inputs at the transfer resolution.
             line += f" l2re@{transfer.attrs['resolution']}={float(transfer.attrs['l2re']):.4g}"
-        return f"{line} wall_s={float(a['wall_s']):.3g}"
+        line += f" wall_s={float(a['wall_s']):.3g}"
+        starved = cpu_starved(a)
+        return f"{line} ({starved})" if starved else line
 
     def __repr__(self) -> str:
         return f"<Run {self.summary()} status={self.status}>"
@@ -679,6 +681,27 @@ def _json(run_file: Path, attrs: Mapping, name: str):
 
 
 #: Root attrs a saved run must have, and what each holds (for the error messages).
+#: A run whose process got less CPU time than this share of its wall time (and that ran at
+#: least :data:`STARVED_MIN_WALL_S`) was starved: its summary says so.
+STARVED_SHARE = 0.5
+STARVED_MIN_WALL_S = 5.0
+
+
+def cpu_starved(attrs) -> str:
+    """A note when a run's process got much less CPU than wall time (a busy machine), else
+    ``""``. Runs saved before ``cpu_s`` was recorded give ``""``."""
+    try:
+        cpu, wall = float(attrs["cpu_s"]), float(attrs["wall_s"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    if wall < STARVED_MIN_WALL_S or cpu >= STARVED_SHARE * wall:
+        return ""
+    return (
+        f"got {cpu / wall:.0%} of a CPU core over {wall:.0f} s: a busy machine, so fewer "
+        "steps per second than a quiet one would take"
+    )
+
+
 REQUIRED_ATTRS = {
     "problem": "the problem's registry name",
     "method": "the method's registry name",

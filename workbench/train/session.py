@@ -149,6 +149,9 @@ class Session:
         self.snapshot_wanted = False
         self.status, self.message = "done", ""
         self.start = time.perf_counter()
+        # CPU time of this process alongside: a run that got much less than its wall time
+        # (a busy machine) says so in its summary, since it took fewer steps than it could.
+        self.cpu_start = time.process_time()
         self.batch = self.next_batch()
 
     # --- the caller's checkpoint -----------------------------------------------------------
@@ -629,6 +632,7 @@ class Session:
             message=self.message,
             steps=self.step,
             wall_s=wall,
+            cpu_s=time.process_time() - self.cpu_start,
             l2re=fields.attrs["l2re"],
             **method.metric.attrs(),
             estimates=json.dumps(estimates),
