@@ -11,6 +11,7 @@ the notebook.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -48,7 +49,7 @@ def main(source: str, out_dir: str) -> int:
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
     line = next(x for x in printed.splitlines() if x.startswith(MARK))
     lesson = json.loads(line[len(MARK) :])
-    page = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    page = copy.deepcopy(nb)
     page.cells.pop()  # the harness's own cell
     static_outputs(page)
     (out / f"{source_path.stem}.html").write_text(to_html(page, source_path.stem), "utf-8")
