@@ -322,3 +322,24 @@ def test_import_is_quiet():
         check=True,
     )
     assert proc.stdout == ""
+
+
+def test_dimensionless_axes_carry_no_unit():
+    import numpy as np
+    import xarray as xr
+
+    from workbench.views import field
+
+    da = xr.DataArray(
+        np.zeros((3, 4)),
+        dims=("x", "t"),
+        coords={
+            "x": ("x", np.linspace(0, 1, 3), {"long_name": "position x", "units": "1"}),
+            "t": ("t", np.linspace(0, 1, 4), {"long_name": "time t", "units": "s"}),
+        },
+        name="u",
+        attrs={"long_name": "solution u", "units": "1"},
+    )
+    labels = {d.name: d.pprint_label for d in field(da).dimensions()}
+    assert labels["x"] == "position x" and labels["t"] == "time t (s)"
+    assert labels["u"] == "solution u"

@@ -62,8 +62,11 @@ _WIDTH, _HEIGHT = 320, 260
 
 def _dimension(name: str, attrs: dict) -> hv.Dimension:
     """HoloViews dimension named after the data, labelled from its attrs."""
-    # An empty unit would render as "label ()" on the axis.
-    return hv.Dimension(name, label=attrs.get("long_name", name), unit=attrs.get("units") or None)
+    # An empty unit would render as "label ()" on the axis, and CF's "1" (dimensionless) as
+    # "label (1)", which reads as a footnote: both are left off.
+    unit = attrs.get("units")
+    unit = None if unit in (None, "", "1") else unit
+    return hv.Dimension(name, label=attrs.get("long_name", name), unit=unit)
 
 
 def plot_dims(dims: Sequence[str]) -> tuple[str, ...]:
