@@ -196,7 +196,9 @@ pareto(samples).opts(width=650, height=420)
 # the hard places for both.
 
 # %%
-hv.Layout([sample_gallery(ds, n=6).opts(title=name) for name, ds in samples.items()]).cols(1)
+# One gallery per model (a Layout of the two would flatten their panels into one column).
+for name, ds in samples.items():
+    display(sample_gallery(ds, n=6).opts(title=name))
 
 # %% [markdown]
 # ## An inverse problem with uncertainty
