@@ -213,7 +213,7 @@ pd.Series(LESSON, name="lesson").to_frame()
 # cost a residual evaluation per step.
 
 # %%
-sweep_heatmap(both, "wall_s", x="beta", y="sampler").opts(width=650)
+sweep_heatmap(both, "wall_s", x="beta", y="sampler").opts(width=650, ylabel="sampler")
 
 # %%
 client.shutdown()  # stops the cluster (running the notebook again starts a new one)

@@ -32,11 +32,10 @@
 # Training runs in a background thread, so the notebook stays usable while it trains.
 
 # %%
-import os
-
 import panel as pn
 
 from workbench.app import Workbench
+from workbench.lessons import by_size
 
 # inline=True bundles Bokeh/Panel's JavaScript into the notebook: it works offline.
 pn.extension(inline=True, notifications=True)
@@ -65,7 +64,7 @@ widget
 
 # %%
 if not pn.state.served:  # `panel serve` runs this file for each page: no training there
-    workbench.setup.training.steps = 60 if os.environ.get("WORKBENCH_SMALL") else 2000
+    workbench.setup.training.steps = by_size(smoke=60, lecture=2000, full=2000)
     workbench.train()
     print("state:", workbench.wait())
     print(workbench.live.run)
