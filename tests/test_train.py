@@ -1,6 +1,7 @@
 """train()/fit(): determinism, divergence guard, bad input, stopping, L-BFGS, regularizers."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -8,6 +9,8 @@ import torch
 
 from workbench import PINN, Burgers1D, GradientNorm, L2Penalty, Poisson1D, WeightDecay, fit, train
 from workbench.train import Training
+from workbench.train import session as session_module
+from workbench.train.session import Budget
 
 SMALL = dict(n_interior=128, n_boundary=16, n_initial=16, width=16, depth=2)
 
@@ -149,6 +152,59 @@ def test_snapshot_on_request():
 def test_time_budget_ends_training():
     run = fit(Poisson1D(), PINN(**SMALL), steps=10**6, max_wall_s=1.0, progress=False)
     assert run.status == "done" and "time budget" in run.attrs["message"]
+
+
+def test_time_budget_counts_the_data_preparation(monkeypatch):
+    method = PINN(**SMALL)
+    prepare = method.prepare
+
+    def slow_prepare(problem):
+        time.sleep(1.2)  # a dataset or reference that takes most of the budget
+        prepare(problem)
+
+    monkeypatch.setattr(method, "prepare", slow_prepare)
+    began = time.perf_counter()
+    run = fit(Poisson1D(), method, steps=10**6, max_wall_s=2.0, progress=False)
+    elapsed = time.perf_counter() - began
+    # The preparation is named, and the steps ended within the budget left after it.
+    assert "time budget of 2 s" in run.attrs["message"] and "data 1 s" in run.attrs["message"]
+    assert elapsed < 2.0 + 1.0, elapsed
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_budget_ends_the_steps_before_the_one_that_would_not_fit(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(session_module.time, "perf_counter", clock)
+    budget = Budget(10.0, start=clock())
+    clock.now += 1.0  # data preparation
+    budget.began()
+    clock.now += 6.0  # the compiling first step
+    assert not budget.exhausted(compiling=True)
+    budget.evaluated(1.0)
+    for _ in range(3):  # steps of 0.5 s: 7.5, 8.0, then 8.5 + 0.5 + 1.0 no longer fits
+        clock.now += 0.5
+        if budget.exhausted(compiling=False):
+            break
+    assert clock.now - 100.0 == 8.5
+    message = budget.message(step=4)
+    assert "time budget of 10 s reached at step 4" in message and "compile 6 s" in message
+    assert "train without compile" in message
+
+
+def test_no_budget_never_ends_the_steps(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(session_module.time, "perf_counter", clock)
+    budget = Budget(0.0, start=clock())
+    budget.began()
+    clock.now += 1e6
+    assert not budget.exhausted(compiling=False)
 
 
 def test_lbfgs_phase_lowers_the_loss():

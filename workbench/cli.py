@@ -271,7 +271,11 @@ def cmd_run(args) -> int:
     problem, method, regularizers, combiner, settings = build_run_inputs(args)
     out = _out_dir(args, problem, method)
     run = fit(problem, method, regularizers, combiner, progress=not args.quiet, **settings)
+    if run.status == "done" and run.attrs.get("message") and args.quiet:
+        # Without the progress bar nobody said why the steps ended early (a time budget).
+        print(f"note: {run.attrs['message']}", file=sys.stderr)
     had_run = (out / RUN_FILE).is_file()
+    saving = time.perf_counter()
     try:
         # The report is written with the run, so that a replace swaps both or neither.
         run.save(out, extra=lambda folder: report(run.tree, folder / REPORT_FILE))
@@ -282,7 +286,8 @@ def cmd_run(args) -> int:
     except OSError as err:
         print(f"error: could not save the run to {out}: {err}", file=sys.stderr)
         return EXIT_SAVE_FAILED
-    print(f"saved run to {out}", file=sys.stderr)
+    # Saving (the report renders every figure) comes after --max-wall-s's budget: say its cost.
+    print(f"saved run to {out} in {time.perf_counter() - saving:.1f} s", file=sys.stderr)
     print(run.summary())
     if run.status == "diverged":
         print(f"error: {run.attrs['message']}; last good state saved to {out}", file=sys.stderr)

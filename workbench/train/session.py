@@ -68,6 +68,65 @@ def _smallest_cosine(grads: Sequence[torch.Tensor]) -> float | None:
     return float(cosines[~torch.eye(len(grads), dtype=torch.bool)].min())
 
 
+class Budget:
+    """The wall-clock budget (``max_wall_s``) of one training, counted from ``train()``'s
+    start: data preparation, the compile, the steps and the final evaluation all spend it.
+
+    The steps end *before* the one that would not fit: the check asks whether the time spent,
+    plus a typical step (a running average of the time between checks) and the longest
+    evaluation so far (the final one is at least as long), still fits. So a run ends within a
+    step of its budget instead of overshooting it by a step and the final evaluation.
+    """
+
+    def __init__(self, seconds: float, start: float):
+        self.seconds, self.start = seconds, start
+        self.prepare_s = 0.0  # data preparation and model building, before the first step
+        self.compile_s = 0.0  # the first, compiling step (when compiled)
+        self.step_s = 0.0  # running average of the time between checks
+        self.eval_s = 0.0  # the longest evaluation so far
+        self.last = start
+
+    def began(self) -> None:
+        """The first step is about to start: what was spent so far was preparation."""
+        self.last = time.perf_counter()
+        self.prepare_s = self.last - self.start
+
+    def new_phase(self) -> None:
+        """L-BFGS follows Adam: its records are chunks of iterations, not one step each."""
+        self.last, self.step_s = time.perf_counter(), 0.0
+
+    def evaluated(self, seconds: float) -> None:
+        self.eval_s = max(self.eval_s, seconds)
+
+    def exhausted(self, compiling: bool) -> bool:
+        """Record the time since the last check; True when the next step would not fit."""
+        now = time.perf_counter()
+        period, self.last = now - self.last, now
+        if compiling:
+            self.compile_s = period
+        else:
+            self.step_s = period if not self.step_s else 0.8 * self.step_s + 0.2 * period
+        spent = now - self.start
+        return bool(self.seconds) and spent + self.step_s + self.eval_s > self.seconds
+
+    def message(self, step: int) -> str:
+        """Why the steps ended, with where the budget went when it was not the steps."""
+        spent = [
+            f"{what} {seconds:.0f} s"
+            for what, seconds in (("data", self.prepare_s), ("compile", self.compile_s))
+            if seconds >= 0.1 * self.seconds
+        ]
+        line = f"time budget of {self.seconds:g} s reached at step {step}"
+        if spent:
+            line += f" ({' and '.join(spent)} of it)"
+        if self.compile_s >= 0.5 * self.seconds:
+            line += (
+                "; the compile took most of the budget: train without compile for budgets "
+                "this short"
+            )
+        return line
+
+
 class Session:
     """The state of one training (model, parameters, records) and its two phases.
 
@@ -102,6 +161,7 @@ class Session:
         self.finishing = False
         self.step = 0
         self.start = time.perf_counter()
+        self.budget = Budget(cfg.max_wall_s, self.start)
         # The reference solution or the dataset is made once, before the clock starts.
         self.notify("data", f"preparing {problem.name}")
         with families.reporting(self.data_reporter()):
@@ -386,10 +446,11 @@ class Session:
             raise ValueError(f"train() accepts send('stop') or send('snapshot'), got {command!r}")
         return False
 
-    def out_of_time(self) -> bool:
-        budget = self.cfg.max_wall_s
-        if budget and time.perf_counter() - self.start > budget:
-            self.message = f"time budget of {budget:g} s reached at step {self.step}"
+    def out_of_time(self, compiling: bool = False) -> bool:
+        """True (with the message) when the next step would not fit in ``max_wall_s``;
+        ``compiling``: the step just taken was the compiling one."""
+        if self.budget.exhausted(compiling):
+            self.message = self.budget.message(self.step)
             return True
         return False
 
@@ -419,7 +480,9 @@ class Session:
         points = None
         with self.interruptible("eval"):
             if evaluate:
+                began = time.perf_counter()
                 l2re = self.method.error(self.model, self.problem)
+                self.budget.evaluated(time.perf_counter() - began)
             if snap:
                 snapshot = self.snapshot()
                 points = self.points()
@@ -484,6 +547,8 @@ class Session:
         v = {k: torch.zeros_like(p) for k, p in self.params.items()}
         previous = None
         t = torch.zeros((), dtype=dtype, device=device)
+        self.budget.began()
+        compiling = self.use_compile
         while self.step < cfg.steps:
             lr = learning_rate(cfg, self.step)
             t = t + 1
@@ -517,8 +582,9 @@ class Session:
             self.step += 1
             if self.obey((yield progress)):
                 return
-            if self.out_of_time():
+            if self.out_of_time(compiling):
                 return
+            compiling = False
             self.batch = self.next_batch()
 
     def lbfgs_phase(self) -> Iterator[Progress]:
@@ -548,6 +614,8 @@ class Session:
 
         first_param = next(iter(live.values()))
         done_iterations = 0
+        self.budget.new_phase()
+        compiling = self.use_compile
         while done_iterations < cfg.lbfgs_steps:
             # Chunks of iterations per record: torch's LBFGS misbehaves with max_iter=1 per call
             # (it stops moving after a few calls), so each call runs up to 10 iterations.
@@ -578,8 +646,9 @@ class Session:
             progress = self.record(self.step, losses, float("nan"), "lbfgs")
             if self.obey((yield progress)):
                 return
-            if self.out_of_time():
+            if self.out_of_time(compiling):
                 return
+            compiling = False
 
     # --- the result ----------------------------------------------------------------------
     def finish(self) -> Progress:

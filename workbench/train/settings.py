@@ -46,7 +46,11 @@ class Training(param.Parameterized):
         False, doc="Run L-BFGS in float64 (float32 line searches stall near loss ~1e-5)."
     )
     max_wall_s = param.Number(
-        0.0, bounds=(0.0, None), doc="Stop training after this many seconds (0 = no limit)."
+        0.0,
+        bounds=(0.0, None),
+        doc="Time budget in seconds from the start of train() (0 = no limit): data "
+        "preparation, compile, steps and the final evaluation all count, and the steps end "
+        "early enough that the next step and the final evaluation still fit.",
     )
     seed = param.Integer(0, bounds=(0, 2**31 - 1), doc="Seed of every random draw.")
     device = param.Selector(
