@@ -68,6 +68,9 @@ BLOCKS = {
         ".ci/run", ("pip install -e '.[app,dev]' && python -m pytest",)
     ),
     "pn.ipywidget(Workbench())": Run(),
+    "FNO(data=mine, n_test=20, n_train=100, modes=6), steps=200": Run(
+        shrink=(("steps=200", "steps=5"),)
+    ),
     "--max-trainings 4 --no-disk": Parse("tests/app/test_browser.py"),
     "run = fit(problem, method, [WeightDecay(weight=1e-4)], steps=2000": Run(
         shrink=(("steps=2000", "steps=40"), ("steps=500", "steps=20"), ("every=100", "every=10"))

@@ -170,6 +170,14 @@ def build_run_inputs(args: argparse.Namespace):
         if len(owners) > 1:
             raise BadInput(f"--set: {knob!r} is ambiguous; write problem.{knob} or method.{knob}")
         _assign(targets[owners[0]], owners[0], knob, value)
+    if args.data is not None:
+        if not isinstance(method, FamilyMethod):
+            learners = [n for n, cls in METHODS.items() if issubclass(cls, FamilyMethod)]
+            raise BadInput(
+                f"--data: method {method.name!r} does not learn from a dataset; methods that "
+                f"do: {', '.join(learners)}"
+            )
+        method.data = args.data  # read and checked with the rest by train() below
     _infer(args, method)
     _add_observations(args, regularizers)
     # Picked once the method's knobs are set: without --combiner, the method's default
@@ -492,6 +500,13 @@ def _add_setup_arguments(command: argparse.ArgumentParser) -> None:
         "--epochs",
         type=_positive_int,
         help="operator and generative methods: passes over the training set (sets --steps)",
+    )
+    command.add_argument(
+        "--data",
+        metavar="FILE.nc",
+        help="operator, latent and generative methods: train and test on your own samples "
+        "(a NetCDF file laid out as the problem's generated datasets: dims sample and the "
+        "grid dims, variables u and the input; see README 'Bring your own data')",
     )
     command.add_argument(
         "--infer",

@@ -426,13 +426,17 @@ class Run:
             _json(run_file, attrs, "problem_params"),
             name_attr="problem",
         )
-        method = build(
-            "method_params",
-            METHODS,
-            attrs["method"],
-            _json(run_file, attrs, "method_params"),
-            name_attr="method",
-        )
+        method_params = _json(run_file, attrs, "method_params")
+        if isinstance(method_params, dict) and isinstance(method_params.get("data"), dict):
+            # The user's own dataset was stored in the Run, not in the knobs' JSON.
+            group = str(method_params["data"].get("group", "")).strip("/")
+            if group not in tree.children:
+                raise ValueError(
+                    f"{run_file}: root attr 'method_params' says the training data is in group "
+                    f"'/{group}', which the file lacks"
+                )
+            method_params["data"] = tree[group].to_dataset()
+        method = build("method_params", METHODS, attrs["method"], method_params, "method")
         stored_regs = _json(run_file, attrs, "regularizers")
         if not isinstance(stored_regs, list) or not all(
             isinstance(r, dict) and "name" in r and "params" in r for r in stored_regs
@@ -477,7 +481,7 @@ def provenance(problem, method, regularizers, *, seed: int, device: str, dtype: 
         "problem": problem.name,
         "method": method.name,
         "problem_params": json.dumps(knobs(problem), sort_keys=True),
-        "method_params": json.dumps(knobs(method), sort_keys=True),
+        "method_params": json.dumps(method.stored_knobs(), sort_keys=True),
         "regularizers": json.dumps(
             [{"name": r.name, "params": knobs(r)} for r in regularizers],
             sort_keys=True,

@@ -98,6 +98,16 @@ class Method(param.ParameterizedABC):
     def prepare(self, problem: Problem) -> None:
         """Do the one-off expensive work (reference solution, dataset) before the clock starts."""
 
+    def stored_knobs(self) -> dict:
+        """The knobs as a Run stores them (JSON-ready): all of them by default; a method with
+        a knob holding data says there where the data went (see :meth:`kept_inputs`)."""
+        return {k: v for k, v in self.param.values().items() if k != "name"}
+
+    def kept_inputs(self, problem: Problem) -> dict[str, xr.Dataset]:
+        """Data the user gave that a Run must keep to be rebuilt, by group name (none by
+        default; a family method's own dataset)."""
+        return {}
+
     def default_weights(self, problem: Problem) -> dict[str, float]:
         """Weights of the loss terms unless the user gives others (missing terms: 1)."""
         return {}

@@ -686,6 +686,7 @@ class Session:
             "/points": self.points(),
         }
         groups.update({f"/{k}": v for k, v in method.results(model, problem).items()})
+        groups.update({f"/{k}": v for k, v in method.kept_inputs(problem).items()})
         tree = xr.DataTree.from_dict(groups)
         wall = time.perf_counter() - self.start
         tree.attrs = provenance(

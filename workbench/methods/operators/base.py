@@ -95,7 +95,7 @@ class Operator(FamilyMethod):
         allow_None=True,
         bounds=(0, 1024),
         doc="Resolution of the resolution-transfer test (None = twice the training "
-        "resolution, 0 = off).",
+        "resolution, 0 = off; off with your own data, which exists at one resolution).",
     )
 
     def supports(self, problem: Problem) -> bool:
@@ -125,7 +125,8 @@ class Operator(FamilyMethod):
         test set's input functions on a finer grid.
         """
         size = self.transfer_size(problem)
-        if not size:
+        if not size or self.data is not None:
+            # The user's own test inputs exist at their resolution only.
             return None
         return problem.dataset(self.n_test, size, self.data_seed)
 
