@@ -219,9 +219,10 @@ def runs_table(runs: list[tuple[str, xr.DataTree]]) -> pd.DataFrame:
 
     Columns: ``run`` (its label), ``problem``, ``method``, ``status``, ``steps`` (taken), the
     final metric (the column is named for it, ``l2re`` or ``energy distance``, when every
-    Run has the same one; else ``final metric`` holds name and value), ``wall s`` and
-    ``differs in``: the knobs whose values differ between the listed Runs, as
-    ``lr=0.001, width=64`` (see :func:`differing_knobs`).
+    Run has the same one; else ``final metric`` holds name and value), ``wall s``, the
+    ``regularizers`` and the ``combiner`` (``lra (alpha=0.1, every=2)``), and ``differs
+    in``: the problem, method and training knobs whose values differ between the listed Runs,
+    as ``lr=0.001, width=64`` (see :func:`differing_knobs`).
     """
     attrs = [tree.attrs for _, tree in runs]
     labels = {metric_label(a) for a in attrs}
@@ -243,6 +244,8 @@ def runs_table(runs: list[tuple[str, xr.DataTree]]) -> pd.DataFrame:
                     else ("-" if value is None else format(value, METRIC_FORMAT))
                 ),
                 "wall s": f"{float(at.get('wall_s', np.nan)):.1f}",
+                "regularizers": _regularizers_text(at.get("regularizers")),
+                "combiner": _named(_json(at.get("combiner"), None)) or str(at.get("combiner", "")),
                 "differs in": knobs,
             }
         )
@@ -256,34 +259,43 @@ def runs_table(runs: list[tuple[str, xr.DataTree]]) -> pd.DataFrame:
             "steps",
             metric_column,
             "wall s",
+            "regularizers",
+            "combiner",
             "differs in",
         ],
     )
 
 
 def _settings(attrs) -> dict[tuple[str, str], object]:
-    """A Run's knobs by ``(part, name)``: problem, method, training, regularizers, combiner."""
+    """A Run's problem, method and training knobs by ``(part, name)``."""
     found: dict[tuple[str, str], object] = {}
-    for part in ("problem", "method", "training"):
-        params = _json(attrs.get(f"{part}_params" if part != "training" else "training"), {})
+    for part, key in (
+        ("problem", "problem_params"),
+        ("method", "method_params"),
+        ("training", "training"),
+    ):
+        params = _json(attrs.get(key), {})
         for name, value in (params if isinstance(params, dict) else {}).items():
             if not (part == "training" and name in _UNCOMPARED_TRAINING):
                 found[(part, name)] = value
-    regularizers = _json(attrs.get("regularizers"), [])
-    if isinstance(regularizers, list):
-        found[("regularizers", "regularizers")] = (
-            ", ".join(str(r.get("name")) for r in regularizers if isinstance(r, dict)) or "none"
-        )
-        for reg in regularizers:
-            if isinstance(reg, dict):
-                for name, value in (reg.get("params") or {}).items():
-                    found[(str(reg.get("name")), name)] = value
-    combiner = _json(attrs.get("combiner"), {})
-    if isinstance(combiner, dict) and "name" in combiner:
-        found[("combiner", "combiner")] = combiner["name"]
-        for name, value in (combiner.get("params") or {}).items():
-            found[(str(combiner["name"]), name)] = value
     return found
+
+
+def _named(spec) -> str:
+    """``{"name": "lra", "params": {"alpha": 0.1}}`` as ``lra (alpha=0.1)``; "" if not a spec."""
+    if not isinstance(spec, dict) or "name" not in spec:
+        return ""
+    params = spec.get("params") or {}
+    inner = ", ".join(f"{k}={_shown(v)}" for k, v in sorted(params.items()))
+    return f"{spec['name']} ({inner})" if inner else str(spec["name"])
+
+
+def _regularizers_text(stored) -> str:
+    """A Run's ``regularizers`` attr (JSON) as ``weight_decay (weight=0.001)``, or ``none``."""
+    specs = _json(stored, None)
+    if not isinstance(specs, list):
+        return str(stored or "")  # an odd file: show it as it is
+    return "; ".join(_named(spec) for spec in specs) or "none"
 
 
 def _json(text, default):
@@ -296,11 +308,11 @@ def _json(text, default):
 def differing_knobs(attrs: list) -> list[str]:
     """Per Run, the knobs whose values differ between the Runs, as ``"lr=0.001, width=64"``.
 
-    A knob counts when at least two Runs have it and they do not all agree; knobs only one
-    method or problem has are not compared (the method and problem columns differ already).
-    A knob is named by itself (``lr``), or ``part.name`` where two parts share a name
-    (``weight_decay.weight``, ``data.seed``); the seed counts, so two runs differing only
-    in it read apart.
+    Problem, method and training knobs (regularizers and the combiner have columns of their
+    own). A knob counts when at least two Runs have it and they do not all agree; knobs only
+    one method or problem has are not compared (the method and problem columns differ
+    already). A knob is named by itself (``lr``), or ``part.name`` where two parts share a
+    name (``training.seed``); the seed counts, so two runs differing only in it read apart.
     """
     settings = [_settings(a) for a in attrs]
     keys: dict[tuple[str, str], None] = {}
@@ -315,13 +327,7 @@ def differing_knobs(attrs: list) -> list[str]:
     shared = {name for name in names if names.count(name) > 1}
 
     def label(part: str, name: str) -> str:
-        if part == name:
-            return name
-        return (
-            f"{part}.{name}"
-            if name in shared or part not in ("problem", "method", "training")
-            else name
-        )
+        return f"{part}.{name}" if name in shared else name
 
     return [
         ", ".join(f"{label(*key)}={_shown(found[key])}" for key in differing if key in found)
