@@ -195,3 +195,45 @@ def test_a_sweep_on_a_local_dask_cluster():
     assert sweeps.start() and sweeps.wait(120) == "done"
     assert sweeps._status.object.startswith("**2 of 2 points**")
     assert np.isfinite(sweeps.result["l2re"].values).all()
+
+
+def test_a_log_spaced_knob_gets_markers_a_log_axis_and_an_old_error_goes():
+    sweeps = panel(tiny_setup(steps=5))
+    choose(sweeps, knob="problem.beta", values="1, ten")
+    assert not sweeps.start() and sweeps._alert.visible  # a refusal, shown
+    choose(sweeps, knob="training.lr", values="0.001, 0.01, 0.1")
+    assert sweeps.start()
+    sweeps.notify("a sweep is already running: stop it first")  # a click while it ran
+    assert sweeps.wait(120) == "done"
+    assert "(done)" in sweeps._status.object and not sweeps._alert.visible
+    plot = sweeps._plot.object
+    (curve,) = curves(plot)
+    (markers,) = [layer for layer in plot if isinstance(layer, hv.Scatter)]
+    np.testing.assert_allclose(markers.dimension_values(0), [0.001, 0.01, 0.1])
+    np.testing.assert_allclose(markers.dimension_values(1), curve.dimension_values(1))
+    assert plot.opts.get().kwargs["logx"] is True
+    assert curve.vdims[0].label == "relative L2 error"
+    assert sweeps.metric.options == {
+        "l2re": "l2re",
+        "final loss": "loss",
+        "wall time (s)": "wall_s",
+    }
+
+
+def test_evenly_spaced_values_keep_a_linear_axis():
+    from workbench.views.sweeps import _spans_decades
+
+    assert not _spans_decades(np.array([1.0, 10.0, 20.0]))  # a decade, but evenly stepped
+    assert not _spans_decades(np.array([0.5, 1.0, 2.0]))  # under a decade
+    assert _spans_decades(np.array([1e-3, 3e-3, 1e-2]))
+    assert _spans_decades(np.array([1e-4, 1e-2]))
+    assert not _spans_decades(np.array([0.0, 1.0, 10.0]))  # zero has no place on a log axis
+
+
+def test_a_generators_metric_is_named_energy_distance():
+    from workbench.methods import PBFM
+    from workbench.problems import Darcy2D
+
+    sweeps = panel(Setup(Darcy2D(), PBFM(), [], Training(steps=5)))
+    assert sweeps.metric.options["energy distance"] == "l2re"
+    assert "l2re" not in sweeps.metric.options

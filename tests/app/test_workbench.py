@@ -248,7 +248,7 @@ def test_lra_weights_and_a_sum_training_hides_the_diagnostics():
     plot = workbench.live_view._diagnostics_plot
     assert plot.has_weights and plot.weights.visible
     assert [line.name for line in plot._weights.lines if line.visible] == ["residual", "boundary"]
-    assert workbench.runs_tab._runs_table.object["combiner"].iloc[0].startswith("lra {")
+    assert workbench.runs_tab._runs_table.object["combiner"].iloc[0].startswith("lra (")
     workbench.setup.combiner = Sum()
     workbench.train()
     workbench.wait(60)

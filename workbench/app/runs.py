@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import panel as pn
 import xarray as xr
 
@@ -22,7 +23,7 @@ from workbench.app.limits import ServeLimits
 from workbench.results import MANIFEST_FILE, REPORT_FILE, RUN_FILE, WEIGHTS_FILE, Run
 from workbench.views.fields import SAMPLE_DIM, sample_labels, select_sample
 from workbench.views.generation import generated_channels
-from workbench.views.metric import metric_text
+from workbench.views.metric import METRIC_FORMAT, metric_label, metric_text, metric_value
 
 
 class RunsTab:
@@ -90,29 +91,17 @@ class RunsTab:
         a = tree.attrs
         label = label or f"#{len(self.runs) + 1} {a.get('method', '?')} on {a.get('problem', '?')}"
         self.runs.append((label, tree))
-        rows = []
-        for name, t in self.runs:
-            at = t.attrs
-            rows.append(
-                {
-                    "run": name,
-                    "status": at.get("status", ""),
-                    "steps": at.get("steps", ""),
-                    "metric": metric_text(at),
-                    "wall s": f"{float(at.get('wall_s', np.nan)):.1f}",
-                    "problem knobs": at.get("problem_params", ""),
-                    "method knobs": at.get("method_params", ""),
-                    "regularizers": at.get("regularizers", ""),
-                    "combiner": _combiner_text(at.get("combiner", "")),
-                }
-            )
-        import pandas as pd
-
-        self._runs_table.object = pd.DataFrame(rows)
+        table = runs_table(self.runs)
+        self._runs_table.object = table
         labels = [name for name, _ in self.runs]
+        # Two runs of one pair read alike by label: the choices say how they differ.
+        options = {
+            f"{name} ({knobs})" if knobs else name: name
+            for name, knobs in zip(labels, table["differs in"])
+        }
         previous_a = self._compare_a.value
-        self._compare_a.options = labels
-        self._compare_b.options = labels
+        self._compare_a.options = options
+        self._compare_b.options = dict(options)
         self._compare_a.value = previous_a if previous_a in labels else labels[0]
         self._compare_b.value = labels[-1]
 
@@ -218,14 +207,140 @@ def zip_run(run: Run | None) -> io.BytesIO | None:
     return buffer
 
 
-def _combiner_text(stored: str) -> str:
-    """A Run's ``combiner`` attr (JSON) as ``name`` or ``name {knobs}`` for the Runs table."""
+#: Knobs of a Run's training left out of the knob comparison: how a run was carried out
+#: (the steps taken have their own column), not what it learnt.
+_UNCOMPARED_TRAINING = frozenset(
+    {"steps", "device", "threads", "eval_every", "snapshot_every", "snapshot_points"}
+)
+
+
+def runs_table(runs: list[tuple[str, xr.DataTree]]) -> pd.DataFrame:
+    """The Runs tab's table: one readable row per Run.
+
+    Columns: ``run`` (its label), ``problem``, ``method``, ``status``, ``steps`` (taken), the
+    final metric (the column is named for it, ``l2re`` or ``energy distance``, when every
+    Run has the same one; else ``final metric`` holds name and value), ``wall s``, the
+    ``regularizers`` and the ``combiner`` (``lra (alpha=0.1, every=2)``), and ``differs
+    in``: the problem, method and training knobs whose values differ between the listed Runs,
+    as ``lr=0.001, width=64`` (see :func:`differing_knobs`).
+    """
+    attrs = [tree.attrs for _, tree in runs]
+    labels = {metric_label(a) for a in attrs}
+    metric_column = labels.pop() if len(labels) == 1 else "final metric"
+    differs = differing_knobs(attrs)
+    rows = []
+    for (name, _), at, knobs in zip(runs, attrs, differs):
+        value = metric_value(at)
+        rows.append(
+            {
+                "run": name,
+                "problem": at.get("problem", ""),
+                "method": at.get("method", ""),
+                "status": at.get("status", ""),
+                "steps": at.get("steps", ""),
+                metric_column: (
+                    metric_text(at)
+                    if metric_column == "final metric"
+                    else ("-" if value is None else format(value, METRIC_FORMAT))
+                ),
+                "wall s": f"{float(at.get('wall_s', np.nan)):.1f}",
+                "regularizers": _regularizers_text(at.get("regularizers")),
+                "combiner": _named(_json(at.get("combiner"), None)) or str(at.get("combiner", "")),
+                "differs in": knobs,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "run",
+            "problem",
+            "method",
+            "status",
+            "steps",
+            metric_column,
+            "wall s",
+            "regularizers",
+            "combiner",
+            "differs in",
+        ],
+    )
+
+
+def _settings(attrs) -> dict[tuple[str, str], object]:
+    """A Run's problem, method and training knobs by ``(part, name)``."""
+    found: dict[tuple[str, str], object] = {}
+    for part, key in (
+        ("problem", "problem_params"),
+        ("method", "method_params"),
+        ("training", "training"),
+    ):
+        params = _json(attrs.get(key), {})
+        for name, value in (params if isinstance(params, dict) else {}).items():
+            if not (part == "training" and name in _UNCOMPARED_TRAINING):
+                found[(part, name)] = value
+    return found
+
+
+def _named(spec) -> str:
+    """``{"name": "lra", "params": {"alpha": 0.1}}`` as ``lra (alpha=0.1)``; "" if not a spec."""
+    if not isinstance(spec, dict) or "name" not in spec:
+        return ""
+    params = spec.get("params") or {}
+    inner = ", ".join(f"{k}={_shown(v)}" for k, v in sorted(params.items()))
+    return f"{spec['name']} ({inner})" if inner else str(spec["name"])
+
+
+def _regularizers_text(stored) -> str:
+    """A Run's ``regularizers`` attr (JSON) as ``weight_decay (weight=0.001)``, or ``none``."""
+    specs = _json(stored, None)
+    if not isinstance(specs, list):
+        return str(stored or "")  # an odd file: show it as it is
+    return "; ".join(_named(spec) for spec in specs) or "none"
+
+
+def _json(text, default):
     try:
-        spec = json.loads(stored)
-        name, params = spec["name"], spec.get("params") or {}
-    except (ValueError, TypeError, KeyError):
-        return str(stored)  # a Run from before combiners, or an odd file: show it as it is
-    return f"{name} {json.dumps(params, sort_keys=True)}" if params else str(name)
+        return json.loads(text) if isinstance(text, str) else default
+    except ValueError:
+        return default  # an odd file: it has no knobs to compare, not an error
+
+
+def differing_knobs(attrs: list) -> list[str]:
+    """Per Run, the knobs whose values differ between the Runs, as ``"lr=0.001, width=64"``.
+
+    Problem, method and training knobs (regularizers and the combiner have columns of their
+    own). A knob counts when at least two Runs have it and they do not all agree; knobs only
+    one method or problem has are not compared (the method and problem columns differ
+    already). A knob is named by itself (``lr``), or ``part.name`` where two parts share a
+    name (``training.seed``); the seed counts, so two runs differing only in it read apart.
+    """
+    settings = [_settings(a) for a in attrs]
+    keys: dict[tuple[str, str], None] = {}
+    for found in settings:
+        keys.update(dict.fromkeys(found))
+    differing = []
+    for key in keys:
+        values = [_shown(found[key]) for found in settings if key in found]
+        if len(values) > 1 and len(set(values)) > 1:
+            differing.append(key)
+    names = [name for _, name in keys]
+    shared = {name for name in names if names.count(name) > 1}
+
+    def label(part: str, name: str) -> str:
+        return f"{part}.{name}" if name in shared else name
+
+    return [
+        ", ".join(f"{label(*key)}={_shown(found[key])}" for key in differing if key in found)
+        for found in settings
+    ]
+
+
+def _shown(value) -> str:
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
 
 
 #: What a zip of a saved run may hold (as Download writes it): nothing else is unpacked.

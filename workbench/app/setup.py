@@ -164,7 +164,8 @@ def read_query(
 
     Every key is checked, so a link with several mistakes reports them all at once. A bad key
     is left out (its part keeps its default); an unknown problem, method or combiner falls
-    back to the default one, and a method that cannot solve the problem to the first that can.
+    back to the default one, and a method that cannot solve the problem to the first that can;
+    a regularizer that does not apply to the problem and method is left out.
 
     Returns
     -------
@@ -197,6 +198,13 @@ def read_query(
     if not _known(COMBINERS, "combiner", "combiner", combiner_name, errors):
         combiner_name = DEFAULT_COMBINER
     combiner = COMBINERS[combiner_name]()
+    dropped = set()  # inapplicable regularizers: reported once, their knob keys skipped
+    for name, reg in list(regularizers.items()):
+        reason = reg.unsuitable(problem, method)
+        if reason is not None:
+            errors.append(f"reg={name}: {reason}")
+            del regularizers[name]
+            dropped.add(name)
     setup = Setup(problem, method, list(regularizers.values()), Training(), combiner)
     owners = {"p": problem, "m": method, "t": setup.training, "c": combiner}
     for key, text in query.items():
@@ -208,6 +216,8 @@ def read_query(
                 setup.weights[rest] = parse_weight(key, text)
             elif prefix == "r":
                 reg_name, _, knob = rest.partition(".")
+                if reg_name in dropped:
+                    continue
                 if reg_name not in regularizers:
                     raise ValueError(f"{key}: regularizer {reg_name!r} is not in reg")
                 _set(regularizers[reg_name], key, knob, text)

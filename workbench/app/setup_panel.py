@@ -1,7 +1,15 @@
 """The set-up panel: the sidebar's widgets that edit a :class:`~workbench.app.setup.Setup`.
 
 Problem, method, regularizers, combiner, term weights and training knobs, each a widget bound
-to the Setup's objects: editing a widget edits the Setup in place. The panel does not know
+to the Setup's objects: editing a widget edits the Setup in place.
+
+The sidebar shows only what applies to the chosen problem and method, under plain headings:
+the method's knobs are split into the groups it declares (``Method.knob_groups``: its
+collocation points, its data, ...), knobs without effect are hidden
+(``Method.unused_knobs``: the points of an initial condition for a steady problem), and a
+regularizer is offered only where it means something (``Regularizer.unsuitable``); one that
+stops applying when the problem or method changes is unchecked, with a note. A regularizer's
+knobs show while it is checked. The panel does not know
 what a change means for the rest of the page; it says so through its callbacks (a new
 problem, a knob of the problem, any change at all), and the Workbench decides.
 
@@ -50,7 +58,8 @@ class SetupPanel:
     limits : ServeLimits
         The server's caps; ``max_steps`` bounds the step boxes.
     notify : callable
-        Shows a message in the page, ``notify(message)`` (term weights that do not parse).
+        Shows a message in the page, ``notify(message, level="error")`` (term weights that do
+        not parse; ``"info"`` for regularizers unchecked because they stopped applying).
     on_change : callable
         Called after every change of the set-up.
     on_problem : callable
@@ -71,7 +80,7 @@ class SetupPanel:
         setup: Setup,
         limits: ServeLimits,
         *,
-        notify: Callable[[str], None],
+        notify: Callable[..., None],
         on_change: Callable[[], None],
         on_problem: Callable[[Problem], None],
         on_problem_knob: Callable[[], None],
@@ -107,6 +116,9 @@ class SetupPanel:
         self._problem_knobs = pn.Column(sizing_mode="stretch_width")
         self._method_select = pn.widgets.Select(label="Method", sizing_mode="stretch_width")
         self._method_knobs = pn.Column(sizing_mode="stretch_width")
+        # The headed groups the method declares, each a heading and a panel of its knobs.
+        self._method_groups = pn.Column(sizing_mode="stretch_width", margin=0)
+        self._method_panels: list[KnobPanel] = []
         _guard(self._problem_select, partial(self._refuse_typed, "problem", None))
         _guard(self._method_select, partial(self._refuse_typed, "method", None))
         self._problem_select.param.watch(self._on_problem, "value")
@@ -114,16 +126,22 @@ class SetupPanel:
 
         chosen = {r.name for r in setup.regularizers}
         self._reg_checks = {}
-        reg_rows = []
+        self._reg_rows = {}  # per regularizer: its check box and (while checked) its knobs
+        self._reg_bodies = {}
         for name, reg in self._reg_objects.items():
-            check = pn.widgets.Checkbox(
-                label=f"{name}: {_first_doc_line(reg)}", value=name in chosen
-            )
+            check = pn.widgets.Checkbox(label=reg.title, value=name in chosen)
             check.param.watch(self._on_regularizers, "value")
             _guard(check, partial(self._refuse_typed, f"regularizer {name}", None))
             self._reg_checks[name] = check
             knob_panel = self._knob_panel(reg)
-            reg_rows += [check, knob_panel, knob_panel.note]
+            info = pn.pane.Markdown(
+                f"`{name}`: {_first_doc_line(reg)}", sizing_mode="stretch_width", margin=(0, 10)
+            )
+            body = pn.Column(
+                info, knob_panel, knob_panel.note, visible=name in chosen, margin=(0, 0, 0, 20)
+            )
+            self._reg_bodies[name] = body
+            self._reg_rows[name] = pn.Column(check, body, sizing_mode="stretch_width", margin=0)
             reg.param.watch(self._on_knob, list(knobs(reg)))
 
         self._combiner_select = pn.widgets.Select(
@@ -173,8 +191,9 @@ class SetupPanel:
             pn.pane.Markdown("### Method"),
             self._method_select,
             self._method_knobs,
+            self._method_groups,
             pn.pane.Markdown("### Regularizers"),
-            *reg_rows,
+            *self._reg_rows.values(),
             pn.pane.Markdown("### Loss combination"),
             self._combiner_select,
             self._combiner_info,
@@ -261,7 +280,34 @@ class SetupPanel:
         self.setup.regularizers = [
             self._reg_objects[name] for name, check in self._reg_checks.items() if check.value
         ]
+        for name, check in self._reg_checks.items():
+            self._reg_bodies[name].visible = check.value
         self._on_change()
+
+    def _show_regularizers(self) -> None:
+        """Offer the regularizers that apply to the set-up's problem and method; uncheck (and
+        say so) the chosen ones that no longer apply."""
+        problem, method = self.setup.problem, self.setup.method
+        dropped = []
+        for name, row in self._reg_rows.items():
+            applies = self._reg_objects[name].unsuitable(problem, method) is None
+            row.visible = applies
+            if not applies and self._reg_checks[name].value:
+                dropped.append(name)
+        kept = [r for r in self.setup.regularizers if r.name not in dropped]
+        if len(kept) != len(self.setup.regularizers):
+            self.setup.regularizers = kept
+        if dropped:
+            with self._reverting_values():  # not a user's change: no undo, no second update
+                for name in dropped:
+                    self._reg_checks[name].value = False
+                    self._reg_bodies[name].visible = False
+            self._notify(
+                f"regularizer{'s' if len(dropped) > 1 else ''} {', '.join(dropped)} "
+                f"unchecked: {'they do' if len(dropped) > 1 else 'it does'} not apply to "
+                f"{problem.name} with {method.name}",
+                "info",
+            )
 
     def _on_combiner(self, event) -> None:
         if event.new and event.new != self.setup.combiner.name:
@@ -302,13 +348,48 @@ class SetupPanel:
             return
         if any(e.obj is self.setup.problem for e in events):
             self._problem_knob_changed()
+        if any(e.obj is self.setup.method for e in events):
+            self._show_used_knobs()  # e.g. the sampler's cadence only for a moving sampler
         self._on_change()
 
     def _show_method(self) -> None:
+        """The method's knobs: the ungrouped ones under "Method", then one headed section
+        per group it declares; then what applies to the new pair."""
         method = self.setup.method
-        panel = self._knob_panel(method)
+        names = list(knobs(method))
+        grouped = {n for members in method.knob_groups.values() for n in members}
+        panel = self._knob_panel(method, [n for n in names if n not in grouped])
         self._method_knobs.objects = [panel, panel.note]
-        method.param.watch(self._on_knob, list(knobs(method)))
+        panels, sections = [panel], []
+        for heading, members in method.knob_groups.items():
+            present = [n for n in members if n in names]
+            if present:
+                group = self._knob_panel(method, present)
+                panels.append(group)
+                sections.append(
+                    pn.Column(
+                        pn.pane.Markdown(f"### {heading}"),
+                        group,
+                        group.note,
+                        sizing_mode="stretch_width",
+                        margin=0,
+                    )
+                )
+        self._method_panels = panels
+        self._method_groups.objects = sections
+        method.param.watch(self._on_knob, names)
+        self._show_used_knobs()
+        self._show_regularizers()
+
+    def _show_used_knobs(self) -> None:
+        """Hide the method's knobs that have no effect on the problem (and a group whose
+        knobs are all hidden)."""
+        unused = self.setup.method.unused_knobs(self.setup.problem)
+        for panel in self._method_panels:
+            for name, widget in panel._widgets.items():
+                widget.visible = name not in unused
+        for section, panel in zip(self._method_groups, self._method_panels[1:]):
+            section.visible = any(w.visible for w in panel._widgets.values())
 
     # --- the lock ------------------------------------------------------------------------------
     def show_lock(self, training: str | None) -> None:
@@ -380,8 +461,8 @@ class SetupPanel:
             self._notify(message)
         return message
 
-    def _knob_panel(self, obj: param.Parameterized) -> KnobPanel:
-        """Widgets for an object's knobs: number boxes rather than sliders.
+    def _knob_panel(self, obj: param.Parameterized, names: list[str] | None = None) -> KnobPanel:
+        """Widgets for an object's knobs (``names``, default all): number boxes, not sliders.
 
         Coefficients such as Burgers' nu = 0.01/pi need exact values, which a slider cannot
         type, and a slider cannot show "none" (e.g. ``n_interior=None``, "the default size").
@@ -394,7 +475,7 @@ class SetupPanel:
                 widgets[name] = _number_box(pn.widgets.FloatInput)
         panel = KnobPanel(
             obj,
-            parameters=list(knobs(obj)),
+            parameters=list(knobs(obj)) if names is None else names,
             widgets=widgets,
             show_name=False,
             sizing_mode="stretch_width",

@@ -42,6 +42,16 @@ SWEEP_TRAINING_KNOBS = ("steps", "lr", "schedule", "lr_final", "ema", "lbfgs_ste
 #: Metrics the plot can show (variables of every sweep's Dataset).
 METRICS = ("l2re", "loss", "wall_s")
 
+
+def metric_options(method) -> dict[str, str]:
+    """The plot's metric choices ``{shown name: variable}`` for a sweep of ``method``.
+
+    The headline metric is stored as ``l2re`` whatever it is; it is offered under its own
+    name (``l2re``, ``energy distance`` for field generators).
+    """
+    return {method.metric.label: "l2re", "final loss": "loss", "wall time (s)": "wall_s"}
+
+
 #: Every state a SweepPanel can be in; the last three are final.
 STATES = ("idle", "running", "stopping", "done", "stopped", "failed")
 
@@ -192,6 +202,8 @@ class SweepPanel(pn.viewable.Viewer):
         self._version = 0  # bumped by the worker per record; flush draws each version once
         self._drawn_version = 0
         self._state = "idle"
+        self._shown_state = "idle"  # the state the last flush drew
+        self._metric = None  # what the sweep's l2re measures (its method's Metric)
         self._message = ""
         self._reported = ""
         #: The sweep's Dataset as last drawn (None before the first sweep).
@@ -217,7 +229,9 @@ class SweepPanel(pn.viewable.Viewer):
             end=cores,
             width=200,
         )
-        self.metric = pn.widgets.Select(label="Metric", options=list(METRICS), width=120)
+        self.metric = pn.widgets.Select(
+            label="Metric", options=metric_options(self._setup().method), width=160
+        )
         self._run_button = pn.widgets.Button(label="Run sweep", color="primary", width=110)
         self._stop_button = pn.widgets.Button(label="Stop", width=80, disabled=True)
         self._refresh_button = pn.widgets.Button(
@@ -256,7 +270,10 @@ class SweepPanel(pn.viewable.Viewer):
 
     def refresh(self) -> None:
         """Offer the knobs of the current set-up (after its problem or method changed)."""
-        options = sweepable_knobs(self._setup())
+        setup = self._setup()
+        if not self.active:  # a running sweep's plot keeps its method's metric names
+            self.metric.options = metric_options(setup.method)
+        options = sweepable_knobs(setup)
         previous = self.knob.value
         self.knob.options = options
         if previous in options.values():
@@ -368,7 +385,9 @@ class SweepPanel(pn.viewable.Viewer):
             return False
         workers = int(self.workers.value or 0)
         scheduler = "serial" if workers == 0 else None
-        self._alert.visible = False
+        self._metric = setup.method.metric
+        self.metric.options = metric_options(setup.method)
+        self._alert.visible = False  # a new sweep: old messages no longer apply
         self._stop_wanted.clear()
         with self._lock:
             self._record, self._state, self._message = None, "running", ""
@@ -469,6 +488,11 @@ class SweepPanel(pn.viewable.Viewer):
         if state == "failed" and message and message != self._reported:
             self._reported = message
             self.notify(message)
+        elif state in ("done", "stopped") and self._shown_state != state:
+            # A sweep that ended well leaves no error beside its status (a refused click
+            # while it ran, a metric it lacked): they were about what came before.
+            self._alert.visible = False
+        self._shown_state = state
         self._status.object = self._status_text(record, state)
         self._update_controls()
 
@@ -491,8 +515,13 @@ class SweepPanel(pn.viewable.Viewer):
     def _draw_plot(self) -> None:
         if self.result is None:
             return
+        ds = self.result
+        if self._metric is not None and "l2re" in ds:
+            # The sweep stores the headline metric as l2re: name it for what it measures.
+            named = {"long_name": self._metric.long_name, "units": "1"}
+            ds = ds.assign(l2re=ds["l2re"].assign_attrs(named))
         try:
-            self._plot.object = sweep_plot(self.result, self.metric.value)
+            self._plot.object = sweep_plot(ds, self.metric.value)
         except ValueError as err:  # a metric this sweep lacks
             self.notify(str(err))
 

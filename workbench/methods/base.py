@@ -44,6 +44,9 @@ class Method(param.ParameterizedABC):
     #: What :meth:`error` and the ``l2re`` attr of :meth:`evaluate` measure: the Run stores
     #: the value as ``l2re`` and these names next to it, and every view shows them.
     metric: ClassVar[Metric] = RELATIVE_L2
+    #: Knobs that belong under a heading of their own in a form (the app's sidebar), by
+    #: heading, e.g. ``{"Sampling": ("n_interior", ...)}``; the others read as the method's.
+    knob_groups: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @abc.abstractmethod
     def supports(self, problem: Problem) -> bool:
@@ -94,6 +97,12 @@ class Method(param.ParameterizedABC):
         """Raise ``ValueError`` naming what is wrong if this method cannot learn ``problem``."""
         if not self.supports(problem):
             raise ValueError(f"method {self.name!r} does not support problem {problem.name!r}")
+
+    def unused_knobs(self, problem: Problem) -> set[str]:
+        """Knobs that have no effect on ``problem`` with the other knobs as they are (the
+        points of an initial condition for a problem without one): a form hides them. None by
+        default."""
+        return set()
 
     def prepare(self, problem: Problem) -> None:
         """Do the one-off expensive work (reference solution, dataset) before the clock starts."""

@@ -55,6 +55,8 @@ class FamilyMethod(Method):
     data.
     """
 
+    knob_groups = {"Data": ("resolution", "n_train", "n_test", "batch_size", "data_seed")}
+
     resolution = param.Integer(
         None,
         allow_None=True,

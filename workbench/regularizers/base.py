@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from typing import ClassVar
 
 import param
 import torch
@@ -52,7 +53,14 @@ class Regularizer(param.ParameterizedABC):
     :attr:`weight`, adds them to the method's loss and logs them separately. A regularizer
     that acts on the update instead of the loss (decoupled weight decay) returns no terms and
     reports its rate through :meth:`decoupled_decay`.
+
+    Where a regularizer means something is declared once, in :meth:`unsuitable`: the app
+    offers it only for the problems and methods it applies to, and :meth:`check` refuses the
+    others before any work starts.
     """
+
+    #: A short plain name for menus (the app's check box); the registry name is :attr:`name`.
+    title: ClassVar[str]
 
     weight = param.Number(1e-4, bounds=(0.0, None), doc="Multiplier of the term(s).")
 
@@ -83,9 +91,23 @@ class Regularizer(param.ParameterizedABC):
         must start with ``"<name>/"``; they are added to the batch. None by default."""
         return {}
 
+    def unsuitable(self, problem: Problem, method: Method) -> str | None:
+        """Why this regularizer means nothing for ``problem`` learnt by ``method``, or None
+        where it applies (the default: it applies everywhere).
+
+        Judged from their kinds alone (the method's family, the problem's structure), never
+        from knob values, data or a reference solve, so it is cheap enough to ask for every
+        regularizer whenever the problem or method changes.
+        """
+        return None
+
     def check(self, problem: Problem, method: Method) -> None:
         """Raise ``ValueError`` naming what is wrong if this regularizer cannot be used with
-        ``problem`` and ``method`` (called before any work starts)."""
+        ``problem`` and ``method`` (called before any work starts): first
+        :meth:`unsuitable`, then what subclasses check of their knobs and data."""
+        reason = self.unsuitable(problem, method)
+        if reason is not None:
+            raise ValueError(reason)
 
     def fixed(self, problem: Problem) -> Batch:
         """Tensors :meth:`terms` needs in every batch, made once before training (the

@@ -182,6 +182,7 @@ class Data(Regularizer):
     (``pinn``, ``pig``); their ``infer`` knob names the coefficients to learn from it.
     """
 
+    title = "Data misfit (observations)"
     name = param.String("data", constant=True, doc="Registry name of this regularizer.")
     weight = param.Number(
         100.0,
@@ -233,14 +234,18 @@ class Data(Regularizer):
         """Whether the observations are made from the problem's reference (truth known)."""
         return self.observations is None
 
-    def check(self, problem, method) -> None:
+    def unsuitable(self, problem, method) -> str | None:
         from workbench.methods.physics_informed.base import PhysicsInformed
 
         if not isinstance(method, PhysicsInformed):
-            raise ValueError(
+            return (
                 f"regularizer 'data' fits a PINN-family model at points (pinn, pig), got "
                 f"{method.name!r}; operators and generative models learn from their dataset"
             )
+        return None
+
+    def check(self, problem, method) -> None:
+        super().check(problem, method)
         check_observations(self.observed(problem), problem)
 
     def fixed(self, problem) -> dict[str, torch.Tensor]:

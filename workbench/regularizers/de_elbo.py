@@ -35,6 +35,7 @@ class DataEmphasizedELBO(Regularizer):
     :math:`q` is the likelihood at :math:`m` (the method's own loss).
     """
 
+    title = "Learnt weight prior (DE-ELBo)"
     name = param.String("de_elbo", constant=True, doc="Registry name of this regularizer.")
     weight = param.Number(
         1.0,

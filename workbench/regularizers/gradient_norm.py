@@ -19,6 +19,7 @@ class GradientNorm(Regularizer):
     about three times as much.
     """
 
+    title = "Gradient-norm penalty"
     name = param.String("grad_norm", constant=True, doc="Registry name of this regularizer.")
 
     def terms(self, model, problem, batch, params, objective):

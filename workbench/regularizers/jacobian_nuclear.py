@@ -29,6 +29,7 @@ class JacobianNuclearNorm(Regularizer):
     noise is drawn per batch from the run's seed (:meth:`draws`).
     """
 
+    title = "Jacobian nuclear norm"
     name = param.String("jacobian_nuclear", constant=True, doc="Registry name of this regularizer.")
     weight = param.Number(1e-2, bounds=(0.0, None), doc="Multiplier of the term (the paper's eta).")
     noise = param.Number(
@@ -38,14 +39,15 @@ class JacobianNuclearNorm(Regularizer):
         1, bounds=(1, 64), doc="Noise draws per example (the paper uses 10; 1 is unbiased too)."
     )
 
-    def check(self, problem, method):
+    def unsuitable(self, problem, method) -> str | None:
         from workbench.methods.latent.base import LatentModel
 
         if not isinstance(method, LatentModel):
-            raise ValueError(
+            return (
                 f"regularizer 'jacobian_nuclear' needs a latent generative method (vae, "
                 f"phys_vae, vano): it splits the map at the latent code; got {method.name!r}"
             )
+        return None
 
     def draws(self, batch, generator):
         u, latent = batch["u"], batch["noise"]

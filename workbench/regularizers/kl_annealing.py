@@ -25,6 +25,7 @@ class KLAnnealing(Regularizer):
     no term of its own.
     """
 
+    title = "KL annealing"
     name = param.String("kl_annealing", constant=True, doc="Registry name of this regularizer.")
     weight = param.Number(
         1.0, bounds=(0.0, None), doc="Final KL weight beta (1 = the ELBO itself)."
@@ -41,12 +42,13 @@ class KLAnnealing(Regularizer):
     start = param.Number(0.0, bounds=(0.0, 1.0), doc="Fraction of the final weight at step 0.")
     cycles = param.Integer(4, bounds=(1, 1000), doc="Cycles of the 'cyclical' schedule.")
 
-    def check(self, problem, method):
+    def unsuitable(self, problem, method) -> str | None:
         if "kl" not in method.term_names(problem):
-            raise ValueError(
+            return (
                 f"regularizer 'kl_annealing' needs a method with a 'kl' term (vae, phys_vae, "
                 f"vano), got {method.name!r} with terms {method.term_names(problem)}"
             )
+        return None
 
     def ramp(self, step: int, steps: int) -> float:
         """The schedule's fraction of the final weight at ``step`` of ``steps``, in [start, 1]."""

@@ -28,6 +28,7 @@ class LeastVolume(Regularizer):
     decoder is 1-Lipschitz (``vae`` with ``lipschitz=True``).
     """
 
+    title = "Least volume"
     name = param.String("least_volume", constant=True, doc="Registry name of this regularizer.")
     weight = param.Number(
         1.0,
@@ -42,14 +43,18 @@ class LeastVolume(Regularizer):
         doc="Shift eta of each dim's spread inside the logarithm (the paper's default 1).",
     )
 
-    def check(self, problem, method):
+    def unsuitable(self, problem, method) -> str | None:
         from workbench.methods.latent.base import LatentModel
 
         if not isinstance(method, LatentModel):
-            raise ValueError(
+            return (
                 f"regularizer 'least_volume' needs a latent generative method (vae), got "
                 f"{method.name!r}"
             )
+        return None
+
+    def check(self, problem, method):
+        super().check(problem, method)
         if not method.lipschitz_decoder():
             raise ValueError(
                 f"regularizer 'least_volume' needs a 1-Lipschitz decoder, else the encoder "

@@ -42,6 +42,7 @@ class PDEResidual(Regularizer):
     a grid residual (``darcy2d``, ``poisson2d``); with ``labels=0`` it is the only teacher.
     """
 
+    title = "PDE residual on the grid (PINO)"
     name = param.String("pde_residual", constant=True, doc="Registry name of this regularizer.")
     weight = param.Number(
         3.0,
@@ -57,20 +58,21 @@ class PDEResidual(Regularizer):
         "u's units, like the data term); 'l2' is PINO's plain mean square.",
     )
 
-    def check(self, problem, method):
+    def unsuitable(self, problem, method) -> str | None:
         from workbench.methods.operators.base import Operator
 
         if not isinstance(method, Operator):
-            raise ValueError(
+            return (
                 f"regularizer 'pde_residual' needs an operator method (fno, deeponet, "
                 f"multionet), got {method.name!r}; PINN-family methods have the residual "
                 "in their own loss"
             )
         if not problem.family_has_residual:
-            raise ValueError(
+            return (
                 f"regularizer 'pde_residual': problem {problem.name!r} has no grid residual "
                 "for its family"
             )
+        return None
 
     def terms(self, model, problem, batch, params, objective):
         inputs = batch["input"]

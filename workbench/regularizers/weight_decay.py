@@ -16,6 +16,7 @@ class WeightDecay(Regularizer):
     rescaled by Adam's per-parameter step sizes, so every weight decays at the same rate.
     """
 
+    title = "Weight decay (decoupled, AdamW)"
     name = param.String("weight_decay", constant=True, doc="Registry name of this regularizer.")
 
     def terms(self, model, problem, batch, params, objective):
@@ -32,6 +33,7 @@ class L2Penalty(Regularizer):
     so large-gradient weights are barely regularized: the behaviour AdamW was designed to fix.
     """
 
+    title = "L2 penalty (in the loss)"
     name = param.String("l2", constant=True, doc="Registry name of this regularizer.")
 
     def terms(self, model, problem, batch, params, objective):

@@ -12,18 +12,20 @@ import torch
 class Training(param.Parameterized):
     """Knobs of the optimisation itself (the same Parameters drive widgets and CLI flags)."""
 
-    steps = param.Integer(4000, bounds=(0, 10_000_000), doc="Adam steps.")
+    steps = param.Integer(4000, bounds=(0, 10_000_000), label="Adam steps", doc="Adam steps.")
     # Adam moves every weight by about lr per step whatever the gradient's scale, so with
     # weights of order one a step of 1 already scrambles a network; 10 is still accepted so
     # that a divergence can be shown on purpose, 1e9 is a typo.
     lr = param.Number(
         1e-2,
+        label="Learning rate",
         bounds=(0.0, 10.0),
         inclusive_bounds=(False, True),
         doc="Adam learning rate, in (0, 10] (above 1 a network scrambles).",
     )
     schedule = param.Selector(
         objects=["constant", "exponential", "cosine"],
+        label="Learning-rate schedule",
         default="exponential",
         doc="Learning-rate schedule over the Adam steps.",
     )
@@ -35,13 +37,16 @@ class Training(param.Parameterized):
     )
     ema = param.Number(
         0.0,
+        label="Weight average (EMA decay)",
         bounds=(0.0, 1.0),
         inclusive_bounds=(True, False),
         doc="Decay of an exponential moving average of the weights over the Adam steps (0 = "
         "off; generative models use 0.999). Evaluations, snapshots and the final model use "
         "the average.",
     )
-    lbfgs_steps = param.Integer(0, bounds=(0, 1_000_000), doc="L-BFGS iterations after Adam.")
+    lbfgs_steps = param.Integer(
+        0, bounds=(0, 1_000_000), label="L-BFGS steps", doc="L-BFGS iterations after Adam."
+    )
     lbfgs_float64 = param.Boolean(
         False, doc="Run L-BFGS in float64 (float32 line searches stall near loss ~1e-5)."
     )

@@ -141,6 +141,13 @@ def sweep_curve(
                 )
         else:
             middle = np.asarray(line.values, dtype=float).ravel()
+            keep = np.isfinite(middle)
+            # A marker per point: a sweep has few, and a bare line hides where they are.
+            layers.append(
+                hv.Scatter((xs[keep], middle[keep]), [xdim], [ydim], label=label).opts(
+                    color=colour, size=7, tools=["hover"], backend="bokeh"
+                )
+            )
         shown = np.isfinite(middle)
         layers.append(
             hv.Curve((xs[shown], middle[shown]), [xdim], [ydim], label=label).opts(
@@ -163,9 +170,18 @@ def sweep_curve(
 
 
 def _spans_decades(values: np.ndarray) -> bool:
-    """Whether positive knob values are spread over decades (then a log x-axis reads better)."""
-    values = np.asarray(values, dtype=float)
-    return values.size > 2 and values.max() / values.min() >= 100
+    """Whether positive knob values are log-spaced (then a log x-axis reads better).
+
+    They are when they span a decade or more and, with three or more, their ratios vary less
+    than their differences (1e-4, 1e-3, 1e-2 or 1e-3, 3e-3, 1e-2; not 1, 10, 20).
+    """
+    values = np.unique(np.asarray(values, dtype=float))
+    if values.size < 2 or values[0] <= 0 or values[-1] / values[0] < 10:
+        return False
+    if values.size == 2:
+        return True
+    ratios, steps = np.log(values[1:] / values[:-1]), np.log(np.diff(values))
+    return bool(ratios.std() <= steps.std())
 
 
 class _quiet_nan_warnings:

@@ -97,6 +97,20 @@ class FieldGenerator(FamilyMethod):
       sample 0).
     """
 
+    knob_groups = {
+        **FamilyMethod.knob_groups,
+        "Sampling (generation)": ("sample_steps", "heun", "n_samples"),
+        "Inverse problem (posterior)": (
+            "observed",
+            "observed_fraction",
+            "guided_steps",
+            "guidance_obs",
+            "guidance_pde",
+            "guidance_switch",
+            "posterior_samples",
+        ),
+    }
+
     width = param.Integer(16, bounds=(4, 512), doc="Channels of the U-Net's first level.")
     levels = param.Integer(
         3, bounds=(1, 6), doc="Resolution levels of the U-Net (each halves the grid)."

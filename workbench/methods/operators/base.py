@@ -83,6 +83,8 @@ class Operator(FamilyMethod):
       functions on a finer grid, which the model never saw).
     """
 
+    knob_groups = {"Data": (*FamilyMethod.knob_groups["Data"], "labels", "transfer_resolution")}
+
     labels = param.Integer(
         None,
         allow_None=True,

@@ -52,28 +52,47 @@ class PhysicsInformed(Method):
     n_interior = param.Integer(
         None,
         allow_None=True,
+        label="Interior points",
         bounds=(1, 1_000_000),
         doc="Collocation points (None = 512 in 1D, 2048 in 2D: 512 * 4^(D-1)).",
     )
-    n_boundary = param.Integer(100, bounds=(1, 100_000), doc="Points per boundary condition.")
-    n_initial = param.Integer(100, bounds=(1, 100_000), doc="Points for the initial condition.")
+    n_boundary = param.Integer(
+        100,
+        bounds=(1, 100_000),
+        label="Points per boundary condition",
+        doc="Points per boundary condition (and per periodic or other non-initial condition).",
+    )
+    n_initial = param.Integer(
+        100,
+        bounds=(1, 100_000),
+        label="Initial-condition points",
+        doc="Points for the initial condition.",
+    )
     sampling = param.Selector(
         objects=["sobol", "uniform"],
+        label="Point draws",
         default="sobol",
         doc="How points are drawn (interior and conditions): scrambled Sobol (evenly spread) "
         "or uniform random.",
     )
     sampler = param.Selector(
         objects=["fixed", "resample", "r3", "causal_r3", "rar_d"],
+        label="Interior point updates",
         default="fixed",
         doc="How the interior points move: fixed, fresh every k steps, R3 (keep high-residual "
         "points), causal R3 (R3 gated in time), RAR-D (add points where the residual is large).",
     )
     resample_every = param.Integer(
-        1, bounds=(1, 1_000_000), doc="Steps between sampler updates (not for 'fixed')."
+        1,
+        bounds=(1, 1_000_000),
+        label="Steps between updates",
+        doc="Steps between sampler updates (not for 'fixed').",
     )
     rar_add = param.Integer(
-        32, bounds=(1, 100_000), doc="RAR-D: points added per update (from a pool of 32x)."
+        32,
+        bounds=(1, 100_000),
+        label="RAR-D points per update",
+        doc="RAR-D: points added per update (from a pool of 32x).",
     )
     causal_eps = param.Number(
         0.0,
@@ -90,8 +109,37 @@ class PhysicsInformed(Method):
         "coefficients are learned as their logarithm.",
     )
 
+    knob_groups = {
+        "Sampling (collocation points)": (
+            "n_interior",
+            "n_boundary",
+            "n_initial",
+            "sampling",
+            "sampler",
+            "resample_every",
+            "rar_add",
+        )
+    }
+
     def supports(self, problem: Problem) -> bool:
         return True
+
+    def unused_knobs(self, problem: Problem) -> set[str]:
+        conditions = [c.name for c in self._conditions(problem)]
+        unused = set()
+        if "initial" not in conditions:
+            unused.add("n_initial")
+        if not [c for c in conditions if c != "initial"]:
+            unused.add("n_boundary")
+        if "t" not in problem.dims:
+            unused |= {"causal_eps", "causal_chunks"}
+        elif not self.causal_eps:
+            unused.add("causal_chunks")
+        if self.sampler == "fixed":
+            unused.add("resample_every")
+        if self.sampler != "rar_d":
+            unused.add("rar_add")
+        return unused
 
     def check(self, problem: Problem) -> None:
         super().check(problem)
