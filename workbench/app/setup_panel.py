@@ -34,6 +34,7 @@ import panel as pn
 import param
 import torch
 
+from workbench.app.data_upload import DataUpload
 from workbench.app.limits import ServeLimits
 from workbench.app.setup import Setup, parse_weights
 from workbench.combiners import COMBINERS
@@ -164,6 +165,14 @@ class SetupPanel:
         self._weights_input.param.watch(self._on_weights, "value")
         _guard(self._weights_input, partial(self._refuse_typed, "term weights", None))
 
+        self._data_upload = DataUpload(
+            setup,
+            limits,
+            notify=notify,
+            locked=locked,
+            on_change=on_change,
+        )
+
         training_knobs = TRAINING_KNOBS + (["device"] if torch.cuda.is_available() else [])
         # No start/end in the page's number boxes: a box clamps or ignores an out-of-range
         # entry by itself, silently; the server refuses it with a message instead.
@@ -192,6 +201,7 @@ class SetupPanel:
             self._method_select,
             self._method_knobs,
             self._method_groups,
+            self._data_upload.panel,
             pn.pane.Markdown("### Regularizers"),
             *self._reg_rows.values(),
             pn.pane.Markdown("### Loss combination"),
@@ -215,6 +225,12 @@ class SetupPanel:
         self._method_select.options = supported
         if self.setup.method.name not in supported:
             self.setup.method = METHODS[supported[0]]()
+        elif getattr(self.setup.method, "data", None) is not None:
+            # Uploaded samples belong to the problem they were checked against.
+            self.setup.method.data = None
+            self._notify(
+                f"your own data was dropped: it was for another problem than {problem.name}", "info"
+            )
         self._method_select.value = self.setup.method.name
         self._show_method()
         self._problem_shown(problem)
@@ -356,7 +372,8 @@ class SetupPanel:
         """The method's knobs: the ungrouped ones under "Method", then one headed section
         per group it declares; then what applies to the new pair."""
         method = self.setup.method
-        names = list(knobs(method))
+        # Knobs that hold data (a Dataset) have no widget; the data upload sets them.
+        names = [n for n in knobs(method) if not isinstance(method.param[n], param.ClassSelector)]
         grouped = {n for members in method.knob_groups.values() for n in members}
         panel = self._knob_panel(method, [n for n in names if n not in grouped])
         self._method_knobs.objects = [panel, panel.note]
@@ -377,6 +394,7 @@ class SetupPanel:
                 )
         self._method_panels = panels
         self._method_groups.objects = sections
+        self._data_upload.show()
         method.param.watch(self._on_knob, names)
         self._show_used_knobs()
         self._show_regularizers()
@@ -473,9 +491,11 @@ class SetupPanel:
                 widgets[name] = _number_box(pn.widgets.IntInput)
             elif isinstance(p, param.Number):
                 widgets[name] = _number_box(pn.widgets.FloatInput)
+        if names is None:  # knobs holding data (observations) have no typed widget
+            names = [n for n in knobs(obj) if not isinstance(obj.param[n], param.ClassSelector)]
         panel = KnobPanel(
             obj,
-            parameters=list(knobs(obj)) if names is None else names,
+            parameters=names,
             widgets=widgets,
             show_name=False,
             sizing_mode="stretch_width",

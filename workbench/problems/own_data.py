@@ -16,6 +16,7 @@ The layout (what :func:`check_dataset` asks for, and every message names):
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,26 +39,31 @@ def layout(problem: Problem) -> str:
     return f"variables {problem.family_input!r} (the input) and 'u' (the solution) over {dims}"
 
 
-def read_netcdf(path: str | Path) -> xr.Dataset:
-    """The dataset in the NetCDF file ``path``, read into memory (the file is closed after).
+def read_netcdf(source: str | Path | bytes, name: str | None = None) -> xr.Dataset:
+    """The dataset in a NetCDF file (a path, or its bytes: an upload named ``name``), read
+    into memory (the file is closed after).
 
     Raises
     ------
     ValueError
         When the file is missing or cannot be read as NetCDF.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"data: no file {str(path)!r}; give the path of a NetCDF file")
+    if isinstance(source, bytes):
+        name = name or "the uploaded file"
+    else:
+        name = str(source)
+        if not Path(source).is_file():
+            raise ValueError(f"data: no file {name!r}; give the path of a NetCDF file")
     errors = []
     # h5netcdf reads NetCDF4 (what xarray writes by default with it); scipy reads NetCDF3.
     for engine in ("h5netcdf", "scipy"):
+        opened = io.BytesIO(source) if isinstance(source, bytes) else source
         try:
-            with xr.open_dataset(path, engine=engine) as stored:
+            with xr.open_dataset(opened, engine=engine) as stored:
                 return stored.load()
         except Exception as err:  # unreadable by this engine: try the next, report both
             errors.append(f"{engine}: {type(err).__name__}: {err}")
-    raise ValueError(f"data: cannot read {str(path)!r} as NetCDF ({'; '.join(errors)})")
+    raise ValueError(f"data: cannot read {name!r} as NetCDF ({'; '.join(errors)})")
 
 
 def fingerprint(data: xr.Dataset) -> str:
