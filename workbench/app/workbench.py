@@ -28,6 +28,7 @@ Runs tab, and the result tabs its data calls for appear, drawn with the pure vie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import panel as pn
@@ -75,6 +76,21 @@ class LocalFast(Fast):
             "fast-design": f"{CDN_DIST}bundled/fast/js/fast_design.js",
         },
     }
+
+
+def _in_own_callback(action: Callable[[], None]) -> None:
+    """Run ``action`` now, or on a server in a next-tick callback of the session's document.
+
+    A widget's change can reach its watchers while the document's lock is not held (Panel
+    processes it in a coroutine that a click's callback may await). Panel's own widgets
+    reschedule their updates then; Bokeh figures edited directly raise ("_pending_writes should
+    be non-None") and the page never gets the edit. A callback of its own holds the lock.
+    """
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        action()
+    else:
+        pn.state.execute(action, schedule=True)
 
 
 class Workbench(pn.viewable.Viewer):
@@ -159,7 +175,9 @@ class Workbench(pn.viewable.Viewer):
         self.result_tabs = ResultTabs(self.tabs)
         # The problem or method may have changed since the Sweeps tab was last seen.
         self.tabs.param.watch(self._on_tab, "active")
+        self._built = False
         self.setup_panel.show_problem()
+        self._built = True
 
     @classmethod
     def from_query(cls, query, **params) -> Workbench:
@@ -215,13 +233,22 @@ class Workbench(pn.viewable.Viewer):
 
     def _on_problem(self, problem: Problem) -> None:
         # A training keeps its plots; the new problem's appear when the next one starts.
-        if not self.live.active:
-            self.live_view.build(problem, self.snapshot_points)
+        def build() -> None:
+            if not self.live.active and self.setup.problem is problem:
+                self.live_view.build(problem, self.snapshot_points)
+
+        if self._built:
+            _in_own_callback(build)
+        else:  # the first plots, while the page is being made
+            build()
 
     def _on_problem_knob(self) -> None:
-        if not self.live.active:
-            self.live_view.show_preview(self.setup.problem, self.snapshot_points)
-            self.live_view.push()
+        def preview() -> None:
+            if not self.live.active:
+                self.live_view.show_preview(self.setup.problem, self.snapshot_points)
+                self.live_view.push()
+
+        _in_own_callback(preview)
 
     def _on_tab(self, event) -> None:
         names = self.tabs._names
