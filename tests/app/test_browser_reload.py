@@ -48,7 +48,9 @@ def _reload_and_recover(page: Page) -> int:
     """Reload ``page``; wait until it shows the recovered run; its step."""
     page.reload()
     _open(page, page.url)
-    expect(page.locator(".wb-state")).to_have_text("stopped", timeout=TIMEOUT_MS)
+    # The old page's training is kept once the server sees its page gone: 1.5 s after the
+    # websocket closed, or when Bokeh destroys the session (15-32 s) if that was missed.
+    expect(page.locator(".wb-state")).to_have_text("stopped", timeout=2 * TIMEOUT_MS)
     step = _step(page)
     expect(_button(page, "Download run (.zip)")).to_be_enabled(timeout=TIMEOUT_MS)
     page.get_by_text("Runs", exact=True).click()

@@ -362,8 +362,10 @@ class Workbench(pn.viewable.Viewer):
         if new:
             doc.js_on_event("document_ready", CustomJS(code=cookie_script(token)))
         # The runs of this browser's closed pages, as they come in: a reloaded page's training
-        # is stopped and kept a second or more after this page has started.
-        pn.state.add_periodic_callback(self._take_recovered, period=1000, count=60)
+        # is stopped and kept a second or more after this page has started, or only when
+        # Bokeh destroys the old session (15-32 s) if the server missed the lost connection.
+        # A look into the store costs microseconds, so it goes on while the page lives.
+        pn.state.add_periodic_callback(self._take_recovered, period=1000)
         return token
 
     def _keep_for_recovery(self) -> None:
