@@ -344,6 +344,9 @@ class Workbench(pn.viewable.Viewer):
             if not self._recovering:  # a second call (session destroyed after lost) waits
                 self._recovering = True
                 live.stop(reason="its page was closed")
+                # Nobody waits for the Run's final evaluation (at most RECOVER_WAIT_S): the
+                # slot goes to other visitors now.
+                self.controller.release_slot()
                 threading.Thread(
                     target=self._keep_for_recovery, name="workbench-recovery", daemon=True
                 ).start()
