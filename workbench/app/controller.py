@@ -10,6 +10,7 @@ progress bar. What a button does to the rest of the page is the Workbench's to w
 from __future__ import annotations
 
 import html
+import threading
 import time
 from collections.abc import Callable
 
@@ -56,6 +57,7 @@ class TrainingController:
         self.limits = limits
         self.live = LiveTraining(snapshot_interval=refresh_ms / 1000, on_finish=self._release)
         self._holds_slot = False
+        self._slot_lock = threading.Lock()
         self._tick = tick
         #: The periodic refresh; started by the actions, stopped once a training has ended.
         self.ticker = Ticker(self._on_tick, refresh_ms)
@@ -149,10 +151,18 @@ class TrainingController:
         self.ticker.stop()
 
     def _release(self) -> None:
-        # Called by the worker when a training ends, and when one fails to start.
-        if self._holds_slot:
-            self._holds_slot = False
+        # Called by the worker when a training ends, when one fails to start, and by
+        # release_slot: under a lock, so that two of them never release one slot twice.
+        with self._slot_lock:
+            held, self._holds_slot = self._holds_slot, False
+        if held:
             self.limits.release()
+
+    def release_slot(self) -> None:
+        """Give the server's training slot back now, before the worker has ended: for a
+        closed page's training, whose last moments (its Run's final evaluation, bounded) no
+        visitor waits for."""
+        self._release()
 
     def _on_tick(self) -> None:
         finished = not self.live.active

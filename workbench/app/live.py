@@ -195,6 +195,31 @@ class LiveTraining:
         with self._lock:
             self._clear()
 
+    def adopt(self, run: Run) -> None:
+        """Show a finished ``run`` as this worker's last training (a closed page's, recovered):
+        its state, steps, loss history and metric; Save and Download then take it.
+
+        Raises ``RuntimeError`` while a training runs.
+        """
+        if self.active:
+            raise RuntimeError("a training is running: stop or reset it before adopting a run")
+        history = run.history
+        with self._lock:
+            self._clear()
+            steps = [int(s) for s in history["step"].values]
+            self._columns = {"step": steps}
+            for name in [*run.loss_terms, "loss"]:
+                if name in history.data_vars:
+                    self._columns[name] = [float(v) for v in history[name].values]
+            self._step = int(run.attrs.get("steps", len(steps)))
+            self._total_steps = self._step
+            self._wall_s = float(run.attrs.get("wall_s", 0.0))
+            self._metric_names = run.metric.attrs()
+            self._metric = (self._step, run.l2re, "")
+            self._run = run
+            self._state = run.status
+            self._message = str(run.attrs.get("message", ""))
+
     # --- the worker ---------------------------------------------------------------------------
     def _work(self) -> None:
         records, command, started = self._records, None, False

@@ -8,6 +8,7 @@ import panel as pn
 from tornado.ioloop import PeriodicCallback
 
 from workbench.app.limits import ServeLimits
+from workbench.app.recovery import RecoveryStore
 from workbench.app.setup import read_query
 from workbench.app.workbench import Workbench
 
@@ -114,6 +115,8 @@ def serve(
         Passed to every session's :class:`Workbench` (``refresh_ms``, ``runs_dir``, ...).
     """
     limits = limits or ServeLimits()
+    # One store for every session: a closed page's training waits there for its browser.
+    params.setdefault("recovery", RecoveryStore())
     pn.extension(notifications=True)
     if port == 0:  # "any free port": pick it now, so the URL and origins name the real one
         port = free_port(address)

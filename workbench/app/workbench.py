@@ -28,11 +28,15 @@ Runs tab, and the result tabs its data calls for appear, drawn with the pure vie
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import panel as pn
 import param
 import xarray as xr
+from bokeh.models import CustomJS
 from panel.io.resources import CDN_DIST
 from panel.theme.fast import Fast
 
@@ -41,6 +45,7 @@ from workbench.app.controller import TrainingController
 from workbench.app.limits import ServeLimits
 from workbench.app.live import LiveTraining, show_message
 from workbench.app.live_view import LiveView
+from workbench.app.recovery import Recovered, RecoveryStore, browser_token, cookie_script
 from workbench.app.result_tabs import ResultTabs
 from workbench.app.runs import RunsTab, zip_run
 from workbench.app.setup import Setup, from_query, to_query
@@ -51,6 +56,12 @@ from workbench.problems import PROBLEMS
 from workbench.problems.base import Problem
 from workbench.results import REPORT_FILE
 from workbench.train import Training
+
+log = logging.getLogger(__name__)
+
+#: Seconds a closed page's training may take to stop with its Run (the final evaluation)
+#: before it is discarded instead, so that its slot of the server's cap comes free.
+RECOVER_WAIT_S = 10.0
 
 #: The served page's text font: fonts every desktop has, so nothing is fetched for it.
 PAGE_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
@@ -75,6 +86,21 @@ class LocalFast(Fast):
             "fast-design": f"{CDN_DIST}bundled/fast/js/fast_design.js",
         },
     }
+
+
+def _in_own_callback(action: Callable[[], None]) -> None:
+    """Run ``action`` now, or on a server in a next-tick callback of the session's document.
+
+    A widget's change can reach its watchers while the document's lock is not held (Panel
+    processes it in a coroutine that a click's callback may await). Panel's own widgets
+    reschedule their updates then; Bokeh figures edited directly raise ("_pending_writes should
+    be non-None") and the page never gets the edit. A callback of its own holds the lock.
+    """
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        action()
+    else:
+        pn.state.execute(action, schedule=True)
 
 
 class Workbench(pn.viewable.Viewer):
@@ -107,6 +133,13 @@ class Workbench(pn.viewable.Viewer):
         48, bounds=(8, 256), doc="Grid points per dim of live snapshots (the Run uses all)."
     )
     runs_dir = param.String("workbench-runs", doc="Folder where Save writes runs.")
+    recovery = param.ClassSelector(
+        class_=RecoveryStore,
+        default=None,
+        doc="Where a served page that closes while it trains leaves its Run for the same "
+        "browser's next page (see workbench.app.recovery); None: a closed page's training is "
+        "discarded.",
+    )
 
     def __init__(self, setup: Setup | None = None, **params):
         params.setdefault("limits", ServeLimits())
@@ -159,7 +192,12 @@ class Workbench(pn.viewable.Viewer):
         self.result_tabs = ResultTabs(self.tabs)
         # The problem or method may have changed since the Sweeps tab was last seen.
         self.tabs.param.watch(self._on_tab, "active")
+        self._built = False
         self.setup_panel.show_problem()
+        self._built = True
+        self._adopted = None  # a closed page's Run shown as this page's (see recovery)
+        self._token = self._recovery_token() if self.recovery is not None else None
+        self._recovering = False  # shutdown() has handed the training to the recovery
 
     @classmethod
     def from_query(cls, query, **params) -> Workbench:
@@ -215,13 +253,22 @@ class Workbench(pn.viewable.Viewer):
 
     def _on_problem(self, problem: Problem) -> None:
         # A training keeps its plots; the new problem's appear when the next one starts.
-        if not self.live.active:
-            self.live_view.build(problem, self.snapshot_points)
+        def build() -> None:
+            if not self.live.active and self.setup.problem is problem:
+                self.live_view.build(problem, self.snapshot_points)
+
+        if self._built:
+            _in_own_callback(build)
+        else:  # the first plots, while the page is being made
+            build()
 
     def _on_problem_knob(self) -> None:
-        if not self.live.active:
-            self.live_view.show_preview(self.setup.problem, self.snapshot_points)
-            self.live_view.push()
+        def preview() -> None:
+            if not self.live.active:
+                self.live_view.show_preview(self.setup.problem, self.snapshot_points)
+                self.live_view.push()
+
+        _in_own_callback(preview)
 
     def _on_tab(self, event) -> None:
         names = self.tabs._names
@@ -284,14 +331,88 @@ class Workbench(pn.viewable.Viewer):
         return True
 
     def shutdown(self) -> None:
-        """Discard the training and stop timers; called when a browser session closes.
+        """End the training and stop timers; called when a browser session closes.
 
         The training is not waited for (this runs on the server's event loop): it ends
-        within a checkpoint, skipping its final evaluation, and frees its slot then.
+        within a checkpoint and frees its slot then. With a :attr:`recovery` store (a served
+        page) it stops keeping its Run, which waits there for the browser's next page
+        (:mod:`workbench.app.recovery`); otherwise it is discarded, skipping its final
+        evaluation.
         """
-        self.live.stop(discard=True)
+        live = self.live
+        if self.recovery is not None and self._token is not None and live.active:
+            if not self._recovering:  # a second call (session destroyed after lost) waits
+                self._recovering = True
+                live.stop(reason="its page was closed")
+                # Nobody waits for the Run's final evaluation (at most RECOVER_WAIT_S): the
+                # slot goes to other visitors now.
+                self.controller.release_slot()
+                threading.Thread(
+                    target=self._keep_for_recovery, name="workbench-recovery", daemon=True
+                ).start()
+        else:
+            live.stop(discard=True)
         self.sweeps.stop(wait=True, timeout=30)
         self.controller.ticker.stop()
+
+    # --- a closed page's training, recovered by the browser's next page ---------------------------
+    def _recovery_token(self) -> str | None:
+        # The browser's token (see workbench.app.recovery); only a served page has one.
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            return None
+        token, new = browser_token(pn.state.cookies)
+        if new:
+            doc.js_on_event("document_ready", CustomJS(code=cookie_script(token)))
+        # The runs of this browser's closed pages, as they come in: a reloaded page's training
+        # is stopped and kept a second or more after this page has started, or only when
+        # Bokeh destroys the old session (15-32 s) if the server missed the lost connection.
+        # A look into the store costs microseconds, so it goes on while the page lives.
+        pn.state.add_periodic_callback(self._take_recovered, period=1000)
+        return token
+
+    def _keep_for_recovery(self) -> None:
+        # In a thread of its own: wait for the stopped training's Run and keep it.
+        live, setup = self.live, self.setup  # the set-up is locked while it trains
+        what = f"{setup.method.name} on {setup.problem.name}"
+        if not live.wait(RECOVER_WAIT_S):  # a slow final evaluation: free the slot instead
+            live.stop(discard=True)
+            live.wait()
+        run, step = live.run, live.step_count
+        if run is None:
+            message = f"the training of a closed page ({what}) ended at step {step} without a run"
+            kept = Recovered(f"recovered: {what}", f"{message}: {live.message}")
+        else:
+            step = int(run.attrs.get("steps", step))
+            kept = Recovered(
+                f"recovered: {what}, step {step}",
+                f"Recovered the training of a closed page ({what}, stopped at step {step})",
+                run,
+            )
+        self.recovery.put(self._token, kept)
+        log.info("kept a closed page's training for recovery: %s", kept.label)
+
+    def _take_recovered(self) -> None:
+        # Add this browser's kept runs to the Runs tab; an idle page with the same problem and
+        # method shows the newest as its own (status line, plots, Save, Download).
+        for kept in self.recovery.take(self._token):
+            run = kept.run
+            if run is None:
+                self.notify(kept.message, "warning")
+                continue
+            self.runs_tab.add(run, label=kept.label)
+            pair = (self.setup.problem.name, self.setup.method.name)
+            shown = (
+                pair == (run.problem.name, run.method.name)
+                and not self.live.active
+                and self.live.run is None
+            )
+            if shown:
+                self._adopted = run  # already in the Runs tab, under its label
+                self.live.adopt(run)
+                self.flush()
+            where = "shown here and in the Runs tab" if shown else "in the Runs tab"
+            self.notify(f"{kept.message}: {where}", "info")
 
     def _start(self, paused: bool) -> bool:
         setup = self.setup.copy()
@@ -324,7 +445,8 @@ class Workbench(pn.viewable.Viewer):
             # A Run need not have /points (operators have no collocation points).
             points = tree["points"].to_dataset() if "points" in tree.children else None
             self.live_view.draw_fields(run.fields, points)  # the final state on the full grid
-            self.runs_tab.add(run)
+            if run is not self._adopted:
+                self.runs_tab.add(run)
             self.result_tabs.show(tree)
             if run.status == "diverged":
                 self.notify(run.attrs["message"] + "; the last good state is kept", "warning")
