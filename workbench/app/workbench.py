@@ -216,11 +216,11 @@ class Workbench(pn.viewable.Viewer):
     def _on_problem(self, problem: Problem) -> None:
         # A training keeps its plots; the new problem's appear when the next one starts.
         if not self.live.active:
-            self.live_view.build(problem, self.snapshot_points)
+            self.live_view.build(problem, self.snapshot_points, self.setup.method)
 
     def _on_problem_knob(self) -> None:
         if not self.live.active:
-            self.live_view.show_preview(self.setup.problem, self.snapshot_points)
+            self.live_view.show_preview(self.setup.problem, self.snapshot_points, self.setup.method)
             self.live_view.push()
 
     def _on_tab(self, event) -> None:
