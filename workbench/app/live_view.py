@@ -15,7 +15,7 @@ fields.
 Layout: the status line, then a top row of the loss beside what steers or frames the fields
 (the test sample and an operator's input, the time of a space-time profile, or a field
 generator's gallery), then one row of the field panels, then the rest (traversal,
-diagnostics). Figures stretch to share their row, at fixed heights chosen so that status,
+diagnostics). Figures share a row of fixed width, at fixed heights, chosen so that status,
 loss and the field row fit a 1366x768 window without scrolling.
 """
 
@@ -37,6 +37,7 @@ from workbench.app.plots import (
     ProfilePlot,
     TraversalPlot,
 )
+from workbench.app.plots.style import ROW_WIDTH
 from workbench.app.setup import Setup
 from workbench.methods.base import Method
 from workbench.methods.field_generators.base import FieldGenerator
@@ -47,6 +48,9 @@ from workbench.views.fields import FIELD_TITLES, SAMPLE_DIM, sample_labels, sele
 from workbench.views.generation import generated_channels
 from workbench.views.latent import latent_names, ranked_latents
 from workbench.views.metric import live_note, metric_long_name, metric_text, metric_value
+
+#: Width (px) of a plot beside the loss in the top row (profile, sample and input).
+SIDE_WIDTH = 400
 
 #: Loss-history points drawn at most; more only cost transfer time, not information.
 MAX_PLOT_POINTS = 500
@@ -98,7 +102,7 @@ class LiveView:
         self._problem_name = problem.name
         self._loss_plot = LossPlot()
         self._diagnostics_plot = DiagnosticsPlot()
-        self._loss_pane = pn.pane.Bokeh(self._loss_plot.figure, sizing_mode="stretch_width")
+        self._loss_pane = pn.pane.Bokeh(self._loss_plot.figure)
         # The figures hide themselves until a combiner reports something (the default sum
         # reports nothing). Not pane.visible: toggling it makes Panel 1.9 copy the figure's
         # themed stylesheets into the pane, which raises and drops the rest of the tick.
@@ -158,6 +162,7 @@ class LiveView:
                 )
             ]
             self._top.objects = [self._gallery_box, self._loss_pane]
+            self._fit_loss(440)
             self._fields = None
             return
         self.draw_fields(_preview(problem, snapshot_points), None)
@@ -201,20 +206,19 @@ class LiveView:
         # An operator's input goes beside the loss, under the sample it belongs to; the
         # solution, error and residual share the field row (the first labels the y axis).
         inputs = [key for key, _ in panels if key not in FIELD_TITLES]
+        beside = inputs if self._sample_dim else []
+        in_row = [key for key, _ in panels if key not in beside]
         self._field_plots = {}
         for key, variables in panels:
-            first = key in inputs or key == next(k for k, _ in panels if k not in inputs)
             self._field_plots[key] = FieldPlot(
                 variables,
                 dims,
                 _panel_title(key, variables, dims, generative),
+                width=SIDE_WIDTH if key in beside else ROW_WIDTH // max(len(in_row), 2),
                 legend=legend,
-                label_y=first,
+                label_y=key in beside or key == in_row[0],
             )
-        panes = {
-            key: pn.pane.Bokeh(plot.figure, sizing_mode="stretch_width")
-            for key, plot in self._field_plots.items()
-        }
+        panes = {key: pn.pane.Bokeh(plot.figure) for key, plot in self._field_plots.items()}
         self._bokeh_panes = [self._loss_pane, *panes.values(), *self._diagnostics_panes]
         self._profile_plot = ProfilePlot(dims) if self._space_time else None
         if self._space_time:
@@ -223,13 +227,13 @@ class LiveView:
         top = [self._loss_pane]
         if self._sample_dim:
             side = [self._sample, *(panes[key] for key in inputs)]  # the input it is about
-            top.append(pn.Column(*side, sizing_mode="stretch_width"))
+            top.append(pn.Column(*side))
         if self._profile_plot is not None:
-            profile_pane = pn.pane.Bokeh(self._profile_plot.figure, sizing_mode="stretch_width")
+            profile_pane = pn.pane.Bokeh(self._profile_plot.figure)
             self._bokeh_panes.append(profile_pane)
-            top.append(pn.Column(self._time, profile_pane, sizing_mode="stretch_width"))
+            top.append(pn.Column(self._time, profile_pane))
         self._top.objects = top
-        beside = inputs if self._sample_dim else []
+        self._fit_loss(SIDE_WIDTH * (len(top) - 1))
         self._fields_box.objects = [pane for key, pane in panes.items() if key not in beside]
         for plot in self._field_plots.values():
             plot.mark_time(self._time.value)
@@ -329,9 +333,7 @@ class LiveView:
                 figures = pn.Column(*self._gallery_panes, margin=0)
                 width = max(f.frame_width for f in self._gallery_plot.figures) + 90
             else:  # 1D: the loss on top, the channels' figures side by side below it
-                for pane in self._gallery_panes:
-                    pane.sizing_mode = "stretch_width"
-                figures = pn.Row(*self._gallery_panes, sizing_mode="stretch_width")
+                figures = pn.Row(*self._gallery_panes)
                 width = None
             sizing = {"width": width, "sizing_mode": None if two_d else "stretch_width"}
             self._gallery_metric.param.update(**sizing)
@@ -344,9 +346,11 @@ class LiveView:
             if two_d:
                 self._top.objects = [self._gallery_box, self._loss_pane]
                 self._gallery_slot.objects = []
+                self._fit_loss(width + 20)
             else:
                 self._top.objects = [self._loss_pane]
                 self._gallery_slot.objects = [self._gallery_box]
+                self._fit_loss(0)
         self._gallery_plot.update(fields)
         self._gallery_metric.object = (
             f"**{metric_text(fields.attrs, note=live_note(fields.attrs))}**: the "
@@ -364,12 +368,17 @@ class LiveView:
             self._gallery_box.objects = []
             self._gallery_slot.objects = []
 
+    def _fit_loss(self, beside: int) -> None:
+        """Narrow the loss figure to leave ``beside`` px of the top row to other plots."""
+        self._loss_plot.figure.width = max(ROW_WIDTH - beside, 360)
+
     def _clear_field_plots(self) -> None:
         """Drop one instance's field plots (a field generator's samples replace them)."""
         if self._field_layout is not None:
             self._field_plots, self._field_layout, self._profile_plot = {}, None, None
             self._fields_box.objects = []
             self._top.objects = [self._loss_pane]
+            self._fit_loss(0)
             self._bokeh_panes = [self._loss_pane, *self._diagnostics_panes]
             self._sample_dim = False
             self._sample.visible = self._show_points.visible = False

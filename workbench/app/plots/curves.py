@@ -8,7 +8,7 @@ from bokeh.models import ColumnDataSource, HoverTool, LegendItem, Range1d, Span
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from workbench.app.plots.style import LOSS_HEIGHT, MIN_WIDTH, TOOLS, outside_legend, step_axis
+from workbench.app.plots.style import LOSS_HEIGHT, ROW_WIDTH, TOOLS, outside_legend, step_axis
 
 
 class _Lines:
@@ -89,15 +89,14 @@ class LossPlot:
 
     MAX_TERMS = 9
 
-    def __init__(self, height: int = LOSS_HEIGHT):
-        # As wide as its place in the Live tab's top row (see workbench.app.live_view).
+    def __init__(self, width: int = ROW_WIDTH, height: int = LOSS_HEIGHT):
+        # The Live tab narrows it when plots join it in the top row (see live_view).
         self.figure = figure(
             title="training loss",
             y_axis_type="log",
             x_axis_label="step",
             y_axis_label="loss",
-            sizing_mode="stretch_width",
-            min_width=MIN_WIDTH + 100,
+            width=width,
             height=height,
             tools=TOOLS,
         )

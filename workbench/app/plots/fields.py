@@ -22,6 +22,7 @@ from workbench.app.plots.style import (
     KEPT_COLOUR,
     MIN_WIDTH,
     NEW_COLOUR,
+    ROW_WIDTH,
     SET_COLOURS,
     TOOLS,
     WEIGHTS,
@@ -54,8 +55,8 @@ class FieldPlot:
     legend : dict, optional
         Legend labels of 1D curves by variable (default: ``u`` "prediction", ``u_ref``
         "reference"; a generative model's are "reconstruction" and "data").
-    height : int
-        Of the figure; its width follows its place in the page (at least ``MIN_WIDTH``).
+    width, height : int
+        Of the figure (px); the width at least ``MIN_WIDTH``.
     label_y : bool
         Label the vertical axis (a row of plots on one grid labels it once, on the left).
 
@@ -68,6 +69,7 @@ class FieldPlot:
         names: Sequence[str],
         dims: Sequence[str],
         title: str,
+        width: int = ROW_WIDTH // 4,
         height: int = FIELD_HEIGHT,
         legend: dict[str, str] | None = None,
         label_y: bool = True,
@@ -78,8 +80,7 @@ class FieldPlot:
         self.label_y = label_y
         self.figure = figure(
             title=title,
-            sizing_mode="stretch_width",
-            min_width=MIN_WIDTH,
+            width=max(width, MIN_WIDTH),
             height=height,
             tools=TOOLS,
             toolbar_location="above",
@@ -307,12 +308,11 @@ class FieldPlot:
 class ProfilePlot:
     """Prediction and reference along ``x`` at one time ``t`` (for space-time problems)."""
 
-    def __init__(self, dims: Sequence[str], height: int = FIELD_HEIGHT):
+    def __init__(self, dims: Sequence[str], width: int = 400, height: int = FIELD_HEIGHT):
         self.space = [d for d in dims if d != "t"][0]
         self.figure = figure(
             title="u at t",
-            sizing_mode="stretch_width",
-            min_width=MIN_WIDTH,
+            width=width,
             height=height,
             tools=TOOLS,
             toolbar_location="above",

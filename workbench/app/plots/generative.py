@@ -14,6 +14,7 @@ from workbench.app.plots.style import (
     FIELD_HEIGHT,
     MAGNITUDES,
     MIN_WIDTH,
+    ROW_WIDTH,
     TOOLS,
     colour_bar,
     finite_range,
@@ -170,7 +171,7 @@ class GalleryPlot:
         The grid's dims; 2D images put ``t`` on the horizontal axis.
 
     Sized to share the Live tab's top row with the loss: 2D tiles are :data:`TILE` px
-    squares, stacked a figure per row; 1D figures stretch side by side.
+    squares, stacked a figure per row; 1D figures share a row side by side.
     """
 
     #: Side of one 2D sample's tile (px): eight of them and the loss fit a 1366 px window.
@@ -183,8 +184,7 @@ class GalleryPlot:
             if len(self.dims) == 1:
                 fig = figure(
                     title=name,
-                    sizing_mode="stretch_width",
-                    min_width=MIN_WIDTH,
+                    width=max(ROW_WIDTH // len(self.rows), MIN_WIDTH),
                     height=FIELD_HEIGHT,
                     tools=TOOLS,
                     toolbar_location="above",

@@ -35,11 +35,15 @@ SET_COLOURS = ("black", "#7f7f7f", "#8c564b", "#9467bd", "#bcbd22")
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 
 #: Heights (px) of the Live tab's rows: the loss row and the field row. With the status line
-#: they fit a 1366x768 window below the page header (the browser test checks it); widths
-#: follow the window (each figure stretches, down to :data:`MIN_WIDTH`).
+#: they fit a 1366x768 window below the page header (the browser test checks it).
 LOSS_HEIGHT, FIELD_HEIGHT = 255, 245
 
-#: The narrowest a live figure gets before its row wraps.
+#: Width (px) the figures of one row share: the main area of a 1366 px wide window beside the
+#: sidebar. Fixed widths, not stretching ones: a stretching pane added to a page already shown
+#: (the plots a new kind of data needs) left the page patching models it never received.
+ROW_WIDTH = 900
+
+#: The narrowest a live figure gets.
 MIN_WIDTH = 200
 
 
