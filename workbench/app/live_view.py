@@ -102,6 +102,7 @@ class LiveView:
         self._problem_name = problem.name
         self._loss_plot = LossPlot()
         self._diagnostics_plot = DiagnosticsPlot()
+        self._loss_plot.figure.name = "loss"  # names find the plots in the page (tests)
         self._loss_pane = pn.pane.Bokeh(self._loss_plot.figure)
         # The figures hide themselves until a combiner reports something (the default sum
         # reports nothing). Not pane.visible: toggling it makes Panel 1.9 copy the figure's
@@ -218,6 +219,8 @@ class LiveView:
                 legend=legend,
                 label_y=key in beside or key == in_row[0],
             )
+        for key, plot in self._field_plots.items():
+            plot.figure.name = f"field-{key}"
         panes = {key: pn.pane.Bokeh(plot.figure) for key, plot in self._field_plots.items()}
         self._bokeh_panes = [self._loss_pane, *panes.values(), *self._diagnostics_panes]
         self._profile_plot = ProfilePlot(dims) if self._space_time else None

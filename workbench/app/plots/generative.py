@@ -232,6 +232,7 @@ class GalleryPlot:
                 fig.axis.visible = False
                 fig.grid.visible = False
                 self.mappers.append(mapper)
+            fig.name = f"gallery-{name}"  # finds it in the page (tests)
             self.figures.append(fig)
             self.sources.append(source)
 
