@@ -133,7 +133,9 @@ class LiveView:
         self._gallery_key = None
         self._gallery_panes: list[pn.pane.Bokeh] = []
         self.layout.objects = [
-            *self._header,
+            # As wide as the rows below: a wider plot further down (a latent traversal) must
+            # not push the status line and progress bar past the window's edge.
+            pn.Column(*self._header, width=ROW_WIDTH, margin=0),
             self._top,
             pn.Row(self._show_points, self._show_gaussians, margin=0),
             self._fields_box,
