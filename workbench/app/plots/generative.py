@@ -205,8 +205,6 @@ class GalleryPlot:
                     frame_width=self.TILE * self.samples,
                     frame_height=self.TILE,
                     tools=TOOLS,
-                    toolbar_location="above",
-                    min_border=4,
                     x_range=Range1d(-0.5, self.samples - 0.5),
                     y_range=Range1d(-0.5, 0.5),
                 )
