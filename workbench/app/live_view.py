@@ -385,9 +385,11 @@ class LiveView:
             self._top.objects = [self._loss_pane]
             self._fit_loss(0)
             self._bokeh_panes = [self._loss_pane, *self._diagnostics_panes]
-            self._sample_dim = False
-            self._sample.visible = self._show_points.visible = False
-            self._show_gaussians.visible = False
+        # Also before any field plot was built (a generator's first preview): the overlay
+        # and sample widgets start visible.
+        self._sample_dim = False
+        self._sample.visible = self._show_points.visible = False
+        self._show_gaussians.visible = False
 
     def _draw_traversal(self, fields: xr.Dataset) -> None:
         """The latent traversal of a generative model's fields; nothing for other fields."""
