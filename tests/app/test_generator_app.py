@@ -116,8 +116,10 @@ def test_a_flow_matching_model_trains_live_and_its_run_gets_the_generator_tabs()
 
     wb.reset()
     assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
-    assert view._gallery_plot is None and view._gallery_box.objects == []
-    assert "u_ref" in view._field_plots  # the problem's preview is back
+    assert view._gallery_plot is None and len(view._gallery_box.objects) == 1
+    assert "appear here" in view._gallery_box.objects[0].object  # waits for its samples
+    # A field generator learns a family: no instance's reference or blank prediction panels.
+    assert view._field_plots == {} and not view._show_points.visible
 
 
 def test_a_1d_snapshot_without_residual_draws_curves_and_other_fields_clear_it():

@@ -11,6 +11,12 @@ a ``traversal`` (a latent generative model's) add a live latent traversal; field
 family's input and ``u`` on ``sample`` with neither a truth ``u_ref`` nor latent draws ``z``
 (a field generator's samples from fixed noise) are drawn as a gallery instead of one sample's
 fields.
+
+Layout: the status line, then a top row of the loss beside what steers or frames the fields
+(the test sample and an operator's input, the time of a space-time profile, or a field
+generator's gallery), then one row of the field panels, then the rest (traversal,
+diagnostics). Figures share a row of fixed width, at fixed heights, chosen so that status,
+loss and the field row fit a 1366x768 window without scrolling.
 """
 
 from __future__ import annotations
@@ -31,7 +37,10 @@ from workbench.app.plots import (
     ProfilePlot,
     TraversalPlot,
 )
+from workbench.app.plots.style import ROW_WIDTH
 from workbench.app.setup import Setup
+from workbench.methods.base import Method
+from workbench.methods.field_generators.base import FieldGenerator
 from workbench.problems.base import Problem
 from workbench.regularizers import Data
 from workbench.results import knobs
@@ -39,6 +48,9 @@ from workbench.views.fields import FIELD_TITLES, SAMPLE_DIM, sample_labels, sele
 from workbench.views.generation import generated_channels
 from workbench.views.latent import latent_names, ranked_latents
 from workbench.views.metric import live_note, metric_long_name, metric_text, metric_value
+
+#: Width (px) of a plot beside the loss in the top row (profile, sample and input).
+SIDE_WIDTH = 400
 
 #: Loss-history points drawn at most; more only cost transfer time, not information.
 MAX_PLOT_POINTS = 500
@@ -76,15 +88,21 @@ class LiveView:
         )
         self._show_gaussians.param.watch(self._on_show_gaussians, "value")
         # Shown once fields come with a ``sample`` dim (an operator's test samples).
-        self._sample = pn.widgets.Select(label="test sample", options=[], visible=False, width=140)
+        self._sample = pn.widgets.Select(
+            label="test sample", options=[], visible=False, width=140, margin=(0, 10)
+        )
         self._sample.param.watch(self._on_sample, "value")
         self.layout = pn.Column(sizing_mode="stretch_width")
 
-    def build(self, problem: Problem, snapshot_points: int) -> None:
-        """Fresh live plots for ``problem``, showing its reference until training."""
+    def build(self, problem: Problem, snapshot_points: int, method: Method | None = None) -> None:
+        """Fresh live plots for ``problem``, showing its reference until training.
+
+        ``method``: a field generator shows no reference (see :meth:`show_preview`).
+        """
         self._problem_name = problem.name
         self._loss_plot = LossPlot()
         self._diagnostics_plot = DiagnosticsPlot()
+        self._loss_plot.figure.name = "loss"  # names find the plots in the page (tests)
         self._loss_pane = pn.pane.Bokeh(self._loss_plot.figure)
         # The figures hide themselves until a combiner reports something (the default sum
         # reports nothing). Not pane.visible: toggling it makes Panel 1.9 copy the figure's
@@ -95,8 +113,9 @@ class LiveView:
             pn.pane.Bokeh(self._diagnostics_plot.agreement),
             pn.pane.Bokeh(self._estimates_plot.figure),
         ]
-        self._top = pn.FlexBox(self._loss_pane)
-        self._fields_box = pn.FlexBox()
+        self._top = pn.Row(self._loss_pane, sizing_mode="stretch_width")
+        self._fields_box = pn.Row(sizing_mode="stretch_width")
+        self._built_sample_dim = False
         self._field_layout = None  # so that the preview below builds the field plots
         # Filled while the fields carry a latent traversal (a generative model's).
         self._traversal_box = pn.Column(sizing_mode="stretch_width")
@@ -105,32 +124,56 @@ class LiveView:
         self._traversal_positions: list[int] = []
         self._traversal_panes: list[pn.pane.Bokeh] = []
         # Filled while the fields are a field generator's samples, in place of the field plots.
-        self._gallery_box = pn.Column(sizing_mode="stretch_width")
+        self._gallery_box = pn.Column()
+        # Where a 1D gallery goes (a 2D one sits in the top row, beside the loss).
+        self._gallery_slot = pn.Column(sizing_mode="stretch_width")
         #: The generated samples' metric, in the status line's words.
         self._gallery_metric = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._gallery_plot: GalleryPlot | None = None
         self._gallery_key = None
         self._gallery_panes: list[pn.pane.Bokeh] = []
         self.layout.objects = [
-            *self._header,
+            # As wide as the rows below: a wider plot further down (a latent traversal) must
+            # not push the status line and progress bar past the window's edge.
+            pn.Column(*self._header, width=ROW_WIDTH, margin=0),
             self._top,
-            pn.Row(self._show_points, self._show_gaussians, self._sample),
+            pn.Row(self._show_points, self._show_gaussians, margin=0),
             self._fields_box,
-            self._gallery_box,
+            self._gallery_slot,
             self._traversal_box,
             pn.FlexBox(*self._diagnostics_panes),
         ]
         self._show_gaussians.visible = False  # until a snapshot brings Gaussians
-        self.show_preview(problem, snapshot_points)
+        self.show_preview(problem, snapshot_points, method)
 
-    def show_preview(self, problem: Problem, snapshot_points: int) -> None:
-        """Show the problem's reference before training, on ``snapshot_points`` per dim."""
+    def show_preview(
+        self, problem: Problem, snapshot_points: int, method: Method | None = None
+    ) -> None:
+        """Show the problem's reference before training, on ``snapshot_points`` per dim.
+
+        A field generator (``method``) learns a family, not this instance: its Live tab waits
+        for its own samples instead of showing one instance's reference and blank panels.
+        """
+        if isinstance(method, FieldGenerator):
+            self._clear_gallery()
+            self._clear_field_plots()
+            self._gallery_box.objects = [
+                pn.pane.Markdown(
+                    "**Generated samples** appear here, beside the loss, from the first "
+                    "snapshot on (after the training set is generated).",
+                    width=420,
+                )
+            ]
+            self._top.objects = [self._gallery_box, self._loss_pane]
+            self._fit_loss(440)
+            self._fields = None
+            return
         self.draw_fields(_preview(problem, snapshot_points), None)
 
     def restart(self, setup: Setup, snapshot_points: int) -> None:
         """Make the plots ready for a new training of ``setup``."""
         if setup.problem.name != self._problem_name:  # switched while the last one trained
-            self.build(setup.problem, snapshot_points)
+            self.build(setup.problem, snapshot_points, setup.method)
         else:  # same kind of plots: reuse them, so the page need not build new ones
             self._loss_plot.clear()
             self._diagnostics_plot.clear()
@@ -139,7 +182,7 @@ class LiveView:
             if "residual" in self._field_plots:
                 self._field_plots["residual"].update_points(None)
             self._show_gaussians.visible = False  # a rebuild above starts hidden too
-            self.show_preview(setup.problem, snapshot_points)
+            self.show_preview(setup.problem, snapshot_points, setup.method)
         self._estimates_plot.set_truths(_truths(setup))
 
     def draw_curves(self, live: LiveTraining) -> None:
@@ -161,26 +204,42 @@ class LiveView:
         self._dims = dims
         self._generative = generative
         self._space_time = len(dims) == 2 and "t" in dims
+        self._built_sample_dim = self._sample_dim
         legend = GENERATIVE_LABELS if generative else None
-        self._field_plots = {
-            key: FieldPlot(
-                variables, dims, _panel_title(key, variables, dims, generative), legend=legend
+        # An operator's input goes beside the loss, under the sample it belongs to; the
+        # solution, error and residual share the field row (the first labels the y axis).
+        inputs = [key for key, _ in panels if key not in FIELD_TITLES]
+        beside = inputs if self._sample_dim else []
+        in_row = [key for key, _ in panels if key not in beside]
+        self._field_plots = {}
+        for key, variables in panels:
+            self._field_plots[key] = FieldPlot(
+                variables,
+                dims,
+                _panel_title(key, variables, dims, generative),
+                width=SIDE_WIDTH if key in beside else ROW_WIDTH // max(len(in_row), 2),
+                legend=legend,
+                label_y=key in beside or key == in_row[0],
             )
-            for key, variables in panels
-        }
-        field_panes = [pn.pane.Bokeh(plot.figure) for plot in self._field_plots.values()]
-        self._bokeh_panes = [self._loss_pane, *field_panes, *self._diagnostics_panes]
+        for key, plot in self._field_plots.items():
+            plot.figure.name = f"field-{key}"
+        panes = {key: pn.pane.Bokeh(plot.figure) for key, plot in self._field_plots.items()}
+        self._bokeh_panes = [self._loss_pane, *panes.values(), *self._diagnostics_panes]
         self._profile_plot = ProfilePlot(dims) if self._space_time else None
         if self._space_time:
             t0, t1 = float(shown["t"].min()), float(shown["t"].max())
             self._time.param.update(start=t0, end=t1, step=(t1 - t0) / 100, value=(t0 + t1) / 2)
         top = [self._loss_pane]
+        if self._sample_dim:
+            side = [self._sample, *(panes[key] for key in inputs)]  # the input it is about
+            top.append(pn.Column(*side))
         if self._profile_plot is not None:
             profile_pane = pn.pane.Bokeh(self._profile_plot.figure)
             self._bokeh_panes.append(profile_pane)
             top.append(pn.Column(self._time, profile_pane))
         self._top.objects = top
-        self._fields_box.objects = field_panes
+        self._fit_loss(SIDE_WIDTH * (len(top) - 1))
+        self._fields_box.objects = [pane for key, pane in panes.items() if key not in beside]
         for plot in self._field_plots.values():
             plot.mark_time(self._time.value)
         residual = self._field_plots.get("residual")
@@ -221,7 +280,7 @@ class LiveView:
         self._clear_gallery()
         shown = self._one_sample(fields)
         layout = _field_layout(shown)
-        if layout != self._field_layout:
+        if layout != self._field_layout or self._sample_dim != self._built_sample_dim:
             # The data decides the plots: an operator's snapshot (an input field, no t)
             # differs from the problem's preview, and a family may have no residual.
             self._build_field_plots(layout, shown)
@@ -261,14 +320,7 @@ class LiveView:
     def _draw_gallery(self, fields: xr.Dataset) -> None:
         """A field generator's samples, all of them: there is no test sample to pick, and no
         truth to compare with, so the field plots give way to a gallery."""
-        if self._field_layout is not None:
-            self._field_plots, self._field_layout, self._profile_plot = {}, None, None
-            self._fields_box.objects = []
-            self._top.objects = [self._loss_pane]
-            self._bokeh_panes = [self._loss_pane, *self._diagnostics_panes]
-            self._sample_dim = False
-            self._sample.visible = self._show_points.visible = False
-            self._show_gaussians.visible = False
+        self._clear_field_plots()
         key = GalleryPlot.key(fields)
         if key != self._gallery_key:
             rows, samples, dims = key
@@ -281,11 +333,29 @@ class LiveView:
             )
             if "residual" in rows:
                 text += "; the last row is each sample's |PDE residual|"
+            two_d = len(key[2]) == 2
+            if two_d:  # the samples first, stacked a row per channel, beside the loss
+                figures = pn.Column(*self._gallery_panes, margin=0)
+                width = max(f.frame_width for f in self._gallery_plot.figures) + 90
+            else:  # 1D: the loss on top, the channels' figures side by side below it
+                figures = pn.Row(*self._gallery_panes)
+                width = None
+            sizing = {"width": width, "sizing_mode": None if two_d else "stretch_width"}
+            self._gallery_metric.param.update(**sizing)
+            self._gallery_box.param.update(**sizing)
             self._gallery_box.objects = [
-                pn.pane.Markdown(text, sizing_mode="stretch_width"),
+                figures,
                 self._gallery_metric,
-                pn.FlexBox(*self._gallery_panes),
+                pn.pane.Markdown(text, styles={"font-size": "0.85em"}, **sizing),
             ]
+            if two_d:
+                self._top.objects = [self._gallery_box, self._loss_pane]
+                self._gallery_slot.objects = []
+                self._fit_loss(width + 20)
+            else:
+                self._top.objects = [self._loss_pane]
+                self._gallery_slot.objects = [self._gallery_box]
+                self._fit_loss(0)
         self._gallery_plot.update(fields)
         self._gallery_metric.object = (
             f"**{metric_text(fields.attrs, note=live_note(fields.attrs))}**: the "
@@ -299,7 +369,27 @@ class LiveView:
     def _clear_gallery(self) -> None:
         if self._gallery_plot is not None:
             self._gallery_plot, self._gallery_key, self._gallery_panes = None, None, []
+        if self._gallery_box.objects:
             self._gallery_box.objects = []
+            self._gallery_slot.objects = []
+
+    def _fit_loss(self, beside: int) -> None:
+        """Narrow the loss figure to leave ``beside`` px of the top row to other plots."""
+        self._loss_plot.figure.width = max(ROW_WIDTH - beside, 360)
+
+    def _clear_field_plots(self) -> None:
+        """Drop one instance's field plots (a field generator's samples replace them)."""
+        if self._field_layout is not None:
+            self._field_plots, self._field_layout, self._profile_plot = {}, None, None
+            self._fields_box.objects = []
+            self._top.objects = [self._loss_pane]
+            self._fit_loss(0)
+            self._bokeh_panes = [self._loss_pane, *self._diagnostics_panes]
+        # Also before any field plot was built (a generator's first preview): the overlay
+        # and sample widgets start visible.
+        self._sample_dim = False
+        self._sample.visible = self._show_points.visible = False
+        self._show_gaussians.visible = False
 
     def _draw_traversal(self, fields: xr.Dataset) -> None:
         """The latent traversal of a generative model's fields; nothing for other fields."""

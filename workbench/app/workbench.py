@@ -255,7 +255,7 @@ class Workbench(pn.viewable.Viewer):
         # A training keeps its plots; the new problem's appear when the next one starts.
         def build() -> None:
             if not self.live.active and self.setup.problem is problem:
-                self.live_view.build(problem, self.snapshot_points)
+                self.live_view.build(problem, self.snapshot_points, self.setup.method)
 
         if self._built:
             _in_own_callback(build)
@@ -265,7 +265,9 @@ class Workbench(pn.viewable.Viewer):
     def _on_problem_knob(self) -> None:
         def preview() -> None:
             if not self.live.active:
-                self.live_view.show_preview(self.setup.problem, self.snapshot_points)
+                self.live_view.show_preview(
+                    self.setup.problem, self.snapshot_points, self.setup.method
+                )
                 self.live_view.push()
 
         _in_own_callback(preview)

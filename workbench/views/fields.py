@@ -20,6 +20,8 @@ import holoviews as hv
 import numpy as np
 import xarray as xr
 
+from workbench.views.style import compact_colorbar
+
 
 def load_bokeh_backend() -> None:
     """Register HoloViews' bokeh renderer and options, quietly, once.
@@ -267,6 +269,7 @@ def field(
         title=title,
         cmap=cmap or ("RdBu_r" if sym else "viridis"),
         colorbar=True,
+        hooks=[compact_colorbar],
         width=_WIDTH,
         height=_HEIGHT,
         tools=["hover"],

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.views.fields import _dimension
+from workbench.views.style import integer_x
 
 #: ``role`` attrs that mark the loss variables of ``/history``.
 LOSS_ROLES = ("loss_term", "loss_total")
@@ -92,6 +93,7 @@ def history(ds: xr.Dataset, *, floor: float | None = None) -> hv.Overlay:
             legend_position="right",
             width=620,
             height=340,
+            hooks=[integer_x],
             backend="bokeh",
         ),
     )
@@ -129,6 +131,7 @@ def error_history(ds: xr.Dataset, *, floor: float | None = None) -> hv.Curve:
         width=420,
         height=340,
         tools=["hover"],
+        hooks=[integer_x],
         backend="bokeh",
     )
 
@@ -186,7 +189,8 @@ def diagnostics(ds: xr.Dataset, *, floor: float | None = None) -> hv.Layout:
                     logy=True,
                     ylabel="term weight",
                     title="loss-term weights",
-                    legend_position="top_left",
+                    legend_position="right",
+                    hooks=[integer_x],
                     **size,
                 ),
             )
@@ -204,6 +208,8 @@ def diagnostics(ds: xr.Dataset, *, floor: float | None = None) -> hv.Layout:
                     ylabel=label,
                     title="gradient agreement (below 0: terms conflict)",
                     show_legend=len(curves) > 1,
+                    legend_position="right",
+                    hooks=[integer_x],
                     **size,
                 ),
             )
@@ -212,7 +218,12 @@ def diagnostics(ds: xr.Dataset, *, floor: float | None = None) -> hv.Layout:
         panels.append(
             hv.Overlay(_curves(ds, others)).opts(
                 hv.opts.Curve(tools=["hover"], backend="bokeh"),
-                hv.opts.Overlay(title="combiner diagnostics", legend_position="right", **size),
+                hv.opts.Overlay(
+                    title="combiner diagnostics",
+                    legend_position="right",
+                    hooks=[integer_x],
+                    **size,
+                ),
             )
         )
     return hv.Layout(panels)
@@ -263,7 +274,14 @@ def estimates(ds: xr.Dataset) -> hv.Layout:
         panels.append(
             hv.Overlay(layers).opts(
                 hv.opts.Curve(tools=["hover"], line_width=2, backend="bokeh"),
-                hv.opts.Overlay(title=title, width=420, height=300, backend="bokeh"),
+                hv.opts.Overlay(
+                    title=title,
+                    width=420,
+                    height=300,
+                    legend_position="right",
+                    hooks=[integer_x],
+                    backend="bokeh",
+                ),
             )
         )
     return hv.Layout(panels)

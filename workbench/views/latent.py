@@ -43,6 +43,7 @@ from workbench.views.latent_data import (
     ranked_latents,
 )
 from workbench.views.operators import _shared_range
+from workbench.views.style import compact_colorbar
 
 #: Colours of the latent value along a traversal, low to high: viridis without its palest
 #: yellows, which would vanish against a white plot.
@@ -139,6 +140,7 @@ def traversal_grid(
                     cmap=TRAVERSAL_CMAP,
                     clim=clim,
                     colorbar=True,
+                    hooks=[compact_colorbar],
                     line_width=2,
                     title=f"latent {name} swept",
                     width=_WIDTH + 40,
@@ -238,6 +240,7 @@ def latent_scatter(ds: xr.Dataset, color: str | None = None, x=None, y=None) -> 
                 cmap="viridis",
                 clim=clim or (np.nan, np.nan),
                 colorbar=True,
+                hooks=[compact_colorbar],
                 line_color="black",
                 line_width=0.5,
                 **style,

@@ -35,6 +35,7 @@ import xarray as xr
 
 from workbench.views.fields import SAMPLE_DIM, _dimension
 from workbench.views.operators import TRAIN_COLOUR, TRANSFER_COLOUR
+from workbench.views.style import compact_colorbar
 
 #: Dims of ``/latent`` that index latent dims, traversal steps and out-of-range samples.
 LATENT_DIM, OFFSET_DIM, OOD_DIM = "latent", "offset", "ood_sample"
@@ -58,6 +59,7 @@ def _tile(image: hv.Element, colorbar: bool) -> hv.Element:
         frame_width=_SMALL,
         frame_height=_SMALL,
         colorbar=colorbar,
+        hooks=[compact_colorbar],
         xaxis=None,
         yaxis=None,
         toolbar=None,

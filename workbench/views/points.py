@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.views.fields import plot_dims
+from workbench.views.style import compact_colorbar
 
 #: Point sets that are parts of the model rather than places where a loss is evaluated; they
 #: have views of their own (:func:`gaussians`) and are left out of :func:`points`.
@@ -327,6 +328,7 @@ def gaussians(
         line_color="black",
         line_width=0.4,
         colorbar=True,
+        hooks=[compact_colorbar],
         # The field image underneath has its colour bar on the right.
         colorbar_position="bottom",
         tools=["hover"],

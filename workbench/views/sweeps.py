@@ -24,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.views.fields import _dimension, compare, load_bokeh_backend
+from workbench.views.style import compact_colorbar
 
 load_bokeh_backend()
 
@@ -265,6 +266,7 @@ def sweep_heatmap(
         cmap="viridis",
         logz=log,
         colorbar=True,
+        hooks=[compact_colorbar],
         tools=["hover"],
         width=_WIDTH,
         height=_HEIGHT,

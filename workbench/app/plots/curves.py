@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from bokeh.core.properties import value
-from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d, Span
+from bokeh.models import ColumnDataSource, HoverTool, LegendItem, Range1d, Span
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from workbench.app.plots.style import TOOLS
+from workbench.app.plots.style import LOSS_HEIGHT, ROW_WIDTH, TOOLS, outside_legend, step_axis
 
 
 class _Lines:
@@ -27,9 +27,12 @@ class _Lines:
         Column name prefix of these lines in ``source``.
     colours, widths : sequence
         One per line; their number is the most lines shown.
+
+    The legend sits beside the frame (never on the lines), and the step axis has whole
+    numbers only.
     """
 
-    def __init__(self, fig, source, prefix, colours, widths, location="top_right"):
+    def __init__(self, fig, source, prefix, colours, widths):
         self.columns = [f"{prefix}{i}" for i in range(len(colours))]
         self.lines, items = [], []
         for slot, colour, width in zip(self.columns, colours, widths):
@@ -38,8 +41,8 @@ class _Lines:
             )
             self.lines.append(line)
             items.append(LegendItem(label=value(""), renderers=[line], visible=False))
-        self.legend = Legend(items=items, location=location, click_policy="hide")
-        fig.add_layout(self.legend)
+        self.legend = outside_legend(fig, items)
+        step_axis(fig)
         self.labels: list[str] = []
 
     def label(self, labels: list[str]) -> None:
@@ -86,7 +89,8 @@ class LossPlot:
 
     MAX_TERMS = 9
 
-    def __init__(self, width: int = 540, height: int = 300):
+    def __init__(self, width: int = ROW_WIDTH, height: int = LOSS_HEIGHT):
+        # The Live tab narrows it when plots join it in the top row (see live_view).
         self.figure = figure(
             title="training loss",
             y_axis_type="log",
@@ -143,7 +147,7 @@ class DiagnosticsPlot:
     MAX_TERMS = 9
     MAX_OTHERS = 3
 
-    def __init__(self, width: int = 400, height: int = 300):
+    def __init__(self, width: int = 460, height: int = 280):
         self.weights = figure(
             title="loss-term weights",
             y_axis_type="log",
@@ -189,7 +193,6 @@ class DiagnosticsPlot:
             "c",
             ["black", *Category10_10[1 : self.MAX_OTHERS]],
             [1.6] * self.MAX_OTHERS,
-            location="bottom_right",
         )
         self.names: list[str] = []
 
@@ -243,7 +246,7 @@ class EstimatesPlot:
 
     MAX_COEFFICIENTS = 3
 
-    def __init__(self, width: int = 400, height: int = 300):
+    def __init__(self, width: int = 460, height: int = 280):
         self.figure = figure(
             title="learned coefficients (truth dashed)",
             x_axis_label="step",

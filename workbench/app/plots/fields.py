@@ -10,28 +10,26 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 from bokeh.core.properties import field as column
-from bokeh.models import (
-    ColorBar,
-    ColumnDataSource,
-    HoverTool,
-    Legend,
-    LegendItem,
-    LinearColorMapper,
-    Span,
-)
+from bokeh.core.properties import value
+from bokeh.models import ColumnDataSource, HoverTool, LegendItem, LinearColorMapper, Span
 from bokeh.palettes import Category10_10, Viridis256
 from bokeh.plotting import figure
 
 from workbench.app.plots.style import (
     CURVE_LABELS,
     DIVERGING,
+    FIELD_HEIGHT,
     KEPT_COLOUR,
+    MIN_WIDTH,
     NEW_COLOUR,
+    ROW_WIDTH,
     SET_COLOURS,
     TOOLS,
     WEIGHTS,
+    colour_bar,
     finite_range,
     label_of,
+    outside_legend,
 )
 from workbench.views.fields import SYMMETRIC_NAMES, plot_dims
 from workbench.views.points import gaussian_table, point_layers
@@ -57,6 +55,13 @@ class FieldPlot:
     legend : dict, optional
         Legend labels of 1D curves by variable (default: ``u`` "prediction", ``u_ref``
         "reference"; a generative model's are "reconstruction" and "data").
+    width, height : int
+        Of the figure (px); the width at least ``MIN_WIDTH``.
+    label_y : bool
+        Label the vertical axis (a row of plots on one grid labels it once, on the left).
+
+    Legends sit beside the frame, colour bars are slim with compact labels, and the toolbar
+    sits above the plot: a row of four fits a 1366 px wide window.
     """
 
     def __init__(
@@ -64,14 +69,27 @@ class FieldPlot:
         names: Sequence[str],
         dims: Sequence[str],
         title: str,
-        width=300,
-        height=250,
+        width: int = ROW_WIDTH // 4,
+        height: int = FIELD_HEIGHT,
         legend: dict[str, str] | None = None,
+        label_y: bool = True,
     ):
         self.names = list(names)
         self.dims = plot_dims(dims)
         self.symmetric = self.names[0] in SYMMETRIC_NAMES
-        self.figure = figure(title=title, width=width, height=height, tools=TOOLS)
+        self.label_y = label_y
+        self.figure = figure(
+            title=title,
+            width=max(width, MIN_WIDTH),
+            height=height,
+            tools=TOOLS,
+            toolbar_location="above",
+        )
+        self.figure.title.text_font_size = "10pt"
+        self.figure.axis.major_label_text_font_size = "8pt"
+        self.figure.xaxis.ticker.desired_num_ticks = 4
+        self.figure.yaxis.ticker.desired_num_ticks = 5
+        self.legend = None
         self.points = ColumnDataSource({"a": [], "b": [], "colour": [], "label": []})
         self.anchors = ColumnDataSource(
             {"a": [], "b": [], "w": [], "h": [], "weight": [], "size": [], "channel": []}
@@ -80,18 +98,22 @@ class FieldPlot:
         self.marker: Span | None = None
         if len(self.dims) == 1:
             self.source = ColumnDataSource({"coord": [], **{n: [] for n in self.names}})
+            curves, items = [], []
             for i, name in enumerate(self.names):
-                self.figure.line(
+                line = self.figure.line(
                     "coord",
                     name,
                     source=self.source,
                     line_width=2,
                     color=Category10_10[i],
                     line_dash="solid" if i == 0 else "dashed",
-                    legend_label=(legend or CURVE_LABELS).get(name, name),
                 )
-            self.figure.legend.location = "top_right"
-            curves = list(self.figure.renderers)
+                curves.append(line)
+                label = (legend or CURVE_LABELS).get(name, name)
+                # value(): the label may also be a column's name ("error"), read as a field.
+                items.append(LegendItem(label=value(label), renderers=[line]))
+            # One curve needs no legend (the title names it) until points join it.
+            self.legend = outside_legend(self.figure, items, visible=len(items) > 1)
         else:
             self.mapper = LinearColorMapper(palette=DIVERGING if self.symmetric else Viridis256)
             self.source = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []})
@@ -110,7 +132,7 @@ class FieldPlot:
                     tooltips=[(self.dims[0], "$x"), (self.dims[1], "$y"), ("value", "@image")],
                 )
             )
-            self.figure.add_layout(ColorBar(color_mapper=self.mapper, width=10), "right")
+            self.figure.add_layout(colour_bar(self.mapper), "right")
             curves = [image]
             if "t" in dims:
                 self.marker = Span(
@@ -125,6 +147,7 @@ class FieldPlot:
 
     def _add_overlays(self) -> None:
         # Gaussians first: the collocation points, fewer and smaller, stay visible on top.
+        # Faint outlines and see-through centres: the residual underneath stays readable.
         self.widths_renderer = self.figure.ellipse(
             x="a",
             y="b",
@@ -133,18 +156,20 @@ class FieldPlot:
             source=self.anchors,
             fill_alpha=0,
             line_color="#333333",
-            line_alpha=0.35,
-            line_width=0.8,
+            line_alpha=0.2,
+            line_width=0.6,
             name="Gaussian widths",
         )
+        weight_colour = {"field": "weight", "transform": self.weight_mapper}
         self.centres_renderer = self.figure.scatter(
             "a",
             "b",
             source=self.anchors,
             size="size",
-            fill_color={"field": "weight", "transform": self.weight_mapper},
-            line_color="black",
-            line_width=0.4,
+            fill_color=weight_colour,
+            fill_alpha=0.3,
+            line_color=weight_colour,
+            line_width=1.2,
             name="Gaussian centres",
         )
         self.figure.add_tools(
@@ -158,8 +183,8 @@ class FieldPlot:
             "a",
             "b",
             source=self.points,
-            size=4 if one_d else 3,
-            alpha=0.6,
+            size=4 if one_d else 2.5,
+            alpha=0.5,
             color="colour",
             name="collocation points",
         )
@@ -169,20 +194,16 @@ class FieldPlot:
             label=column("label"), renderers=[self.points_renderer], visible=False
         )
         if one_d:
-            self.figure.legend[0].items.append(self.points_legend)
-        else:
-            self.figure.add_layout(
-                Legend(
-                    items=[self.points_legend],
-                    location="top_left",
-                    label_text_font_size="8pt",
-                    glyph_height=12,
-                    label_height=12,
-                    padding=4,
-                    spacing=0,
-                    background_fill_alpha=0.6,
-                )
+            self.legend.items.append(self.points_legend)
+        else:  # below the image: the colour bar has the right side
+            self.legend = outside_legend(
+                self.figure,
+                [self.points_legend],
+                place="below",
+                orientation="horizontal",
+                visible=False,
             )
+        self._curve_legend = one_d and len(self.names) > 1
 
     def set_title(self, text: str) -> None:
         self.figure.title.text = text
@@ -214,7 +235,8 @@ class FieldPlot:
     def _label_axes(self, ds: xr.Dataset) -> None:
         self.figure.xaxis.axis_label = label_of(ds[self.dims[0]], self.dims[0])
         if len(self.dims) == 2:
-            self.figure.yaxis.axis_label = label_of(ds[self.dims[1]], self.dims[1])
+            if self.label_y:
+                self.figure.yaxis.axis_label = label_of(ds[self.dims[1]], self.dims[1])
             self.figure.x_range.range_padding = self.figure.y_range.range_padding = 0
         self._labelled = True
 
@@ -272,6 +294,7 @@ class FieldPlot:
     def show_points(self, show: bool) -> None:
         self.points_renderer.visible = show
         self.points_legend.visible = show
+        self.legend.visible = show or self._curve_legend
 
     def show_gaussians(self, show: bool) -> None:
         self.widths_renderer.visible = show
@@ -285,21 +308,33 @@ class FieldPlot:
 class ProfilePlot:
     """Prediction and reference along ``x`` at one time ``t`` (for space-time problems)."""
 
-    def __init__(self, dims: Sequence[str], width=480, height=300):
+    def __init__(self, dims: Sequence[str], width: int = 400, height: int = FIELD_HEIGHT):
         self.space = [d for d in dims if d != "t"][0]
-        self.figure = figure(title="u at t", width=width, height=height, tools=TOOLS)
+        self.figure = figure(
+            title="u at t",
+            width=width,
+            height=height,
+            tools=TOOLS,
+            toolbar_location="above",
+        )
+        self.figure.title.text_font_size = "10pt"
         self.source = ColumnDataSource({"coord": [], "u": [], "u_ref": []})
-        self.figure.line("coord", "u", source=self.source, line_width=2, legend_label="prediction")
-        self.figure.line(
+        u = self.figure.line("coord", "u", source=self.source, line_width=2)
+        u_ref = self.figure.line(
             "coord",
             "u_ref",
             source=self.source,
             line_width=2,
             line_dash="dashed",
             color=Category10_10[1],
-            legend_label="reference",
         )
-        self.figure.legend.location = "top_right"
+        outside_legend(
+            self.figure,
+            [
+                LegendItem(label=value(CURVE_LABELS["u"]), renderers=[u]),
+                LegendItem(label=value(CURVE_LABELS["u_ref"]), renderers=[u_ref]),
+            ],
+        )
         self.figure.xaxis.axis_label = self.space
 
     def update(self, ds: xr.Dataset, t: float) -> None:

@@ -6,11 +6,20 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-from bokeh.models import ColorBar, ColumnDataSource, HoverTool, LinearColorMapper, Range1d
+from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
 from bokeh.palettes import Category10_10, Viridis256, interp_palette
 from bokeh.plotting import figure
 
-from workbench.app.plots.style import MAGNITUDES, TOOLS, finite_range, label_of
+from workbench.app.plots.style import (
+    FIELD_HEIGHT,
+    MAGNITUDES,
+    MIN_WIDTH,
+    ROW_WIDTH,
+    TOOLS,
+    colour_bar,
+    finite_range,
+    label_of,
+)
 from workbench.views.fields import plot_dims
 from workbench.views.generation import generated_channels
 from workbench.views.latent import LATENT_DIM, OFFSET_DIM, TRAVERSAL_CMAP
@@ -47,9 +56,7 @@ class TraversalPlot:
                 for k in range(self.offsets):
                     fig.line("coord", f"v{k}", source=source, color=palette[k], line_width=2)
                 mapper = LinearColorMapper(palette=tuple(TRAVERSAL_CMAP), low=-1.0, high=1.0)
-                fig.add_layout(
-                    ColorBar(color_mapper=mapper, width=10, title=f"latent {name}"), "right"
-                )
+                fig.add_layout(colour_bar(mapper, title=f"latent {name}"), "right")
                 self.figures.append(fig)
                 self.sources.append(source)
                 self.mappers.append(mapper)
@@ -81,7 +88,7 @@ class TraversalPlot:
         fig.add_tools(
             HoverTool(renderers=[image], tooltips=[("latent", "@latent"), ("value", "@value")])
         )
-        fig.add_layout(ColorBar(color_mapper=self.mapper, width=10), "right")
+        fig.add_layout(colour_bar(self.mapper), "right")
         # The first latent on top. Not a flipped y range: that would turn each image upside down.
         fig.yaxis.ticker = list(range(rows))
         fig.yaxis.major_label_overrides = {rows - 1 - i: n for i, n in enumerate(self.latents)}
@@ -162,14 +169,26 @@ class GalleryPlot:
         Samples per figure.
     dims : sequence of str
         The grid's dims; 2D images put ``t`` on the horizontal axis.
+
+    Sized to share the Live tab's top row with the loss: 2D tiles are :data:`TILE` px
+    squares, stacked a figure per row; 1D figures share a row side by side.
     """
+
+    #: Side of one 2D sample's tile (px): eight of them and the loss fit a 1366 px window.
+    TILE = 56
 
     def __init__(self, rows: Sequence[str], samples: int, dims: Sequence[str]):
         self.rows, self.samples, self.dims = list(rows), int(samples), plot_dims(dims)
         self.figures, self.sources, self.mappers = [], [], []
         for name in self.rows:
             if len(self.dims) == 1:
-                fig = figure(title=name, width=330, height=250, tools=TOOLS)
+                fig = figure(
+                    title=name,
+                    width=max(ROW_WIDTH // len(self.rows), MIN_WIDTH),
+                    height=FIELD_HEIGHT,
+                    tools=TOOLS,
+                    toolbar_location="above",
+                )
                 source = ColumnDataSource(
                     {"coord": [], **{f"s{k}": [] for k in range(self.samples)}}
                 )
@@ -183,8 +202,8 @@ class GalleryPlot:
                 # colour bar beside it does not squeeze them.
                 fig = figure(
                     title=name,
-                    frame_width=80 * self.samples,
-                    frame_height=80,
+                    frame_width=self.TILE * self.samples,
+                    frame_height=self.TILE,
                     tools=TOOLS,
                     x_range=Range1d(-0.5, self.samples - 0.5),
                     y_range=Range1d(-0.5, 0.5),
@@ -207,10 +226,11 @@ class GalleryPlot:
                         renderers=[image], tooltips=[("sample", "@sample"), ("value", "@image")]
                     )
                 )
-                fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
+                fig.add_layout(colour_bar(mapper), "right")
                 fig.axis.visible = False
                 fig.grid.visible = False
                 self.mappers.append(mapper)
+            fig.name = f"gallery-{name}"  # finds it in the page (tests)
             self.figures.append(fig)
             self.sources.append(source)
 
