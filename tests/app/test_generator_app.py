@@ -168,3 +168,15 @@ def test_tabs_follow_the_groups_not_the_method():
     assert wb.tabs._names == ["Live", "Runs", "Sweeps", "Samples", "Posterior"]
     wb.result_tabs.show(None)
     assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
+
+
+def test_switching_to_a_generator_and_back_swaps_the_preview():
+    workbench = Workbench(Setup(Darcy2D(), PINN(), [], Training(steps=5)))
+    workbench.__panel__().get_root(Document())
+    view = workbench.live_view
+    workbench.setup_panel._problem_select.value = "darcy2d"
+    workbench.setup_panel._method_select.value = "flow_matching"
+    assert "appear here" in view._gallery_box.objects[0].object
+    assert not view._fields_box.objects
+    workbench.setup_panel._method_select.value = "fno"
+    assert view._fields_box.objects and not view._gallery_box.objects

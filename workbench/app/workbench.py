@@ -51,7 +51,7 @@ from workbench.app.runs import RunsTab, zip_run
 from workbench.app.setup import Setup, from_query, to_query
 from workbench.app.setup_panel import SetupPanel
 from workbench.app.sweeps import SweepPanel
-from workbench.methods import METHODS
+from workbench.methods import METHODS, FieldGenerator
 from workbench.problems import PROBLEMS
 from workbench.problems.base import Problem
 from workbench.results import REPORT_FILE
@@ -162,7 +162,7 @@ class Workbench(pn.viewable.Viewer):
             self.setup,
             self.limits,
             notify=self.notify,
-            on_change=self.sync_query,
+            on_change=self._on_setup_change,
             on_problem=self._on_problem,
             on_problem_knob=self._on_problem_knob,
             locked=lambda: self.live.active,
@@ -255,12 +255,21 @@ class Workbench(pn.viewable.Viewer):
         # A training keeps its plots; the new problem's appear when the next one starts.
         def build() -> None:
             if not self.live.active and self.setup.problem is problem:
+                self._previewing_generator = isinstance(self.setup.method, FieldGenerator)
                 self.live_view.build(problem, self.snapshot_points, self.setup.method)
 
         if self._built:
             _in_own_callback(build)
         else:  # the first plots, while the page is being made
             build()
+
+    def _on_setup_change(self) -> None:
+        self.sync_query()
+        # A field generator previews its gallery, the other methods the problem's reference:
+        # a method of the other kind needs the plots built again (not during a training).
+        generator = isinstance(self.setup.method, FieldGenerator)
+        if generator != getattr(self, "_previewing_generator", generator):
+            self._on_problem(self.setup.problem)
 
     def _on_problem_knob(self) -> None:
         def preview() -> None:
