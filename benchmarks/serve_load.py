@@ -232,9 +232,7 @@ def run(args) -> dict:
     try:
         with RssWatch(server.pid) as watch, sync_playwright() as playwright:
             result["rss_cold"] = watch.now()
-            browser = playwright.chromium.launch(
-                executable_path=args.chromium, args=CHROMIUM_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             # Warm-up: the server's first page imports what every later one reuses.
             context, page = _open(browser, url + query, timeout_ms)
             warm = Session(context, page)

@@ -1,4 +1,5 @@
-"""Caps for a public demo server: steps, points, trainings running at once, disk and uploads.
+"""Caps for a public demo server: steps, points, trainings running at once, disk, uploads,
+how long an idle page lives and how many Runs a page keeps in memory.
 
 ``workbench serve`` makes one :class:`ServeLimits` and hands it to every session's Workbench
 (and its Sweeps tab), so the concurrency cap counts the trainings of all sessions together.
@@ -38,6 +39,21 @@ class ServeLimits(param.Parameterized):
         bounds=(0.1, None),
         doc="A training paused this many seconds without a Step or Resume is stopped (its "
         "Run kept) to free its slot; None: never.",
+    )
+    session_idle_s = param.Number(
+        1800.0,
+        allow_None=True,
+        bounds=(1.0, None),
+        doc="A page open this many seconds with no input from its visitor and nothing "
+        "training or sweeping is closed by the server, freeing its memory (the page says "
+        "so; a reload starts afresh); None: never.",
+    )
+    max_session_runs = param.Integer(
+        None,
+        allow_None=True,
+        bounds=(1, None),
+        doc="Most Runs a page's Runs tab keeps in the server's memory; past it the oldest "
+        "is dropped (Save or Download what you want to keep). None: no cap.",
     )
     max_upload_mb = param.Number(
         50.0,

@@ -32,7 +32,8 @@ class RunsTab:
     ----------
     limits : ServeLimits
         The server's caps: ``allow_disk`` decides whether runs load from its disk,
-        ``max_upload_mb`` how large an upload may be.
+        ``max_upload_mb`` how large an upload may be, ``max_session_runs`` how many Runs the
+        table keeps (the oldest go first).
     notify : callable
         Shows a message in the page, ``notify(message)``, for a run that cannot be read.
     runs_dir : str or pathlib.Path
@@ -57,6 +58,7 @@ class RunsTab:
         self.notify = notify
         self.runs_dir = Path(runs_dir)
         self.runs: list[tuple[str, xr.DataTree]] = []
+        self._added = 0  # Runs ever added: numbers them, past the ``max_session_runs`` cap too
         self._runs_table = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
         self._compare_a = pn.widgets.Select(label="Run A", options=[])
         self._compare_b = pn.widgets.Select(label="Run B", options=[])
@@ -88,8 +90,13 @@ class RunsTab:
         """
         tree = run.tree if isinstance(run, Run) else run
         a = tree.attrs
-        label = label or f"#{len(self.runs) + 1} {a.get('method', '?')} on {a.get('problem', '?')}"
+        self._added += 1
+        label = label or f"#{self._added} {a.get('method', '?')} on {a.get('problem', '?')}"
         self.runs.append((label, tree))
+        cap = self.limits.max_session_runs
+        if cap is not None and len(self.runs) > cap:
+            # A page's Runs live in the server's memory: the oldest go past the cap.
+            del self.runs[: len(self.runs) - cap]
         rows = []
         for name, t in self.runs:
             at = t.attrs
@@ -161,7 +168,7 @@ class RunsTab:
         except (OSError, ValueError) as err:  # Run.load's contract, and unreadable disks
             self.notify(str(err))  # names the folder or file, and what is wrong
             return
-        self.add(run, label=f"#{len(self.runs) + 1} {Path(directory).name}")
+        self.add(run, label=f"#{self._added + 1} {Path(directory).name}")
 
     def load_saved(self, name: str) -> None:
         """The page's Load: the run folder ``name`` inside :attr:`runs_dir`, nothing else.
@@ -199,7 +206,7 @@ class RunsTab:
         except ValueError as err:
             self.notify(str(err))
             return
-        self.add(tree, label=f"#{len(self.runs) + 1} {name}")
+        self.add(tree, label=f"#{self._added + 1} {name}")
 
 
 def zip_run(run: Run | None) -> io.BytesIO | None:
