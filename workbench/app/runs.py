@@ -18,7 +18,7 @@ import panel as pn
 import xarray as xr
 
 from workbench import views
-from workbench.app.limits import ServeLimits
+from workbench.app.limits import ServeLimits, release_memory
 from workbench.results import MANIFEST_FILE, REPORT_FILE, RUN_FILE, WEIGHTS_FILE, Run
 from workbench.views.fields import SAMPLE_DIM, sample_labels, select_sample
 from workbench.views.generation import generated_channels
@@ -194,15 +194,24 @@ class RunsTab:
     def _on_upload(self, event) -> None:
         if not event.new:
             return
+        try:
+            self._take_upload(event.new)
+        finally:
+            # Let go of the upload (the widget would hold its bytes, and its model their
+            # base64 text, until the next one): a refused file leaves nothing behind.
+            self._upload.value = None
+            release_memory()
+
+    def _take_upload(self, data: bytes) -> None:
         name = self._upload.filename or "upload"
-        if len(event.new) > self.limits.max_upload_bytes:
+        if len(data) > self.limits.max_upload_bytes:
             self.notify(
-                f"{name!r} is {len(event.new) / 1e6:.1f} MB, over this server's upload cap of "
+                f"{name!r} is {len(data) / 1e6:.1f} MB, over this server's upload cap of "
                 f"{self.limits.max_upload_mb:g} MB"
             )
             return
         try:
-            tree = _read_uploaded(name, event.new, self.limits.max_upload_bytes)
+            tree = _read_uploaded(name, data, self.limits.max_upload_bytes)
         except ValueError as err:
             self.notify(str(err))
             return

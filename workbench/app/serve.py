@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import logging
 import time
 
@@ -12,7 +9,7 @@ import panel as pn
 from panel.io.state import set_curdoc
 from tornado.ioloop import PeriodicCallback
 
-from workbench.app.limits import ServeLimits
+from workbench.app.limits import ServeLimits, release_memory
 from workbench.app.setup import read_query
 from workbench.app.workbench import Workbench
 
@@ -42,7 +39,8 @@ class Sessions:
       sweeping, is told so and closed: Bokeh then destroys the session, which frees its
       Workbench, Runs and plots;
     - after sessions are destroyed, memory is collected and handed back to the system, so the
-      server's footprint returns to what it was before the visitors came.
+      server's footprint returns to what it was before the visitors came;
+    - every :data:`KEEP_ALIVE_S` the open pages are pinged (instead of Bokeh's keep-alive).
     """
 
     def __init__(self, limits: ServeLimits):
@@ -51,6 +49,7 @@ class Sessions:
         self._touched: dict[str, float] = {}
         self._closing: dict[str, float] = {}
         self._trim_at: list[float] = []
+        self._pinged = time.monotonic()
 
     def add(self, session_id: str, workbench: Workbench, doc) -> None:
         """Keep ``workbench`` under ``session_id`` while its session lives; watch ``doc`` for
@@ -119,6 +118,10 @@ class Sessions:
                 _tell(session.document, workbench, _idle_message(limit))
             elif asked is not None and now - asked >= CLOSE_AFTER_NOTICE_S:
                 _close_connections(session)
+        if now - self._pinged >= KEEP_ALIVE_S:
+            self._pinged = now
+            for session in server.get_sessions():
+                _ping(session)
         if self._trim_at and now >= self._trim_at[0]:
             self._trim_at.pop(0)
             release_memory()
@@ -163,18 +166,28 @@ def _close_connections(session) -> None:
             socket.close(code=1000, reason="idle page closed by the server")
 
 
-def release_memory() -> None:
-    """Collect garbage and hand freed heap back to the system (glibc's ``malloc_trim``).
+#: Seconds between keep-alive pings to every page (Bokeh's own are off, see :func:`_ping`).
+KEEP_ALIVE_S = 37.0
 
-    Without the trim the memory of destroyed sessions stays in the process's heap, free for
-    the next sessions but counted in its RSS, and a load test cannot tell it from a leak.
+
+def _ping(session) -> None:
+    """Ping the pages of a Bokeh ``ServerSession``, so proxies keep idle websockets open.
+
+    Bokeh's own keep-alive, on a tab that has just closed (its stream closed, Bokeh not yet
+    told), detaches the connection from its session; the page's last messages and then
+    Bokeh's own close handler fail on that with AssertionErrors in the log. Pings here skip
+    closed streams and leave the closing to the close handler.
     """
-    gc.collect()
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): the collection is enough
-        pass
+    from tornado.websocket import WebSocketClosedError
+
+    for connection in list(getattr(session, "_subscribed_connections", ())):
+        websocket = getattr(getattr(connection, "_socket", None), "ws_connection", None)
+        if websocket is None or websocket.is_closing() or websocket.stream.closed():
+            continue
+        try:
+            connection.send_ping()
+        except WebSocketClosedError:
+            pass  # closing: the close handler cleans up
 
 
 def make_session(
@@ -266,6 +279,7 @@ def serve(
         websocket_max_message_size=int(limits.max_upload_bytes * 1.4) + 1_000_000,
         check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS,
         unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS,
+        keep_alive_milliseconds=0,  # the watchdog pings instead (see _ping)
         threaded=False,
         start=False,
     )
