@@ -425,6 +425,8 @@ def cmd_serve(args) -> int:
             allow_disk=not args.no_disk,
             max_upload_mb=args.max_upload_mb,
             idle_release_s=args.idle_release_s or None,
+            session_idle_s=args.session_idle_s or None,
+            max_session_runs=args.max_session_runs or None,
         )
     except ValueError as err:
         raise BadInput(str(err)) from None
@@ -674,6 +676,19 @@ def make_parser() -> argparse.ArgumentParser:
         default=300.0,
         help="stop (keeping its run) a training paused this long without Step or Resume, to "
         "free its slot; 0: never",
+    )
+    serve.add_argument(
+        "--session-idle-s",
+        type=float,
+        default=1800.0,
+        help="close a page with no input this long and nothing training or sweeping, to free "
+        "its memory; 0: never",
+    )
+    serve.add_argument(
+        "--max-session-runs",
+        type=int,
+        default=20,
+        help="most runs a page keeps in the server's memory (the oldest go first); 0: no cap",
     )
     serve.add_argument(
         "--max-upload-mb",

@@ -37,7 +37,7 @@ from test_browser import (  # noqa: F401 (pytest fixtures, found by name)
 )
 
 from workbench.app.limits import ServeLimits
-from workbench.app.serve import make_session
+from workbench.app.serve import Sessions, make_session
 from workbench.app.workbench import Workbench
 
 CLICKS = 200
@@ -78,7 +78,8 @@ class _Collect(logging.Handler):
 def served(tmp_path_factory):
     """The Workbench served in this process: (URL, its sessions by id, the error records)."""
     runs = tmp_path_factory.mktemp("serve-clicks") / "runs"
-    sessions: dict[str, Workbench] = {}
+    watched = Sessions(ServeLimits())
+    sessions: dict[str, Workbench] = watched.workbenches
     collect = _Collect()
     collect.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
@@ -86,7 +87,7 @@ def served(tmp_path_factory):
     port = _free_port()
     pn.extension(notifications=True)
     thread = pn.serve(
-        {"/": lambda: make_session(ServeLimits(), sessions, runs_dir=str(runs))},
+        {"/": lambda: make_session(ServeLimits(), watched, runs_dir=str(runs))},
         port=port,
         address="127.0.0.1",
         websocket_origin=[f"127.0.0.1:{port}"],

@@ -154,3 +154,30 @@ def test_a_paused_training_frees_its_slot_after_the_idle_limit():
 def test_idle_release_flag_checked(capsys):
     assert main(["serve", "--idle-release-s", "-5", "--port", "0"]) == 2
     assert "idle_release_s" in capsys.readouterr().err
+
+
+def test_session_idle_flag_checked(capsys):
+    assert main(["serve", "--session-idle-s", "-5", "--port", "0"]) == 2
+    assert "session_idle_s" in capsys.readouterr().err
+
+
+def test_the_runs_tab_keeps_at_most_max_session_runs(run, tmp_path):
+    tab = RunsTab(ServeLimits(max_session_runs=2), notify=print, runs_dir=tmp_path)
+    for _ in range(3):
+        tab.add(run)
+    # The oldest went; the numbers go on counting.
+    assert [label.split()[0] for label, _ in tab.runs] == ["#2", "#3"]
+
+
+def test_the_live_history_stays_bounded(monkeypatch):
+    from workbench.app import live as live_module
+
+    monkeypatch.setattr(live_module, "HISTORY_ROWS", 100)
+    live = live_module.LiveTraining()
+    live.start(Poisson1D(), PINN(**SMALL), steps=450)
+    live.wait(120)
+    assert live.state == "done"
+    rows = len(live._columns["step"])
+    history = live.history(max_points=10_000)
+    assert rows <= 100 and history["step"][-1] == 449 and history["step"][0] == 0
+    assert len(history["loss"]) == len(history["step"]) == rows

@@ -1,4 +1,5 @@
-"""Caps for a public demo server: steps, points, trainings running at once, disk and uploads.
+"""Caps for a public demo server: steps, points, trainings running at once, disk, uploads,
+how long an idle page lives and how many Runs a page keeps in memory.
 
 ``workbench serve`` makes one :class:`ServeLimits` and hands it to every session's Workbench
 (and its Sweeps tab), so the concurrency cap counts the trainings of all sessions together.
@@ -6,6 +7,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import threading
 
 import param
@@ -38,6 +42,21 @@ class ServeLimits(param.Parameterized):
         bounds=(0.1, None),
         doc="A training paused this many seconds without a Step or Resume is stopped (its "
         "Run kept) to free its slot; None: never.",
+    )
+    session_idle_s = param.Number(
+        1800.0,
+        allow_None=True,
+        bounds=(1.0, None),
+        doc="A page open this many seconds with no input from its visitor and nothing "
+        "training or sweeping is closed by the server, freeing its memory (the page says "
+        "so; a reload starts afresh); None: never.",
+    )
+    max_session_runs = param.Integer(
+        None,
+        allow_None=True,
+        bounds=(1, None),
+        doc="Most Runs a page's Runs tab keeps in the server's memory; past it the oldest "
+        "is dropped (Save or Download what you want to keep). None: no cap.",
     )
     max_upload_mb = param.Number(
         50.0,
@@ -90,3 +109,18 @@ class ServeLimits(param.Parameterized):
         """Give back a slot taken by :meth:`acquire`."""
         if self._slots is not None:
             self._slots.release()
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap back to the system (glibc's ``malloc_trim``).
+
+    Called after sessions are destroyed and after an upload is dropped. Without the trim that
+    memory stays in the process's heap, free for later use but counted in its RSS: a server
+    that took a refused upload or ten closed sessions would look as if it had kept them.
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the collection is enough
+        pass

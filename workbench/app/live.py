@@ -40,6 +40,13 @@ log = logging.getLogger(__name__)
 STATES = ("idle", "training", "paused", "done", "stopped", "diverged", "failed")
 
 
+#: Most loss-history rows a LiveTraining keeps for its plots (about 2 MB at ten terms). Past
+#: that every other older row is dropped (the newest always stays): a long training's memory
+#: stays bounded, and the plots, which draw at most 1000 rows, look the same. The Run's own
+#: history (``/history``) is train()'s and keeps every step.
+HISTORY_ROWS = 20_000
+
+
 class LiveTraining:
     """A training in a background thread, with Pause, Step, Stop and a history to draw.
 
@@ -305,6 +312,8 @@ class LiveTraining:
                 n = len(columns["step"])
                 _append_padded(self._diagnostics, record.diagnostics, n)
                 _append_padded(self._estimates, record.estimates, n)
+                if n > HISTORY_ROWS:
+                    _halve(columns, self._diagnostics, self._estimates)
             if record.l2re is not None and not record.done:
                 self._newer_metric(record.step, record.l2re, f"step {record.step}")
             snapshot = record.snapshot
@@ -482,6 +491,13 @@ def _append_padded(store: dict[str, list[float]], values: dict[str, float], n: i
         column.append(values.get(name, np.nan))
 
 
+def _halve(*stores: dict[str, list[float]]) -> None:
+    """Drop every other row but the last from the columns of ``stores`` (all ``n`` rows)."""
+    for store in stores:
+        for name, column in store.items():
+            store[name] = column[:-1:2] + column[-1:]
+
+
 def _thinned(columns: dict[str, list[float]], n: int, max_points: int) -> dict[str, np.ndarray]:
     """Columns of ``n`` rows as arrays, thinned to ``max_points`` rows (always the last)."""
     if n == 0:
@@ -490,6 +506,10 @@ def _thinned(columns: dict[str, list[float]], n: int, max_points: int) -> dict[s
     if n > max_points:
         index = np.unique(np.r_[np.linspace(0, n - 1, max_points).astype(int), n - 1])
     return {k: np.asarray(v, dtype=float)[index] for k, v in columns.items()}
+
+
+#: Ticks in a row a redraw may wait for a page still taking the last one (1 s at 200 ms).
+MAX_SKIPPED_TICKS = 5
 
 
 class Ticker:
@@ -503,14 +523,21 @@ class Ticker:
     def __init__(self, tick: Callable[[], None], period_ms: int):
         self.tick, self.period_ms = tick, period_ms
         self._callback = None
+        self._skipped = 0  # ticks skipped in a row for a page still taking the last redraw
 
     def start(self) -> None:
         """Start ticking (once; a second call keeps the running callback)."""
         if self._callback is None:
-            import panel as pn
+            from panel.io.callbacks import PeriodicCallback
 
             try:
-                self._callback = pn.state.add_periodic_callback(self.tick, period=self.period_ms)
+                # In the background: a foreground callback flips Panel's process-wide "busy"
+                # flag at each tick, which redraws the busy indicator of every open page.
+                callback = PeriodicCallback(
+                    callback=self._tick_if_page_ready, period=self.period_ms, background=True
+                )
+                callback.start()
+                self._callback = callback
             except Exception:  # no event loop (a plain script): flush() and wait() still work
                 log.debug("no event loop for the periodic refresh", exc_info=True)
 
@@ -519,6 +546,71 @@ class Ticker:
         if self._callback is not None:
             self._callback.stop()
             self._callback = None
+
+    def _tick_if_page_ready(self) -> None:
+        # A redraw for a page that cannot take it is skipped; the next tick draws newer state.
+        import panel as pn
+
+        if _served_session() is None:
+            self.tick()
+            return
+        state = page_state()
+        if state == "gone":
+            return
+        if state == "busy" and self._skipped < MAX_SKIPPED_TICKS:
+            # A page still taking the last redraw gets a few ticks of grace, not more: a
+            # starved browser is always a little behind, and skipping for good froze its page.
+            self._skipped += 1
+            return
+        self._skipped = 0
+        # One message per redraw, not one per changed model: a tab closed mid-redraw has
+        # at most that one in flight.
+        with pn.io.hold():
+            self.tick()
+
+
+def _served_session():
+    """The Bokeh ``ServerSession`` of the current document; None outside a server."""
+    import panel as pn
+
+    context = getattr(pn.state.curdoc, "session_context", None)
+    return getattr(context, "session", None)
+
+
+def page_state() -> str:
+    """Whether the served page of the current document can take a redraw now: ``"ready"``,
+    ``"gone"`` or ``"busy"``.
+
+    ``"gone"``: the page has no connection, or its websocket is closing (a closed tab, to which
+    every message would fail, each logged by Bokeh as "Failed sending message"). ``"busy"``:
+    it has not yet received the last redraw (messages still queued for its websocket: a
+    browser starved of CPU or a slow network). ``"ready"`` outside a Bokeh server too (a
+    notebook, a script).
+    """
+    import panel as pn
+
+    doc, session = pn.state.curdoc, _served_session()
+    if session is None:
+        return "ready"
+    if session.connection_count == 0:
+        return "gone"
+    # Neither Bokeh nor Panel says publicly whether a socket is still busy: Panel queues
+    # messages per document while a socket's write lock is held, and checks it the same way.
+    from panel.io import document as panel_document
+
+    busy = doc in getattr(panel_document, "_WRITE_MSGS", {})
+    for connection in getattr(session, "_subscribed_connections", ()):
+        socket = getattr(connection, "_socket", None)
+        # A closed tab's stream is closed before Bokeh hears of it (on the next read).
+        websocket = getattr(socket, "ws_connection", None)
+        if websocket is None or websocket.is_closing() or websocket.stream.closed():
+            return "gone"
+        if websocket.stream.writing():  # the last redraw has not all reached the socket yet
+            busy = True
+        block = getattr(getattr(socket, "write_lock", None), "_block", None)
+        if block is not None and getattr(block, "_value", 1) == 0:
+            busy = True
+    return "busy" if busy else "ready"
 
 
 def show_message(alert, message: str, level: str = "error") -> None:

@@ -19,7 +19,7 @@ import panel as pn
 import xarray as xr
 
 from workbench import views
-from workbench.app.limits import ServeLimits
+from workbench.app.limits import ServeLimits, release_memory
 from workbench.results import MANIFEST_FILE, REPORT_FILE, RUN_FILE, WEIGHTS_FILE, Run
 from workbench.views.fields import SAMPLE_DIM, sample_labels, select_sample
 from workbench.views.generation import generated_channels
@@ -33,7 +33,8 @@ class RunsTab:
     ----------
     limits : ServeLimits
         The server's caps: ``allow_disk`` decides whether runs load from its disk,
-        ``max_upload_mb`` how large an upload may be.
+        ``max_upload_mb`` how large an upload may be, ``max_session_runs`` how many Runs the
+        table keeps (the oldest go first).
     notify : callable
         Shows a message in the page, ``notify(message)``, for a run that cannot be read.
     runs_dir : str or pathlib.Path
@@ -58,6 +59,7 @@ class RunsTab:
         self.notify = notify
         self.runs_dir = Path(runs_dir)
         self.runs: list[tuple[str, xr.DataTree]] = []
+        self._added = 0  # Runs ever added: numbers them, past the ``max_session_runs`` cap too
         self._runs_table = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
         self._compare_a = pn.widgets.Select(label="Run A", options=[])
         self._compare_b = pn.widgets.Select(label="Run B", options=[])
@@ -89,8 +91,13 @@ class RunsTab:
         """
         tree = run.tree if isinstance(run, Run) else run
         a = tree.attrs
-        label = label or f"#{len(self.runs) + 1} {a.get('method', '?')} on {a.get('problem', '?')}"
+        self._added += 1
+        label = label or f"#{self._added} {a.get('method', '?')} on {a.get('problem', '?')}"
         self.runs.append((label, tree))
+        cap = self.limits.max_session_runs
+        if cap is not None and len(self.runs) > cap:
+            # A page's Runs live in the server's memory: the oldest go past the cap.
+            del self.runs[: len(self.runs) - cap]
         table = runs_table(self.runs)
         self._runs_table.object = table
         labels = [name for name, _ in self.runs]
@@ -150,7 +157,7 @@ class RunsTab:
         except (OSError, ValueError) as err:  # Run.load's contract, and unreadable disks
             self.notify(str(err))  # names the folder or file, and what is wrong
             return
-        self.add(run, label=f"#{len(self.runs) + 1} {Path(directory).name}")
+        self.add(run, label=f"#{self._added + 1} {Path(directory).name}")
 
     def load_saved(self, name: str) -> None:
         """The page's Load: the run folder ``name`` inside :attr:`runs_dir`, nothing else.
@@ -176,19 +183,28 @@ class RunsTab:
     def _on_upload(self, event) -> None:
         if not event.new:
             return
+        try:
+            self._take_upload(event.new)
+        finally:
+            # Let go of the upload (the widget would hold its bytes, and its model their
+            # base64 text, until the next one): a refused file leaves nothing behind.
+            self._upload.value = None
+            release_memory()
+
+    def _take_upload(self, data: bytes) -> None:
         name = self._upload.filename or "upload"
-        if len(event.new) > self.limits.max_upload_bytes:
+        if len(data) > self.limits.max_upload_bytes:
             self.notify(
-                f"{name!r} is {len(event.new) / 1e6:.1f} MB, over this server's upload cap of "
+                f"{name!r} is {len(data) / 1e6:.1f} MB, over this server's upload cap of "
                 f"{self.limits.max_upload_mb:g} MB"
             )
             return
         try:
-            tree = _read_uploaded(name, event.new, self.limits.max_upload_bytes)
+            tree = _read_uploaded(name, data, self.limits.max_upload_bytes)
         except ValueError as err:
             self.notify(str(err))
             return
-        self.add(tree, label=f"#{len(self.runs) + 1} {name}")
+        self.add(tree, label=f"#{self._added + 1} {name}")
 
 
 def zip_run(run: Run | None) -> io.BytesIO | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import panel as pn
+from panel.io.state import set_curdoc
 from tornado.ioloop import PeriodicCallback
 
-from workbench.app.limits import ServeLimits
+from workbench.app.limits import ServeLimits, release_memory
 from workbench.app.recovery import RecoveryStore
 from workbench.app.setup import read_query
 from workbench.app.workbench import Workbench
@@ -15,7 +17,7 @@ from workbench.app.workbench import Workbench
 log = logging.getLogger(__name__)
 
 #: A session whose page has had no connection for this long has been closed: its training is
-#: discarded at once, instead of when Bokeh destroys the session (15-32 s later, a delay
+#: discarded at once, instead of when Bokeh destroys the session (15-18 s later, a delay
 #: that covers slow page loads, which a training cannot be in: it starts from the page).
 LOST_PAGE_MS = 1500
 
@@ -26,11 +28,175 @@ def _query_of_session() -> dict[str, str]:
     return {k: v[-1].decode() for k, v in args.items() if v}
 
 
+class Sessions:
+    """The server's sessions: each one's Workbench, and when its visitor last did anything.
+
+    The server's watchdog (:meth:`watch`, every half second) acts on them:
+
+    - a session whose page has had no connection for :data:`LOST_PAGE_MS` (a closed tab) has
+      its training stopped at once (its Run kept for the browser's next page, see
+      :meth:`Workbench.shutdown`), instead of when Bokeh destroys the session;
+    - a training paused ``idle_release_s`` without a Step or Resume is stopped, its Run kept;
+    - a page open ``session_idle_s`` with no input from its visitor, and nothing training or
+      sweeping, is told so and closed: Bokeh then destroys the session, which frees its
+      Workbench, Runs and plots;
+    - after sessions are destroyed, memory is collected and handed back to the system, so the
+      server's footprint returns to what it was before the visitors came;
+    - every :data:`KEEP_ALIVE_S` the open pages are pinged (instead of Bokeh's keep-alive).
+    """
+
+    def __init__(self, limits: ServeLimits):
+        self.limits = limits
+        self.workbenches: dict[str, Workbench] = {}
+        self._touched: dict[str, float] = {}
+        self._closing: dict[str, float] = {}
+        self._trim_at: list[float] = []
+        self._pinged = time.monotonic()
+
+    def add(self, session_id: str, workbench: Workbench, doc) -> None:
+        """Keep ``workbench`` under ``session_id`` while its session lives; watch ``doc`` for
+        its visitor's input (what the page changes, and clicks of the Workbench's buttons)."""
+        self.workbenches[session_id] = workbench
+        self.touch(session_id)
+
+        def changed(event) -> None:
+            # The server's own redraws have no setter; what the page sends has its session.
+            if getattr(event, "setter", None) is not None:
+                self.touch(session_id)
+
+        doc.on_change(changed)
+        # A click reaches the server as an event, not a change: watch each button's count.
+        page = pn.Column(workbench.controls, workbench.sidebar, workbench.tabs)
+        for button in page.select(pn.widgets.Button):
+            button.param.watch(lambda event: self.touch(session_id), "clicks")
+
+    def touch(self, session_id: str) -> None:
+        """Note input from the visitor of ``session_id`` now."""
+        self._touched[session_id] = time.monotonic()
+        self._closing.pop(session_id, None)
+
+    def remove(self, session_id: str) -> None:
+        """Forget a destroyed session; collect memory soon (its worker may still be ending)."""
+        self.workbenches.pop(session_id, None)
+        self._touched.pop(session_id, None)
+        self._closing.pop(session_id, None)
+        now = time.monotonic()
+        # Once when its training has surely ended (a checkpoint), once more for stragglers.
+        self._trim_at = [now + 1.0, now + 10.0]
+
+    def idle_s(self, session_id: str) -> float:
+        """Seconds since the visitor of ``session_id`` last did anything (or its training or
+        sweep last ran)."""
+        return time.monotonic() - self._touched.get(session_id, time.monotonic())
+
+    def watch(self, server) -> None:
+        """One pass of the watchdog over ``server``'s sessions (see the class's notes)."""
+        now = time.monotonic()
+        for session in server.get_sessions():
+            workbench = self.workbenches.get(session.id)
+            if workbench is None:
+                continue
+            connected = session.connection_count > 0
+            if workbench.live.active:
+                self.touch(session.id)  # a training is not an idle page
+                if not connected and session.milliseconds_since_last_unsubscribe >= LOST_PAGE_MS:
+                    log.info("session %s lost its page: its training stops", session.id)
+                    workbench.shutdown()
+                elif self.limits.idle_release_s is not None and workbench.release_if_idle(
+                    self.limits.idle_release_s
+                ):
+                    log.info("session %s paused too long: its training stopped", session.id)
+                continue
+            if workbench.sweeps.active:
+                self.touch(session.id)
+                continue
+            limit = self.limits.session_idle_s
+            if limit is None or not connected:
+                continue
+            asked = self._closing.get(session.id)
+            if asked is None and self.idle_s(session.id) >= limit:
+                log.info("session %s idle for %.0f s: closing it", session.id, limit)
+                self._closing[session.id] = now
+                _tell(session.document, workbench, _idle_message(limit))
+            elif asked is not None and now - asked >= CLOSE_AFTER_NOTICE_S:
+                _close_connections(session)
+        if now - self._pinged >= KEEP_ALIVE_S:
+            self._pinged = now
+            for session in server.get_sessions():
+                _ping(session)
+        if self._trim_at and now >= self._trim_at[0]:
+            self._trim_at.pop(0)
+            release_memory()
+
+
+#: Seconds between telling an idle page it is closed and closing it (for the message to land).
+CLOSE_AFTER_NOTICE_S = 2.0
+
+#: Bokeh's check for sessions without a page, every this many ms (its default is 17 s).
+CHECK_UNUSED_SESSIONS_MS = 3_000
+#: A session whose page has had no connection this long is destroyed (Bokeh's default, 15 s:
+#: the session exists from the page's HTTP request until its websocket connects, which a
+#: busy machine can take seconds to do). A closed tab's memory is free within ~18 s.
+UNUSED_SESSION_LIFETIME_MS = 15_000
+
+
+def _idle_message(limit_s: float) -> str:
+    minutes = f"{limit_s / 60:.0f} min" if limit_s >= 120 else f"{limit_s:.0f} s"
+    return (
+        f"This page had no input for {minutes} and nothing training, so the server closed it "
+        "to free its memory for other visitors. Reload the page to start again."
+    )
+
+
+def _tell(doc, workbench: Workbench, message: str) -> None:
+    # From the watchdog (not in the session's document): the message is drawn on the
+    # document's own next tick, under its lock.
+    def show() -> None:
+        with set_curdoc(doc):
+            workbench.notify(message, "warning")
+
+    doc.add_next_tick_callback(show)
+
+
+def _close_connections(session) -> None:
+    """Close the websockets of a Bokeh ``ServerSession`` (Bokeh then destroys the session
+    after :data:`UNUSED_SESSION_LIFETIME_MS`)."""
+    # Bokeh has no public call that closes a session with its page still connected.
+    for connection in list(getattr(session, "_subscribed_connections", ())):
+        socket = getattr(connection, "_socket", None)
+        if socket is not None:
+            socket.close(code=1000, reason="idle page closed by the server")
+
+
+#: Seconds between keep-alive pings to every page (Bokeh's own are off, see :func:`_ping`).
+KEEP_ALIVE_S = 37.0
+
+
+def _ping(session) -> None:
+    """Ping the pages of a Bokeh ``ServerSession``, so proxies keep idle websockets open.
+
+    Bokeh's own keep-alive, on a tab that has just closed (its stream closed, Bokeh not yet
+    told), detaches the connection from its session; the page's last messages and then
+    Bokeh's own close handler fail on that with AssertionErrors in the log. Pings here skip
+    closed streams and leave the closing to the close handler.
+    """
+    from tornado.websocket import WebSocketClosedError
+
+    for connection in list(getattr(session, "_subscribed_connections", ())):
+        websocket = getattr(getattr(connection, "_socket", None), "ws_connection", None)
+        if websocket is None or websocket.is_closing() or websocket.stream.closed():
+            continue
+        try:
+            connection.send_ping()
+        except WebSocketClosedError:
+            pass  # closing: the close handler cleans up
+
+
 def make_session(
-    limits: ServeLimits, sessions: dict[str, Workbench] | None = None, **params
+    limits: ServeLimits, sessions: Sessions | None = None, **params
 ) -> pn.template.FastListTemplate:
     """Build one session's page: a fresh Workbench, set up from the URL query if it has one
-    (and kept in ``sessions`` under the session's id while the session lives).
+    (and kept in ``sessions`` while the session lives).
 
     A query's bad keys are left out and listed in one message, all of them; the page's URL then
     shows the set-up actually used, so a reload or a shared link does not repeat the mistakes.
@@ -46,38 +212,18 @@ def make_session(
         )
     if query:
         pn.state.onload(workbench.sync_query)
-    context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
+    doc = pn.state.curdoc
+    context = doc.session_context if doc is not None else None
     if sessions is not None and context is not None:
-        sessions[context.id] = workbench
+        sessions.add(context.id, workbench, doc)
 
     def destroyed(context) -> None:
         if sessions is not None:
-            sessions.pop(context.id, None)
+            sessions.remove(context.id)
         workbench.shutdown()
 
     pn.state.on_session_destroyed(destroyed)
     return workbench.template()
-
-
-def stop_lost_trainings(
-    server, sessions: dict[str, Workbench], idle_release_s: float | None = None
-) -> None:
-    """Discard the training of every session whose page has had no connection for
-    :data:`LOST_PAGE_MS` (a closed tab): the worker ends within a checkpoint and frees its
-    slot. With ``idle_release_s``, also stop (keeping the Run) every training paused that
-    long without a Step or Resume."""
-    for session in server.get_sessions():
-        workbench = sessions.get(session.id)
-        if workbench is None or not workbench.live.active:
-            continue
-        if (
-            session.connection_count == 0
-            and session.milliseconds_since_last_unsubscribe >= LOST_PAGE_MS
-        ):
-            log.info("session %s lost its page: discarding its training", session.id)
-            workbench.shutdown()
-        elif idle_release_s is not None and workbench.release_if_idle(idle_release_s):
-            log.info("session %s paused too long: its training stopped", session.id)
 
 
 def free_port(address: str) -> int:
@@ -122,7 +268,7 @@ def serve(
         port = free_port(address)
     url = f"http://{address}:{port}/"
     print(f"workbench serving at {url}  (Ctrl-C to stop)", flush=True)
-    sessions: dict[str, Workbench] = {}
+    sessions = Sessions(limits)
     server = pn.serve(
         {"/": lambda: make_session(limits, sessions, **params)},
         verbose=False,
@@ -135,12 +281,13 @@ def serve(
         # Uploads arrive base64-encoded in one websocket message: the transport refuses
         # anything much over the upload cap before the app sees it.
         websocket_max_message_size=int(limits.max_upload_bytes * 1.4) + 1_000_000,
+        check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS,
+        unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS,
+        keep_alive_milliseconds=0,  # the watchdog pings instead (see _ping)
         threaded=False,
         start=False,
     )
-    watch = PeriodicCallback(
-        lambda: stop_lost_trainings(server, sessions, limits.idle_release_s), 500
-    )
+    watch = PeriodicCallback(lambda: sessions.watch(server), 500)
     server.io_loop.add_callback(watch.start)
     server.start()
     try:
