@@ -129,6 +129,42 @@ class Sessions:
             release_memory()
 
 
+class _ClosedPageWrites(logging.Filter):
+    """Bokeh's "Failed sending message as connection was closed", moved to debug level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "connection was closed" in record.getMessage():
+            log.debug("a message to a page that had just closed was dropped")
+            return False
+        return True
+
+
+def quiet_closed_pages(loop) -> None:
+    """Log a write to a page that closed while it was under way at debug level, not as a
+    warning or an unretrieved task's traceback.
+
+    The watchdog and the redraws skip pages that have gone (see
+    :func:`workbench.app.live.page_state`), but a tab can close while a message to it is being
+    written. Bokeh then logs a warning per message, and Panel's writes of a message's parts,
+    gathered as tasks, leave the remaining parts' ``WebSocketClosedError`` unretrieved, which
+    asyncio prints as tracebacks. Nothing is lost (the page is gone), and a public demo's log
+    should show the errors that matter. Every other exception still reaches the loop's
+    handler, and every other Bokeh message its log.
+    """
+    from tornado.iostream import StreamClosedError
+    from tornado.websocket import WebSocketClosedError
+
+    logging.getLogger("bokeh.server.views.ws").addFilter(_ClosedPageWrites())
+
+    def handler(loop, context) -> None:
+        if isinstance(context.get("exception"), WebSocketClosedError | StreamClosedError):
+            log.debug("a write to a page that had just closed failed: %s", context.get("message"))
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
 #: Seconds between telling an idle page it is closed and closing it (for the message to land).
 CLOSE_AFTER_NOTICE_S = 2.0
 
@@ -287,6 +323,7 @@ def serve(
         threaded=False,
         start=False,
     )
+    quiet_closed_pages(server.io_loop.asyncio_loop)
     watch = PeriodicCallback(lambda: sessions.watch(server), 500)
     server.io_loop.add_callback(watch.start)
     server.start()
