@@ -33,6 +33,16 @@ class Combiner(param.ParameterizedABC):
     #: ``train()`` applies ``p -= lr * d``. False: the direction is a gradient fed to Adam.
     adaptive: ClassVar[bool] = False
 
+    def __init__(self, **params):
+        # ``name`` is the registry name a Run records (and loads by), not a knob: param would
+        # accept name="x" and label the run with a combiner that does not exist.
+        if "name" in params:
+            raise TypeError(
+                f"name: {type(self).name!r} is the combiner's registry name, not a knob; "
+                f"choose another combiner from the registry instead"
+            )
+        super().__init__(**params)
+
     def start(self, terms: Sequence[str], like: torch.Tensor) -> dict:
         """Fresh state for a training with these ``terms``; ``like`` is the flat parameter
         vector (its size, dtype and device)."""

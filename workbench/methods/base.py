@@ -48,6 +48,16 @@ class Method(param.ParameterizedABC):
     #: heading, e.g. ``{"Sampling": ("n_interior", ...)}``; the others read as the method's.
     knob_groups: ClassVar[dict[str, tuple[str, ...]]] = {}
 
+    def __init__(self, **params):
+        # ``name`` is the registry name a Run records (and loads by), not a knob: param would
+        # accept name="x" and label the run with a method that does not exist.
+        if "name" in params:
+            raise TypeError(
+                f"name: {type(self).name!r} is the method's registry name, not a knob; "
+                f"choose another method from the registry instead"
+            )
+        super().__init__(**params)
+
     @abc.abstractmethod
     def supports(self, problem: Problem) -> bool:
         """Whether this method can learn ``problem`` at all."""

@@ -91,6 +91,10 @@ class FamilyMethod(Method):
 
     def check(self, problem: Problem) -> None:
         super().check(problem)
+        if problem.family_parameters:
+            # Each <name>_min <= <name>_max is a cross-knob check of the problem; it raises
+            # here, before the dataset is generated, instead of in the middle of it.
+            problem.family_ranges()
         if self.batch_size > self.n_train:
             raise ValueError(
                 f"batch_size must be <= n_train ({self.n_train}), got {self.batch_size}"

@@ -38,17 +38,25 @@ def _init_conv(conv: nn.Module, generator: torch.Generator, gain: float = 1.0) -
     return conv
 
 
+def _norm(channels: int) -> nn.GroupNorm:
+    """GroupNorm over up to 8 groups: the largest group count <= 8 that divides ``channels``
+    (8 whenever it divides; a width of 4 makes 12-channel skip concatenations, which 8 groups
+    cannot split)."""
+    groups = max(g for g in range(1, min(8, channels) + 1) if channels % g == 0)
+    return nn.GroupNorm(groups, channels)
+
+
 class _Block(nn.Module):
     """Residual block: norm, SiLU, conv, plus the time embedding; norm, SiLU, conv; skip."""
 
     def __init__(self, conv, c_in: int, c_out: int, embed: int, generator, padding_mode: str):
         super().__init__()
-        self.norm1 = nn.GroupNorm(min(8, c_in), c_in)
+        self.norm1 = _norm(c_in)
         self.conv1 = _init_conv(
             conv(c_in, c_out, 3, padding=1, padding_mode=padding_mode), generator
         )
         self.time = glorot(nn.Linear(embed, c_out), generator)
-        self.norm2 = nn.GroupNorm(min(8, c_out), c_out)
+        self.norm2 = _norm(c_out)
         # The last conv of a residual branch starts small, so every block starts near identity.
         self.conv2 = _init_conv(
             conv(c_out, c_out, 3, padding=1, padding_mode=padding_mode), generator, gain=0.1
@@ -119,7 +127,7 @@ class TimeUNet(nn.Module):
         for size in reversed(sizes):
             self.up.append(_Block(conv, c + size, size, embed, generator, pad))
             c = size
-        self.norm = nn.GroupNorm(min(8, c), c)
+        self.norm = _norm(c)
         # Zero output layer: the untrained network predicts 0, a neutral start for a velocity
         # or a noise prediction.
         self.outlet = conv(c, channels, 3, padding=1, padding_mode=pad)

@@ -145,6 +145,16 @@ class Problem(param.ParameterizedABC):
     #: Samples per family_solve() call in dataset().
     family_chunk: ClassVar[int] = 64
 
+    def __init__(self, **params):
+        # ``name`` is the registry name a Run records (and loads by), not a knob: param would
+        # accept name="x" and label the run with a problem that does not exist.
+        if "name" in params:
+            raise TypeError(
+                f"name: {type(self).name!r} is the problem's registry name, not a knob; "
+                f"choose another problem from the registry instead"
+            )
+        super().__init__(**params)
+
     @abc.abstractmethod
     def residual(self, coords: dict[str, torch.Tensor], u: Jet) -> torch.Tensor:
         """PDE residual at points with named coordinate columns ``(N, 1)`` and field jet ``u``."""
@@ -278,12 +288,24 @@ class Problem(param.ParameterizedABC):
         """Parameter families: ``name -> (lo, hi)`` per entry of :attr:`family_parameters`,
         the interval :meth:`family_draw` draws it from. By default the problem's Parameters
         ``<name>_min`` and ``<name>_max``, so that other ranges (out-of-distribution data) make
-        other datasets."""
+        other datasets.
+
+        Raises
+        ------
+        ValueError
+            If a range has its minimum above its maximum, naming both knobs.
+        """
         self._require_parameter_family()
-        return {
+        ranges = {
             name: (getattr(self, f"{name}_min"), getattr(self, f"{name}_max"))
             for name in self.family_parameters
         }
+        for name, (lo, hi) in ranges.items():
+            if not lo <= hi:
+                raise ValueError(
+                    f"{name}_min must be <= {name}_max, got {name}_min={lo!r} > {name}_max={hi!r}"
+                )
+        return ranges
 
     def family_parameter_arrays(
         self, parameters: Mapping[str, np.ndarray]

@@ -218,7 +218,15 @@ class Data(Regularizer):
         # A Run stores given observations as a dict (JSON); they come back as a Dataset.
         stored = params.get("observations")
         if isinstance(stored, dict):
-            params["observations"] = xr.Dataset.from_dict(stored)
+            try:
+                params["observations"] = xr.Dataset.from_dict(stored)
+            except (ValueError, TypeError, KeyError, IndexError) as err:
+                # xarray's own message ("list indices must be integers") names nothing.
+                raise ValueError(
+                    "observations: a dict must be the xarray.Dataset.to_dict() form of a "
+                    f"Dataset (keys 'data_vars', 'coords', ...), got keys {sorted(stored)} "
+                    f"({type(err).__name__}: {err})"
+                ) from None
         super().__init__(**params)
 
     def observed(self, problem) -> xr.Dataset:

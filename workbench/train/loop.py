@@ -9,6 +9,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 
+import param
+
 from workbench.combiners import COMBINERS, Sum
 from workbench.combiners.base import Combiner
 from workbench.methods.base import Method
@@ -16,7 +18,7 @@ from workbench.methods.physics_informed.base import PhysicsInformed
 from workbench.problems.base import Problem
 from workbench.regularizers import Data
 from workbench.regularizers.base import Regularizer
-from workbench.results import Run
+from workbench.results import Run, describe_bounds
 from workbench.train.progress import Progress, Stopped
 from workbench.train.session import Session
 from workbench.train.settings import Training, resolve_device
@@ -34,6 +36,29 @@ def _resolve_combiner(combiner) -> Combiner:
     return combiner
 
 
+def _check_numbers(owner: str, obj: param.Parameterized) -> None:
+    """Raise ``ValueError`` naming a number knob of ``obj`` that holds a bool, NaN or infinity.
+
+    param takes ``True`` for an Integer or Number (a bool is an int in Python) and ``inf`` for
+    a knob bounded on one side only (a regularizer's ``weight``, ``max_wall_s``); the CLI and
+    the app refuse both as text, so the Python API does too, before any work.
+    """
+    for name, p in obj.param.objects("existing").items():
+        value = getattr(obj, name)
+        if not isinstance(p, param.Number) or value is None:
+            continue
+        if isinstance(value, bool):
+            raise ValueError(
+                f"{owner} knob {name!r}: {value} is a bool, not a number; allowed: "
+                f"{describe_bounds(p)}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(
+                f"{owner} knob {name!r}: {value} is not a finite number; allowed: "
+                f"{describe_bounds(p)}"
+            )
+
+
 def _check_inputs(problem, method, regularizers) -> None:
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
@@ -42,6 +67,10 @@ def _check_inputs(problem, method, regularizers) -> None:
     for reg in regularizers:
         if not isinstance(reg, Regularizer):
             raise TypeError(f"regularizers must be Regularizers, got {type(reg).__name__}")
+    _check_numbers(f"problem {problem.name}", problem)
+    _check_numbers(f"method {method.name}", method)
+    for reg in regularizers:
+        _check_numbers(f"regularizer {reg.name}", reg)
     method.check(problem)
     for reg in regularizers:
         reg.check(problem, method)
@@ -112,6 +141,8 @@ def train(
     cfg = Training(**settings)
     _check_inputs(problem, method, regularizers)
     combiner = _resolve_combiner(combiner if combiner is not None else method.default_combiner())
+    _check_numbers(f"combiner {combiner.name}", combiner)
+    _check_numbers("training", cfg)
     names = method.term_names(problem)
     for key, value in weights.items():
         if key not in names:

@@ -183,6 +183,13 @@ class FieldGenerator(FamilyMethod):
                 f"method {self.name!r} works on 1D and 2D grids; {problem.name!r} has dims "
                 f"{problem.family_dims}"
             )
+        if self.n_test < 2:
+            # The metric, an energy distance between generated and test fields, needs two
+            # samples on each side; found at the end of training otherwise.
+            raise ValueError(
+                f"n_test must be >= 2 for method {self.name!r} (its metric compares the test "
+                f"set's distribution with generated samples), got {self.n_test}"
+            )
 
     # --- data ----------------------------------------------------------------------------
     def channels(self, problem: Problem) -> list[str]:
