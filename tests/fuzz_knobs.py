@@ -439,6 +439,46 @@ def _observation_values(problem: str):
     )
 
 
+def _own_data_values(problem: str):
+    """A family method's own dataset: none (generate), or Datasets of the family's layout,
+    good and corrupt (random values: layout is what is checked), paths and wrong types."""
+    import numpy as np
+    import xarray as xr
+
+    cls = PROBLEMS[problem]
+    dims = ("sample", *cls.family_dims)
+
+    def make(kind: str):
+        rng = np.random.default_rng(0)
+        shape = (4, *(cls.family_points.get(d, 8) for d in cls.family_dims))
+        inputs = list(cls.family_parameters) or [cls.family_input or "a"]
+        data = {
+            name: (("sample",), rng.uniform(size=4))
+            if name in cls.family_parameters
+            else (dims, rng.normal(size=shape))
+            for name in inputs
+        }
+        data["u"] = (dims, rng.normal(size=shape))
+        if kind == "nan":
+            data["u"] = (dims, np.full(shape, np.nan))
+        elif kind == "missing":
+            data.pop("u")
+        elif kind == "wrong_dim":
+            data["u"] = (("sample", *(f"q{i}" for i in range(len(shape) - 1))), data["u"][1])
+        elif kind == "one_sample":
+            data = {k: (d, v[:1]) for k, (d, v) in data.items()}
+        elif kind == "strings":
+            data["u"] = (dims, np.full(shape, "a"))
+        return xr.Dataset(data)
+
+    kinds = ["good", "nan", "missing", "wrong_dim", "one_sample", "strings"]
+    return st.one_of(
+        st.tuples(st.just("valid"), st.none()),
+        st.tuples(st.just("corrupt"), st.sampled_from(kinds).map(make)),
+        st.tuples(st.just("wrong_type"), st.sampled_from(["nope.nc", "", 3, {"u": [1.0]}])),
+    )
+
+
 def knob_values(cls, name: str, owner: str, problem: str, valid_only: bool = False):
     """(category, value) draws for knob ``name`` of ``cls`` (only in-range, well-typed values
     with ``valid_only``)."""
@@ -455,6 +495,8 @@ def knob_values(cls, name: str, owner: str, problem: str, valid_only: bool = Fal
         return _infer_values(problem)
     if name == "observations":
         return _observation_values(problem)
+    if name == "data":
+        return _own_data_values(problem)
     if isinstance(p, param.String):
         return st.one_of(
             st.tuples(st.just("valid"), st.sampled_from(TERM_NAMES)),
