@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import panel as pn
@@ -100,7 +101,26 @@ def _in_own_callback(action: Callable[[], None]) -> None:
     if doc is None or doc.session_context is None:
         action()
     else:
-        pn.state.execute(action, schedule=True)
+        pn.state.execute(partial(_in_one_message, action), schedule=True)
+
+
+def _in_one_message(action: Callable[[], None]) -> None:
+    """Run ``action``; on a server with the document's events held, so that the page gets
+    all of its changes in one message, in the order they were made.
+
+    Unheld, a callback's changes take two ways to the page that can overtake each other: Panel
+    queues its objects' updates (a layout's new children: the new figures' definitions) while
+    the page's socket is still busy, and sends them later; Bokeh sends changes made to its
+    models directly (a new figure's width, its ranges) at the callback's end, before that
+    queue. The page then got changes to figures it had not been sent yet ("reference pNNNN
+    isn't known"), and missed them. Held, both go through Panel's queue, in order.
+    """
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        action()
+        return
+    with pn.io.hold():
+        action()
 
 
 class Workbench(pn.viewable.Viewer):
@@ -233,7 +253,9 @@ class Workbench(pn.viewable.Viewer):
             # On a server, in a callback of its own: Panel runs a click as a coroutine that
             # may resume after another callback has released the document's lock, and edits
             # made then raise ("_pending_writes should be non-None") and never reach the page.
-            return lambda event: pn.state.execute(act, schedule=True)
+            # Held: a Train or Reset replaces and edits figures, which must reach the page in
+            # that order (see _in_one_message).
+            return lambda event: pn.state.execute(partial(_in_one_message, act), schedule=True)
 
         controller.train_button.on_click(clicked(self.train))
         controller.pause_button.on_click(clicked(self.pause))
@@ -379,7 +401,7 @@ class Workbench(pn.viewable.Viewer):
         # is stopped and kept a second or more after this page has started, or only when
         # Bokeh destroys the old session (15-32 s) if the server missed the lost connection.
         # A look into the store costs microseconds, so it goes on while the page lives.
-        pn.state.add_periodic_callback(self._take_recovered, period=1000)
+        pn.state.add_periodic_callback(partial(_in_one_message, self._take_recovered), period=1000)
         return token
 
     def _keep_for_recovery(self) -> None:
