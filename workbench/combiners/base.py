@@ -9,6 +9,8 @@ from typing import ClassVar
 import param
 import torch
 
+from workbench.specs import refuse_name_knob
+
 
 class Combiner(param.ParameterizedABC):
     """How ``train()`` turns the named loss terms into one update.
@@ -34,13 +36,7 @@ class Combiner(param.ParameterizedABC):
     adaptive: ClassVar[bool] = False
 
     def __init__(self, **params):
-        # ``name`` is the registry name a Run records (and loads by), not a knob: param would
-        # accept name="x" and label the run with a combiner that does not exist.
-        if "name" in params:
-            raise TypeError(
-                f"name: {type(self).name!r} is the combiner's registry name, not a knob; "
-                f"choose another combiner from the registry instead"
-            )
+        refuse_name_knob(type(self), "combiner", params)
         super().__init__(**params)
 
     def start(self, terms: Sequence[str], like: torch.Tensor) -> dict:

@@ -23,6 +23,7 @@ from torch import nn
 
 from workbench.evaluation import RELATIVE_L2, Metric
 from workbench.problems.base import Problem
+from workbench.specs import refuse_name_knob
 
 #: A training batch: named tensors (collocation points, boundary points, data, ...).
 #: A key ``"S:v"`` holds a per-point value ``v`` of point set ``S`` (shape ``(n,)``), such as
@@ -49,13 +50,7 @@ class Method(param.ParameterizedABC):
     knob_groups: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, **params):
-        # ``name`` is the registry name a Run records (and loads by), not a knob: param would
-        # accept name="x" and label the run with a method that does not exist.
-        if "name" in params:
-            raise TypeError(
-                f"name: {type(self).name!r} is the method's registry name, not a knob; "
-                f"choose another method from the registry instead"
-            )
+        refuse_name_knob(type(self), "method", params)
         super().__init__(**params)
 
     @abc.abstractmethod

@@ -47,6 +47,7 @@ from workbench.calculus import Jet
 from workbench.problems import dataset_cache, families, shipped
 from workbench.problems.conditions import Condition
 from workbench.problems.points import uniform_parameters, uniform_points
+from workbench.specs import refuse_name_knob
 
 #: Smallest and largest points per dim that :meth:`Problem.dataset` accepts.
 FAMILY_RESOLUTIONS = (8, 1024)
@@ -146,13 +147,7 @@ class Problem(param.ParameterizedABC):
     family_chunk: ClassVar[int] = 64
 
     def __init__(self, **params):
-        # ``name`` is the registry name a Run records (and loads by), not a knob: param would
-        # accept name="x" and label the run with a problem that does not exist.
-        if "name" in params:
-            raise TypeError(
-                f"name: {type(self).name!r} is the problem's registry name, not a knob; "
-                f"choose another problem from the registry instead"
-            )
+        refuse_name_knob(type(self), "problem", params)
         super().__init__(**params)
 
     @abc.abstractmethod

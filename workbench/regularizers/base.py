@@ -19,6 +19,7 @@ from torch.func import functional_call
 
 from workbench.methods.base import Batch, Method
 from workbench.problems.base import Problem
+from workbench.specs import refuse_name_knob
 
 
 class Objective:
@@ -65,13 +66,7 @@ class Regularizer(param.ParameterizedABC):
     weight = param.Number(1e-4, bounds=(0.0, None), doc="Multiplier of the term(s).")
 
     def __init__(self, **params):
-        # ``name`` is the registry name a Run records (and loads by), not a knob: param would
-        # accept name="x" and label the run with a regularizer that does not exist.
-        if "name" in params:
-            raise TypeError(
-                f"name: {type(self).name!r} is the regularizer's registry name, not a knob; "
-                f"choose another regularizer from the registry instead"
-            )
+        refuse_name_knob(type(self), "regularizer", params)
         super().__init__(**params)
 
     @abc.abstractmethod
