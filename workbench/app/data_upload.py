@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import panel as pn
 
-from workbench.app.limits import ServeLimits
+from workbench.app.limits import ServeLimits, forget_upload
 from workbench.app.setup import Setup
 from workbench.methods.family import FamilyMethod
 from workbench.problems import own_data
@@ -127,7 +127,7 @@ class DataUpload:
             self._notify(str(err))
             return
         finally:
-            self.upload.value = None  # the page's copy of the bytes is not kept
+            forget_upload(self.upload)  # neither the bytes nor the page's base64 text stay
         self._filename = name
         self.show()
         self._on_change()

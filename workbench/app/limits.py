@@ -111,6 +111,21 @@ class ServeLimits(param.Parameterized):
             self._slots.release()
 
 
+def forget_upload(widget) -> None:
+    """Let go of what a ``FileInput`` received, then hand the memory back (see
+    :func:`release_memory`).
+
+    Setting the widget's value to None drops Panel's decoded bytes, but the Bokeh model under
+    it keeps the page's base64 text (4/3 of the file) until the next upload: a refused 20 MB
+    upload left the server 75 MB larger. The model's value is read-only to the server's
+    Python API, so it is cleared the way the page would set it.
+    """
+    widget.value = None
+    for model, _ in list(getattr(widget, "_models", {}).values()):
+        model.set_from_json("value", "")
+    release_memory()
+
+
 def release_memory() -> None:
     """Collect garbage and hand freed heap back to the system (glibc's ``malloc_trim``).
 

@@ -19,7 +19,7 @@ import panel as pn
 import xarray as xr
 
 from workbench import views
-from workbench.app.limits import ServeLimits, release_memory
+from workbench.app.limits import ServeLimits, forget_upload
 from workbench.results import MANIFEST_FILE, REPORT_FILE, RUN_FILE, WEIGHTS_FILE, Run
 from workbench.views.fields import SAMPLE_DIM, sample_labels, select_sample
 from workbench.views.generation import generated_channels
@@ -188,8 +188,7 @@ class RunsTab:
         finally:
             # Let go of the upload (the widget would hold its bytes, and its model their
             # base64 text, until the next one): a refused file leaves nothing behind.
-            self._upload.value = None
-            release_memory()
+            forget_upload(self._upload)
 
     def _take_upload(self, data: bytes) -> None:
         name = self._upload.filename or "upload"
