@@ -178,6 +178,7 @@ class Workbench(pn.viewable.Viewer):
             "", alert_type="danger", visible=False, sizing_mode="stretch_width"
         )
         #: The sidebar's widgets; editing them edits ``setup``.
+        self._previewing_generator = False  # what the live plots preview (set by each build)
         self.setup_panel = SetupPanel(
             self.setup,
             self.limits,
@@ -290,7 +291,7 @@ class Workbench(pn.viewable.Viewer):
         # A field generator previews its gallery, the other methods the problem's reference:
         # a method of the other kind needs the plots built again (not during a training).
         generator = isinstance(self.setup.method, FieldGenerator)
-        if generator != getattr(self, "_previewing_generator", generator):
+        if generator != self._previewing_generator:
             self._on_problem(self.setup.problem)
 
     def _on_problem_knob(self) -> None:
