@@ -116,6 +116,4 @@ def test_bad_input_is_refused_naming_the_argument(kwargs, match):
     args = {"w0": 2 * _smooth_field(32, 1), "nu": 0.05, "dt": 0.01, "t_out": [0.1]}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        solve_vorticity(
-            args.pop("w0"), args.pop("nu"), args.pop("dt"), args.pop("t_out"), **args
-        )
+        solve_vorticity(args.pop("w0"), args.pop("nu"), args.pop("dt"), args.pop("t_out"), **args)

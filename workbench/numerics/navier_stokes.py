@@ -44,11 +44,12 @@ __all__ = [
 #: dealiased wavenumber is ``2 pi / (3 dx)``, so the bound is ``2.8 * 3 / (2 pi) ~ 1.34``.
 #: 1.0 keeps a margin for the growth of the velocity during a run.
 CFL_LIMIT = 1.0
-#: Largest cell Peclet number ``(max|u| + max|v|) dx / (2 nu)`` accepted: beyond it the grid cannot hold the
-#: viscous scale and the under-resolved spectrum piles up at the 2/3 cut-off. Measured on
-#: forced Kolmogorov flow (k_f = 4, drag 0.1) from random initial vorticity, the 2/3-band edge
-#: held 1e-3 of the peak enstrophy at about 10 and 2e-2 at about 18 (with the velocity of the
-#: developed flow); the check sees only the initial velocity, so it is a necessary condition.
+#: Largest cell Peclet number ``(max|u| + max|v|) dx / (2 nu)`` accepted: beyond it the grid
+#: cannot hold the viscous scale and the under-resolved spectrum piles up at the 2/3 cut-off.
+#: Measured on forced Kolmogorov flow (k_f = 4, drag 0.1) from random initial vorticity: the
+#: 2/3-band edge held 1e-3 of the peak enstrophy at a Peclet number of about 10 and 2e-2 at
+#: about 18 (velocity of the developed flow). The check sees only the initial velocity, so it
+#: is a necessary condition, not a sufficient one.
 PECLET_LIMIT = 20.0
 
 _CONTOUR_POINTS = 32
@@ -170,8 +171,9 @@ def solve_vorticity(
     length : float
         Period ``L`` of the square.
     check_resolution : bool
-        Refuse grids whose cell Peclet number ``(max|u| + max|v|) dx / (2 nu)`` (initial velocity) exceeds
-        :data:`PECLET_LIMIT`. Off only for convergence studies of deliberately coarse grids.
+        Refuse grids whose cell Peclet number ``(max|u| + max|v|) dx / (2 nu)`` (initial
+        velocity) exceeds :data:`PECLET_LIMIT`. Off only for convergence studies of
+        deliberately coarse grids.
 
     Returns
     -------
