@@ -43,7 +43,14 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-__all__ = ["GHIA_RE100_U", "GHIA_RE100_V", "CavityFlow", "centrelines", "ghia_nodes", "solve_cavity"]
+__all__ = [
+    "GHIA_RE100_U",
+    "GHIA_RE100_V",
+    "CavityFlow",
+    "centrelines",
+    "ghia_nodes",
+    "solve_cavity",
+]
 
 #: Ghia, Ghia & Shin (1982), Table I, Re = 100: ``(y, u)`` along the vertical centreline
 #: ``x = 0.5``. The y values are nodes ``k / 128`` of their 129 x 129 grid, to 4 decimals.
