@@ -164,7 +164,8 @@ def kolmogorov(epochs: int, modes: int, projection: int) -> None:
     )
     transfer = run.transfer
     print(
-        f"FNO modes {modes}, projection {projection}, {epochs} epochs ({steps} steps): one-step test l2re {run.l2re:.4f}, "
+        f"FNO modes {modes}, projection {projection}, {epochs} epochs ({steps} steps): "
+        f"one-step test l2re {run.l2re:.4f}, "
         f"at 64 x 64 {float(transfer['rel_l2'].mean()):.4f}; train {cpu:.0f} cpu s"
     )
 
