@@ -54,14 +54,17 @@ class Kolmogorov2D(Problem):
     **Family** (operator learning one step ahead): the input ``w0`` is the vorticity after a
     spin-up of ``spinup`` time units from a random initial vorticity
     :math:`\omega_{init} \sim N(0, C(-\Delta + 49)^{-2.5})` (the FNO Navier-Stokes measure of
-    the unit period stretched to :math:`2\pi`, wavenumbers up to 8, point standard deviation 2;
+    the unit period stretched to :math:`2\pi`, wavenumbers up to 8, point standard deviation 1;
     :class:`~workbench.numerics.random_fields.PeriodicGRF2D`); the output ``u`` is the vorticity
     ``dt`` later. Both are solved with the dealiased pseudo-spectral ETDRK4 solver
-    (:func:`~workbench.numerics.navier_stokes.solve_vorticity`) on a grid of ``m * resolution``
-    points per side, at least 32 and enough for a cell Peclet number of at most 20 at speed 5
-    (32 points at the default :math:`\nu`), with a Courant number of at most 0.8 for speeds
-    up to 5 (measured speeds stay below 4), and subsampled. The default dataset (1100 samples
-    at 32 x 32) takes about half a minute on one core.
+    (:func:`~workbench.numerics.navier_stokes.solve_vorticity`) on :meth:`solver_points` points
+    per side (the fewest power of two, at least 32, with a cell Peclet number of at most 20 at
+    speed 5: 32 at the default :math:`\nu`), with a Courant number of at most 0.8 for speeds up
+    to 5 (measured speeds stay below 4.2). Coarser dataset grids subsample the solution, finer
+    ones hold its trigonometric interpolant, so sample ``i`` is the same function at every
+    resolution. The default dataset (1100 samples at 32 x 32) takes about half a minute on one
+    core. Resolutions must be even, at least ``4 k_f``, and divide or be multiples of the solver
+    grid.
     :meth:`trajectories` gives ``steps`` further states at spacing ``dt`` from the same inputs
     (the reference for autoregressive rollouts); :meth:`family_time_step` says that outputs
     can be fed back as inputs.
