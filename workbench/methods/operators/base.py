@@ -112,6 +112,12 @@ class Operator(FamilyMethod):
             raise ValueError(
                 f"transfer_resolution must be 0 (off) or >= 8, got {self.transfer_resolution}"
             )
+        transfer = self.transfer_size(problem)
+        if transfer and self.data is None:
+            try:
+                problem.family_solver_resolution(transfer)
+            except ValueError as err:
+                raise ValueError(f"transfer_resolution={transfer}: {err}") from None
 
     # --- data ----------------------------------------------------------------------------
     def transfer_size(self, problem: Problem) -> int:
