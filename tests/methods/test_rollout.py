@@ -56,3 +56,22 @@ def test_rollout_refuses_what_it_cannot_do():
         method.rollout(model, kolmogorov, inputs[:, :, :8], 2)
     with pytest.raises(ValueError, match="evolution family"):
         method.rollout(model, PROBLEMS["darcy2d"](), inputs, 2)
+
+
+@pytest.mark.parametrize(
+    ("knobs", "match"),
+    [
+        ({"resolution": 24}, "resolution must divide or be a multiple"),
+        ({"resolution": 16, "transfer_resolution": 48}, "transfer_resolution=48"),
+    ],
+)
+def test_grids_the_family_refuses_are_refused_before_data(knobs, match, monkeypatch):
+    problem = PROBLEMS["kolmogorov2d"]()
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("data generated before the refusal")
+
+    monkeypatch.setattr(type(problem), "dataset", no_data)
+    method = METHODS["fno"](n_train=4, n_test=2, batch_size=2, modes=4, **knobs)
+    with pytest.raises(ValueError, match=match):
+        fit(problem, method, steps=1, progress=False)
