@@ -151,6 +151,7 @@ CHEAP = {
     "threads": 2,
     "epochs": 1,
     "observe": 64,
+    "spinup": 5.0,
 }
 _CHEAP_BY_OWNER = {("combiner", "every"): None}  # knobs named like a size that cost nothing
 

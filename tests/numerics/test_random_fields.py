@@ -88,3 +88,26 @@ def test_fields_reject_bad_settings():
         CosineGRF(modes=1)
     with pytest.raises(ValueError, match="length"):
         PeriodicGRF(length=-1.0)
+
+
+def test_periodic_grf_2d_is_its_series_with_the_asked_variance():
+    from workbench.numerics.random_fields import PeriodicGRF2D
+
+    field = PeriodicGRF2D(length=2 * np.pi, alpha=1.0, tau=1.0, std=2.0, modes=3)
+    coefficients = field.sample(4000, np.random.default_rng(0))
+    values = field.on_grid(coefficients, 8)
+    assert abs(values.std() - 2.0) < 0.03
+    # The explicit cosine/sine series at the grid points.
+    x = 2 * np.pi * np.arange(8) / 8
+    gx, gy = np.meshgrid(x, x, indexing="ij")
+    series = np.zeros((8, 8))
+    for i, kx in enumerate(range(-3, 4)):
+        for ky in range(4):
+            theta = kx * gx + ky * gy
+            c = coefficients[0, i, ky]
+            series += np.sqrt(2.0) * (c[0] * np.cos(theta) + c[1] * np.sin(theta))
+    np.testing.assert_allclose(values[0], series, atol=1e-13)
+    # Sample i is the same function on every grid that holds it.
+    np.testing.assert_allclose(field.on_grid(coefficients[:2], 16)[:, ::2, ::2], values[:2])
+    with pytest.raises(ValueError, match="points"):
+        field.on_grid(coefficients[:1], 6)

@@ -16,7 +16,12 @@ from workbench.problems import PROBLEMS, dataset_cache
 FAMILIES = sorted(n for n, cls in PROBLEMS.items() if cls.family_input is not None)
 WITH_RESIDUAL = sorted(n for n in FAMILIES if PROBLEMS[n].family_has_residual)
 #: Small, quick settings per family: knobs and a resolution.
-QUICK = {"darcy2d": ({}, 17), "poisson2d": ({}, 17), "burgers1d": ({"nu": 0.05}, 32)}
+QUICK = {
+    "darcy2d": ({}, 17),
+    "poisson2d": ({}, 17),
+    "burgers1d": ({"nu": 0.05}, 32),
+    "kolmogorov2d": ({"spinup": 0.5, "dt": 0.25}, 16),
+}
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +39,7 @@ def _quick(name):
 
 
 def test_the_expected_problems_have_families():
-    assert FAMILIES == ["burgers1d", "darcy2d", "poisson2d"]
+    assert FAMILIES == ["burgers1d", "darcy2d", "kolmogorov2d", "poisson2d"]
     assert WITH_RESIDUAL == ["darcy2d", "poisson2d"]
     for name in FAMILIES:
         cls = PROBLEMS[name]

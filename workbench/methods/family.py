@@ -99,6 +99,10 @@ class FamilyMethod(Method):
             raise ValueError(
                 f"batch_size must be <= n_train ({self.n_train}), got {self.batch_size}"
             )
+        if self.data is None:
+            # Some families refuse some grids (kolmogorov2d: those its solver grid does not
+            # nest); asking now refuses them before any data is generated.
+            problem.family_solver_resolution(self.data_resolution(problem))
         if self.data is not None:
             # Read and checked now, before any work, so a bad file is refused at once.
             data = self.own_data(problem)

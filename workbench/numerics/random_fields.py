@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["CosineGRF", "PeriodicGRF"]
+__all__ = ["CosineGRF", "PeriodicGRF", "PeriodicGRF2D"]
 
 
 def _cosine_basis(x, modes: int, derivative: bool = False):
@@ -224,4 +224,102 @@ class PeriodicGRF:
             f"periodic Gaussian random field N(0, {self.sigma**2:g} (-Laplace + {self.tau**2:g})"
             f"^-{self.alpha:g}) of the unit period stretched to length {self.length:g}, "
             f"wavenumbers 1..{self.modes}, zero mean"
+        )
+
+
+@dataclass(frozen=True)
+class PeriodicGRF2D:
+    r"""Zero-mean Gaussian random field on the periodic square :math:`[0, L)^2`.
+
+    .. math::
+
+        g(\mathbf x) = \sum_{\mathbf k \in H} s_{\mathbf k} \sqrt 2 \left(
+            \xi_{\mathbf k} \cos\frac{2\pi \mathbf k \cdot \mathbf x}{L}
+            + \eta_{\mathbf k} \sin\frac{2\pi \mathbf k \cdot \mathbf x}{L}\right), \qquad
+        s_{\mathbf k} \propto \left((2\pi)^2 |\mathbf k|^2 + \tau^2\right)^{-\alpha / 2},
+
+    with independent standard normal :math:`\xi, \eta`, over the half plane :math:`H` of integer
+    wavenumbers with :math:`|k_x|, |k_y| \le K` (:math:`k_y > 0`, or :math:`k_y = 0 < k_x`):
+    the field :math:`N(0, C (-\Delta + \tau^2)^{-\alpha})` of the unit-period square (the FNO
+    Navier-Stokes initial vorticity has :math:`\alpha = 2.5, \tau = 7`), stretched to period
+    :math:`L`, without its mean, truncated at :math:`K` and scaled so that its point values have
+    standard deviation ``std``.
+
+    Parameters
+    ----------
+    length : float
+        Period :math:`L`.
+    alpha, tau : float
+        Smoothness exponent and inverse length scale (on the unit period).
+    std : float
+        Standard deviation of the point values.
+    modes : int
+        Highest wavenumber :math:`K` per dim; a grid of more than ``2 K`` points per side
+        represents the field exactly.
+    """
+
+    length: float = 1.0
+    alpha: float = 2.5
+    tau: float = 7.0
+    std: float = 1.0
+    modes: int = 8
+
+    def __post_init__(self):
+        if not self.length > 0:
+            raise ValueError(f"length must be positive, got {self.length}")
+        if not self.alpha > 0:
+            raise ValueError(f"alpha must be positive, got {self.alpha}")
+        if not self.std > 0:
+            raise ValueError(f"std must be positive, got {self.std}")
+        if self.modes < 1:
+            raise ValueError(f"modes must be at least 1, got {self.modes}")
+
+    def _wavenumbers(self) -> tuple[np.ndarray, np.ndarray]:
+        """``kx`` in ``-K..K`` (axis 0) and ``ky`` in ``0..K`` (axis 1), broadcastable."""
+        k = self.modes
+        return np.arange(-k, k + 1, dtype=np.float64)[:, None], np.arange(k + 1.0)[None, :]
+
+    @property
+    def scales(self) -> np.ndarray:
+        """Standard deviations :math:`s_{\\mathbf k}`, shape ``(2K + 1, K + 1)`` over
+        ``(kx + K, ky)``; zero outside the half plane."""
+        kx, ky = self._wavenumbers()
+        s = ((2.0 * np.pi) ** 2 * (kx**2 + ky**2) + self.tau**2) ** (-self.alpha / 2.0)
+        s = np.where((ky > 0) | ((ky == 0) & (kx > 0)), s, 0.0)
+        # A mode's point variance is 2 s^2 (xi cos + eta sin has variance one everywhere).
+        return s * self.std / np.sqrt(2.0 * np.sum(s**2))
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw the coefficients of ``n`` fields, ``(n, 2K + 1, K + 1, 2)`` (cosine, sine)."""
+        if n < 0:
+            raise ValueError(f"n must be non-negative, got {n}")
+        shape = (n, 2 * self.modes + 1, self.modes + 1, 2)
+        return rng.standard_normal(shape) * self.scales[..., None]
+
+    def on_grid(self, coefficients: np.ndarray, points: int) -> np.ndarray:
+        """Evaluate fields ``(..., 2K + 1, K + 1, 2)`` on the ``points x points`` grid
+        ``L (i, j) / points`` (axis -2 is x); returns ``(..., points, points)``, float64."""
+        if points <= 2 * self.modes:
+            raise ValueError(
+                f"points must exceed 2 * modes = {2 * self.modes} to hold the field, got {points}"
+            )
+        c = np.asarray(coefficients, dtype=np.float64)
+        k = self.modes
+        # Re(X e^{i theta}) with X = sqrt2 s (xi - i eta) gives the cosine and sine terms; the
+        # inverse real FFT returns 2 Re(X e^{i theta}) / points^2 per stored mode.
+        x = (np.sqrt(2.0) * points**2 / 2.0) * (c[..., 0] - 1j * c[..., 1])
+        spectrum = np.zeros((*c.shape[:-3], points, points // 2 + 1), dtype=np.complex128)
+        rows = np.arange(-k, k + 1) % points
+        spectrum[..., rows, : k + 1] = x
+        # The ky = 0 column is a full complex transform along x: it needs the mirrored
+        # conjugates of its kx > 0 entries to give a real field.
+        spectrum[..., (-np.arange(1, k + 1)) % points, 0] = np.conj(x[..., k + 1 :, 0])
+        return np.fft.irfft2(spectrum, (points, points))
+
+    def describe(self) -> str:
+        """One line for provenance attrs."""
+        return (
+            f"periodic Gaussian random field ~ (-Laplace + {self.tau:g}^2)^-{self.alpha:g} of the "
+            f"unit square stretched to period {self.length:g}, |k_x|, |k_y| <= {self.modes}, "
+            f"zero mean, point standard deviation {self.std:g}"
         )

@@ -14,6 +14,7 @@ from workbench.problems.convection1d import Convection1D
 from workbench.problems.darcy2d import Darcy2D
 from workbench.problems.heat1d import Heat1D
 from workbench.problems.helmholtz2d import Helmholtz2D
+from workbench.problems.kolmogorov2d import Kolmogorov2D
 from workbench.problems.pendulum import Pendulum
 from workbench.problems.poisson1d import Poisson1D
 from workbench.problems.poisson2d import Poisson2D
@@ -33,6 +34,7 @@ PROBLEMS: dict[str, type[Problem]] = {
         AllenCahn1D,
         Pendulum,
         AdvectionDiffusion1D,
+        Kolmogorov2D,
     )
 }
 

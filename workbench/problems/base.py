@@ -380,6 +380,12 @@ class Problem(param.ParameterizedABC):
             f"{_problems_with('physics_latents')}"
         )
 
+    def family_time_step(self) -> float | None:
+        """Function families whose input and output are one field at two times (an evolution
+        family, e.g. ``kolmogorov2d``): the time between them, so an output can be fed back
+        as the next input (autoregressive rollouts). None (the default) for other families."""
+        return None
+
     def family_provenance(self, resolution: int) -> dict[str, str | int | float]:
         """How a dataset at ``resolution`` is made (input distribution, solver, solver grid):
         stored in the dataset's attrs and part of its cache key."""

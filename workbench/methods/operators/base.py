@@ -112,6 +112,12 @@ class Operator(FamilyMethod):
             raise ValueError(
                 f"transfer_resolution must be 0 (off) or >= 8, got {self.transfer_resolution}"
             )
+        transfer = self.transfer_size(problem)
+        if transfer and self.data is None:
+            try:
+                problem.family_solver_resolution(transfer)
+            except ValueError as err:
+                raise ValueError(f"transfer_resolution={transfer}: {err}") from None
 
     # --- data ----------------------------------------------------------------------------
     def transfer_size(self, problem: Problem) -> int:
@@ -186,6 +192,74 @@ class Operator(FamilyMethod):
                 batch = torch.as_tensor(inputs[start : start + chunk])
                 out.append(model(batch.to(param0.device, param0.dtype)).cpu().double())
         return torch.cat(out).numpy()
+
+    def rollout(
+        self, model: nn.Module, problem: Problem, inputs: np.ndarray, steps: int
+    ) -> xr.DataArray:
+        """Autoregressive rollout: feed the model its own output ``steps`` times.
+
+        Only for evolution families, whose input and output are one field ``dt`` apart
+        (:meth:`~workbench.problems.base.Problem.family_time_step`, e.g. ``kolmogorov2d``).
+
+        Parameters
+        ----------
+        model : torch.nn.Module
+            A model built by :meth:`build` (trained one step ahead).
+        problem : Problem
+            The evolution family the model was trained on.
+        inputs : numpy.ndarray
+            Start states ``(n, *grid)`` on :meth:`~workbench.problems.base.Problem.family_grid`
+            of their resolution (e.g. a test set's inputs).
+        steps : int
+            Model applications, in ``[1, 10000]``.
+
+        Returns
+        -------
+        xarray.DataArray
+            ``u`` with dims ``("sample", "t", *family_dims)``: the start state at ``t = 0``
+            and the prediction after ``k`` steps at ``t = k dt``, float64.
+
+        Raises
+        ------
+        ValueError
+            If the problem is not an evolution family, ``steps`` is out of range or the inputs
+            do not lie on a square grid of the family's dims.
+        """
+        dt = problem.family_time_step()
+        if dt is None:
+            raise ValueError(
+                f"rollout needs an evolution family (output = input dt later); problem "
+                f"{problem.name!r} maps {problem.family_input!r} to a different field"
+            )
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+            raise ValueError(f"steps must be an integer in [1, 10000], got {steps!r}")
+        if not 1 <= steps <= 10_000:
+            raise ValueError(f"steps must be an integer in [1, 10000], got {steps!r}")
+        inputs = np.asarray(inputs, dtype=np.float64)
+        dims = problem.family_dims
+        if inputs.ndim != 1 + len(dims) or len(set(inputs.shape[1:])) != 1:
+            raise ValueError(
+                f"inputs must have shape (n, {', '.join(['N'] * len(dims))}) on the family's "
+                f"grid, got {inputs.shape}"
+            )
+        states = [inputs]
+        for _ in range(int(steps)):
+            states.append(self.predict(model, states[-1]))
+        grid = problem.family_grid(inputs.shape[1])
+        coords = {d: (d, grid[d], problem.dim_attrs[d]) for d in dims}
+        coords["sample"] = ("sample", np.arange(len(inputs)))
+        coords["t"] = (
+            "t",
+            dt * np.arange(int(steps) + 1),
+            {"long_name": "time since the start t", "units": "1"},
+        )
+        return xr.DataArray(
+            np.stack(states, axis=1),
+            dims=("sample", "t", *dims),
+            coords=coords,
+            name="u",
+            attrs={"long_name": f"autoregressive rollout of {problem.family_input}", "units": "1"},
+        )
 
     def samples(self, model: nn.Module, problem: Problem, data: xr.Dataset) -> xr.Dataset:
         """Input, truth, prediction, error, residual and per-sample ``rel_l2`` for ``data``."""
