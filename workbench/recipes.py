@@ -95,6 +95,25 @@ RECIPES: Mapping[tuple[str, str], Recipe] = MappingProxyType(
             weights={"initial": 100.0},
             source="benchmarks/solvers.py allen_cahn (PIG)",
         ),
+        # benchmarks/navier_stokes_pinn.py row (a): DeepXDE's Kovasznay set-up (4x50 tanh,
+        # 2601 domain / 400 boundary points) shortened to fit 300 s of CPU: Adam then L-BFGS.
+        ("kovasznay2d", "pinn"): Recipe(
+            method={"width": 50, "depth": 4, "n_interior": 2000, "n_boundary": 400},
+            training={"steps": 2000, "lr": 1e-3, "lbfgs_steps": 1500},
+            source="benchmarks/navier_stokes_pinn.py (a)",
+        ),
+        # benchmarks/navier_stokes_pinn.py rows (b) and (c).
+        ("taylor_green2d", "pinn"): Recipe(
+            method={
+                "width": 50,
+                "depth": 4,
+                "n_interior": 4000,
+                "n_boundary": 400,
+                "n_initial": 400,
+            },
+            training={"steps": 2000, "lr": 1e-3, "lbfgs_steps": 1500},
+            source="benchmarks/navier_stokes_pinn.py (b), (c)",
+        ),
     }
 )
 
