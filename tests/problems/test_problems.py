@@ -124,6 +124,8 @@ def test_exact_constraint_transform_satisfies_its_conditions(name):
         coords = coordinate_jets(points.double(), problem.dims, orders)
         # An arbitrary smooth "network": sum of sines of the coordinates.
         net = sum(((k + 1.3) * coords[d]).sin() for k, d in enumerate(problem.dims))
+        if problem.multi_component():  # one channel per component, each different
+            net = stack_jets([net * (1.0 + c) for c in range(len(problem.components))])
         return problem.constrain(coords, net)
 
     for cond in problem.conditions():

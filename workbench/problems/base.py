@@ -127,6 +127,9 @@ class Problem(param.ParameterizedABC):
         The components that observations measure (default all of them).
     component_attrs : dict
         ``long_name``/``units`` per component (multi-component problems).
+    constraint_knobs : tuple of str
+        Knobs the exact-constraint transform depends on (through boundary data), which
+        therefore cannot be inferred with ``hard_constraints``.
     stream_function : bool
         Whether the field is a 2D incompressible velocity ``(u, v)`` followed by other
         components, so that a method may output a stream function ``psi`` instead of ``u, v``
@@ -143,6 +146,7 @@ class Problem(param.ParameterizedABC):
     observables: ClassVar[tuple[str, ...] | None] = None
     component_attrs: ClassVar[dict[str, dict[str, str]]] = {}
     stream_function: ClassVar[bool] = False
+    constraint_knobs: ClassVar[tuple[str, ...]] = ()
 
     #: Long names and units of the coordinates, for xarray attrs and plot labels.
     dim_attrs: ClassVar[dict[str, dict[str, str]]] = {

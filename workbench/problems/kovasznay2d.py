@@ -8,7 +8,7 @@ import numpy as np
 import param
 import torch
 
-from workbench.calculus import Jet
+from workbench.calculus import Jet, stack_jets
 from workbench.problems.base import Problem
 from workbench.problems.conditions import ValueCondition
 
@@ -27,6 +27,45 @@ def navier_stokes_residual(u: Jet, viscosity, timed: bool) -> torch.Tensor:
         momentum = momentum + u.d("t")[:, :2]
     continuity = dx[:, 0:1] + dy[:, 1:2]
     return torch.cat([continuity, momentum], 1)
+
+
+def channel(jet: Jet, i: int) -> Jet:
+    """Channel ``i`` of a multi-channel jet, as a one-channel jet."""
+    return Jet([part[:, i : i + 1] for part in jet.parts], jet.first, jet.second)
+
+
+def _exp(a):
+    return a.exp() if isinstance(a, Jet) else math.exp(a)
+
+
+def _cos(a):
+    return a.cos() if isinstance(a, Jet) else math.cos(a)
+
+
+def _sin(a):
+    return a.sin() if isinstance(a, Jet) else math.sin(a)
+
+
+def coons(f, box, x, y):
+    """Transfinite (Coons) interpolation of ``f`` from the edges of ``box`` into its inside:
+    equal to ``f`` on the four edges, built from edge values only (no interior data).
+
+    ``f(x, y)`` takes floats or jets (one of them a float on an edge); ``x``, ``y`` are jets.
+    """
+    (x0, x1), (y0, y1) = box
+    s = (x - x0) * (1.0 / (x1 - x0))
+    r = (y - y0) * (1.0 / (y1 - y0))
+    edges = (1.0 - s) * f(x0, y) + s * f(x1, y) + (1.0 - r) * f(x, y0) + r * f(x, y1)
+    corners = (1.0 - s) * (1.0 - r) * f(x0, y0) + s * (1.0 - r) * f(x1, y0)
+    corners = corners + (1.0 - s) * r * f(x0, y1) + s * r * f(x1, y1)
+    return edges - corners
+
+
+def bubble(box, x, y) -> Jet:
+    """``(x - x0)(x1 - x)(y - y0)(y1 - y)``, scaled to 1 at the centre: zero on the edges."""
+    (x0, x1), (y0, y1) = box
+    scale = 16.0 / ((x1 - x0) ** 2 * (y1 - y0) ** 2)
+    return (x - x0) * (x1 - x) * (y - y0) * (y1 - y) * scale
 
 
 #: Names and attrs of a flow's components and equations.
@@ -61,6 +100,12 @@ class Kovasznay2D(Problem):
     outlet ``x = 1`` (``outlet``; the pressure is otherwise fixed only up to a constant). The
     field has components ``(u, v, p)``; the residual's columns are continuity, x- and
     y-momentum. The reference is the exact solution.
+
+    The exact-constraint transform (``hard_constraints``) uses boundary data only: ``u`` and
+    ``v`` are the transfinite (Coons) interpolation of their wall values plus
+    :math:`(x + 0.5)(1 - x)(y + 0.5)(1.5 - y)` times the network, and
+    :math:`p = p(1) + (1 - x) N_p`. It depends on Re (the wall data do), so Re cannot be
+    inferred with it.
     """
 
     name = param.String("kovasznay2d", constant=True, doc="Registry name of this problem.")
@@ -73,6 +118,8 @@ class Kovasznay2D(Problem):
     observables = ("u", "v")
     component_attrs = FLOW_ATTRS
     stream_function = True
+    constrained = ("boundary", "outlet")
+    constraint_knobs = ("Re",)
 
     Re = param.Number(
         20.0,
@@ -124,3 +171,22 @@ class Kovasznay2D(Problem):
     def solve_reference(self, grid):
         x, y = np.meshgrid(grid["x"], grid["y"], indexing="ij")
         return np.stack(self.exact(x, y))
+
+    def constrain(self, coords, net):
+        x, y = coords["x"], coords["y"]
+        lam = float(self._lambda())
+        box = (self.domain["x"], self.domain["y"])
+
+        def u_wall(a, b):
+            return 1.0 - _exp(a * lam) * _cos(b * (2 * math.pi))
+
+        def v_wall(a, b):
+            return _exp(a * lam) * _sin(b * (2 * math.pi)) * (lam / (2 * math.pi))
+
+        x1 = self.domain["x"][1]
+        p_out = 0.5 * (1.0 - math.exp(2 * lam * x1))
+        zero = bubble(box, x, y)
+        u = coons(u_wall, box, x, y) + zero * channel(net, 0)
+        v = coons(v_wall, box, x, y) + zero * channel(net, 1)
+        p = p_out + (x1 - x) * channel(net, 2)
+        return stack_jets([u, v, p])

@@ -8,12 +8,14 @@ import numpy as np
 import param
 import torch
 
+from workbench.calculus import stack_jets
 from workbench.problems.base import Problem
 from workbench.problems.conditions import ValueCondition
 from workbench.problems.kovasznay2d import (
     FLOW_ATTRS,
     FLOW_COMPONENTS,
     FLOW_EQUATIONS,
+    channel,
     navier_stokes_residual,
 )
 
@@ -45,6 +47,9 @@ class TaylorGreen2D(Problem):
     columns are continuity, x- and y-momentum. The reference is the exact solution. The decay
     rate alone carries :math:`\nu` (the nonlinear term is balanced by the pressure), which is
     what an inverse problem (``infer={'nu': ...}``) reads from observed velocities.
+
+    The exact-constraint transform (``hard_constraints``) satisfies the initial condition:
+    :math:`u = -\cos x \sin y + t N_u`, :math:`v = \sin x \cos y + t N_v`, :math:`p = N_p`.
     """
 
     name = param.String("taylor_green2d", constant=True, doc="Registry name of this problem.")
@@ -57,6 +62,7 @@ class TaylorGreen2D(Problem):
     observables = ("u", "v")
     component_attrs = FLOW_ATTRS
     stream_function = True
+    constrained = ("initial",)
 
     nu = param.Number(0.1, bounds=(1e-3, 1.0), doc="Kinematic viscosity nu.")
 
@@ -96,6 +102,12 @@ class TaylorGreen2D(Problem):
             ValueCondition("boundary", walls, self.dims, velocity, (0, 1)),
             ValueCondition("pressure", (walls[0],), self.dims, pressure, (2,)),
         ]
+
+    def constrain(self, coords, net):
+        x, y, t = coords["x"], coords["y"], coords["t"]
+        u = -(x.cos() * y.sin()) + t * channel(net, 0)
+        v = x.sin() * y.cos() + t * channel(net, 1)
+        return stack_jets([u, v, channel(net, 2)])
 
     def solve_reference(self, grid):
         x, y, t = np.meshgrid(grid["x"], grid["y"], grid["t"], indexing="ij")

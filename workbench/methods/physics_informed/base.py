@@ -238,6 +238,19 @@ class PhysicsInformed(Method):
                 f"{problem.name!r} has components {problem.components}. Problems with one: "
                 f"{flows}. Use formulation='primitive'"
             )
+        if self.hard_constraints and self.formulation == "stream_function":
+            raise ValueError(
+                "hard_constraints: the exact-constraint transforms act on the field's "
+                "components, not on a stream function; set hard_constraints=False or "
+                "formulation='primitive'"
+            )
+        tied = [k for k in self.infer if self.hard_constraints and k in problem.constraint_knobs]
+        if tied:
+            raise ValueError(
+                f"infer: {', '.join(tied)} of {problem.name!r} sets the boundary data of its "
+                "exact-constraint transform and cannot be learned with hard_constraints=True; "
+                "set hard_constraints=False"
+            )
         self.unknowns(problem)  # raises on a bad infer knob
         timeless = "t" not in problem.dims
         if timeless and self.sampler == "causal_r3":
