@@ -12,9 +12,14 @@ the inverse run, the inferred viscosity against the truth. Rows:
 (d) with ``--stream``: (a) with the stream-function output (divergence-free by construction),
     same recipe, for the cost and accuracy comparison.
 
+(e) with ``--cost``: CPU milliseconds of one loss evaluation plus its backward pass on
+    ``kovasznay2d`` at the recipe's size (4x50, 2000 interior points, float32, conditions as
+    loss terms), for the velocity-pressure output with forward jets and with autograd, and
+    for the stream-function output (nested autograd): interleaved rounds, median.
+
 Usage: ``python benchmarks/navier_stokes_pinn.py [--only kovasznay|taylor_green|inverse|stream]
-[--seed 0] [--set knob=value ...]`` (``--set`` overrides a method knob of every row, or a
-training knob: ``--set steps=500``).
+[--seed 0] [--set knob=value ...] [--stream] [--cost]`` (``--set`` overrides a method knob of
+every row, or a training knob: ``--set steps=500``).
 """
 
 from __future__ import annotations
@@ -64,14 +69,48 @@ def run_row(label, problem_name, overrides, regularizers=(), problem_knobs=None,
     return row
 
 
+def step_costs(rounds: int = 5, repeats: int = 5) -> dict[str, float]:
+    """Row (e): median CPU ms of loss + backward per formulation (see the module docs)."""
+    problem = PROBLEMS["kovasznay2d"]()
+    variants = {
+        "primitive, forward jets": PINN(width=50, depth=4, n_interior=2000, n_boundary=400),
+        "primitive, autograd": PINN(
+            width=50, depth=4, n_interior=2000, n_boundary=400, derivatives="autograd"
+        ),
+        "stream function (autograd)": PINN(
+            width=50, depth=4, n_interior=2000, n_boundary=400, formulation="stream_function"
+        ),
+    }
+    prepared = {}
+    for label, method in variants.items():
+        generator = torch.Generator().manual_seed(0)
+        model = method.build(problem, generator)
+        batch = next(method.batches(problem, generator))
+        prepared[label] = (method, model, batch)
+    times = {label: [] for label in variants}
+    for _ in range(rounds):
+        for label, (method, model, batch) in prepared.items():
+            start = time.process_time()
+            for _ in range(repeats):
+                loss = sum(method.loss(model, problem, batch).values())
+                loss.backward()
+            times[label].append(1e3 * (time.process_time() - start) / repeats)
+    return {label: sorted(t)[len(t) // 2] for label, t in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=["kovasznay", "taylor_green", "inverse", "stream"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE")
     parser.add_argument("--stream", action="store_true", help="also row (d)")
+    parser.add_argument("--cost", action="store_true", help="only row (e)")
     options = parser.parse_args()
     torch.set_num_threads(1)
+    if options.cost:
+        for label, ms in step_costs().items():
+            print(f"(e) {label:>28}: {ms:8.1f} CPU ms per loss + backward")
+        return
     overrides = {}
     for item in options.set:
         key, value = item.split("=", 1)
