@@ -194,7 +194,7 @@ def _evaluate_components(problem, method, model, reference, points) -> xr.Datase
     )
     ds.attrs["l2re"] = relative_l2(u, reference.values)
     ds.attrs.update(component_errors(u, reference.values, problem.components))
-    coarse = coarse_grid(reference, problem.grid_size)
+    coarse = coarse_grid(reference.isel(component=0), problem.grid_size)
     if coarse is not None:
         ds.attrs["coarse_grid"] = coarse
     return ds
