@@ -7,6 +7,15 @@ the point sets of a batch (:func:`points_dataset`), and the metrics that compare
 :class:`Metric` (:data:`RELATIVE_L2`, :data:`ENERGY_DISTANCE`), so that every place that shows
 the number also says what it is. Methods use these; :mod:`workbench.results` builds Runs from
 them.
+
+**Multi-component fields** (a flow's ``u, v, p``; see :attr:`Problem.components
+<workbench.problems.base.Problem.components>`): ``u``, ``u_ref`` and ``error`` get a leading dim
+``component`` (coords the component names) and ``residual`` a leading dim ``equation`` (coords
+the problem's equation names). The metric is defined per component (attrs ``l2re_u``,
+``l2re_v``, ...: :func:`relative_l2` of that component) and overall: attr ``l2re``, the
+relative L2 error of all components together (``||U - U_ref|| / ||U_ref||`` over components
+and grid points), which is the one value status lines, histories and Run summaries show. A
+single-component problem's fields have neither dim and no per-component attrs.
 """
 
 from __future__ import annotations
@@ -101,8 +110,19 @@ def energy_distance(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def _chunked(fn, points: torch.Tensor, chunk: int = 16384) -> np.ndarray:
+    return _chunked_columns(fn, points, chunk).reshape(-1)
+
+
+def _chunked_columns(fn, points: torch.Tensor, chunk: int = 16384) -> np.ndarray:
+    """``fn`` over chunks of points, as ``(N, C)`` float64."""
     out = [fn(points[i : i + chunk]).detach() for i in range(0, len(points), chunk)]
-    return torch.cat(out).to("cpu", torch.float64).numpy().reshape(-1)
+    return torch.cat(out).to("cpu", torch.float64).numpy()
+
+
+def component_errors(u: np.ndarray, u_ref: np.ndarray, components) -> dict[str, float]:
+    """Per component ``c``, attr ``l2re_<c>``: the relative L2 error of that component
+    (arrays with the components first)."""
+    return {f"l2re_{c}": relative_l2(u[i], u_ref[i]) for i, c in enumerate(components)}
 
 
 def evaluate_fields(problem, method, model: nn.Module, size: Mapping[str, int] | None = None):
@@ -128,6 +148,8 @@ def evaluate_fields(problem, method, model: nn.Module, size: Mapping[str, int] |
     grid = {d: reference[d].values for d in problem.dims}
     param0 = next(model.parameters())
     points = problem.grid_points(grid).to(param0.device, param0.dtype)
+    if problem.multi_component():
+        return _evaluate_components(problem, method, model, reference, points)
     shape = reference.shape
     with torch.no_grad():
         u = _chunked(lambda p: method.predict(model, problem, p), points).reshape(shape)
@@ -145,6 +167,34 @@ def evaluate_fields(problem, method, model: nn.Module, size: Mapping[str, int] |
     )
     ds.attrs["l2re"] = relative_l2(u, reference.values)
     coarse = coarse_grid(reference, problem.grid_size)
+    if coarse is not None:
+        ds.attrs["coarse_grid"] = coarse
+    return ds
+
+
+def _evaluate_components(problem, method, model, reference, points) -> xr.Dataset:
+    """:func:`evaluate_fields` for a multi-component problem (see the module docs)."""
+    grid_shape = tuple(reference.sizes[d] for d in problem.dims)
+    with torch.no_grad():
+        u = _chunked_columns(lambda p: method.predict(model, problem, p), points)
+    r = _chunked_columns(lambda p: method.residuals(model, problem, p), points)
+    u = u.T.reshape(len(problem.components), *grid_shape)
+    r = r.T.reshape(len(problem.equations), *grid_shape)
+    fields = ("component", *problem.dims)
+    coords = dict(reference.coords)
+    coords["equation"] = ("equation", list(problem.equations), {"long_name": "equation"})
+    ds = xr.Dataset(
+        {
+            "u": (fields, u, FIELD_ATTRS["u"]),
+            "u_ref": (fields, reference.values, FIELD_ATTRS["u_ref"]),
+            "error": (fields, u - reference.values, FIELD_ATTRS["error"]),
+            "residual": (("equation", *problem.dims), r, FIELD_ATTRS["residual"]),
+        },
+        coords=coords,
+    )
+    ds.attrs["l2re"] = relative_l2(u, reference.values)
+    ds.attrs.update(component_errors(u, reference.values, problem.components))
+    coarse = coarse_grid(reference.isel(component=0), problem.grid_size)
     if coarse is not None:
         ds.attrs["coarse_grid"] = coarse
     return ds

@@ -8,6 +8,10 @@ Layout of a Run's tree (the names every view and the app rely on):
     evaluated; its ``long_name`` says which), ``lr`` and ``wall_s``.
 ``/fields`` (dims = the problem's dims, e.g. ``x``, ``t``)
     ``u`` (prediction), ``u_ref`` (reference), ``error`` (``u - u_ref``) and ``residual``.
+    For a problem with several components (a flow's ``u, v, p``) ``u``, ``u_ref`` and
+    ``error`` have a leading dim ``component`` and ``residual`` one named ``equation``; attrs
+    ``l2re_<component>`` hold each component's relative L2 error next to the overall ``l2re``
+    (see :mod:`workbench.evaluation`).
 ``/points``
     per point set ``S`` (``interior``, ``boundary``, ...): a dim ``S`` and variables
     ``S_x``, ``S_t``, ... holding the last training batch's coordinates.

@@ -28,7 +28,8 @@ def test_few_steps_give_finite_decreasing_loss(method_name, problem_name):
     assert loss[-10:].mean() < loss[:10].mean()
     fields = run.fields
     assert set(fields.data_vars) == {"u", "u_ref", "error", "residual"}
-    assert fields["u"].dims == problem.dims
+    components = ("component",) if problem.multi_component() else ()
+    assert fields["u"].dims == (*components, *problem.dims)
 
 
 @pytest.mark.parametrize("problem_name", sorted(PROBLEMS))

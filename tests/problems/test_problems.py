@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.calculus import Jet, coordinate_jets, jet_on_grid
+from workbench.calculus import Jet, coordinate_jets, jet_on_grid, stack_jets
 from workbench.problems import PROBLEMS, Problem
 from workbench.problems.points import columns
 
@@ -18,7 +18,17 @@ CHECK_SETTINGS = {
     # The default smoothing (0.25) leaves coefficient layers ~0.03 wide, where the conservative
     # scheme and the strong form differ by 0.5% at 401 nodes (second order: 0.13% at 801).
     "darcy2d": ({"smoothing": 1.0}, {"x": 601, "y": 601}),
+    # Three dims: 401^3 nodes would be 64 million; the vortex is smooth at 81 per side.
+    "taylor_green2d": ({}, {"x": 81, "y": 81, "t": 41}),
 }
+
+
+def grid_jet(problem, values, coords):
+    """The jet of gridded reference values: one channel, or one per component (stacked)."""
+    if not problem.multi_component():
+        return jet_on_grid(values, coords, problem.derivatives)
+    return stack_jets([jet_on_grid(v, coords, problem.derivatives) for v in values])
+
 
 ALL = sorted(PROBLEMS)
 
@@ -30,12 +40,15 @@ def test_reference_satisfies_its_residual(name):
     size = size or {d: 401 for d in problem.dims}
     ref = problem.reference(size)
     coords = {d: ref[d].values for d in problem.dims}
-    jet = jet_on_grid(ref.values, coords, problem.derivatives)
+    jet = grid_jet(problem, ref.values, coords)
     mesh = np.meshgrid(*coords.values(), indexing="ij")
     cols = {d: torch.from_numpy(m.reshape(-1, 1)) for d, m in zip(problem.dims, mesh)}
-    r = problem.residual(cols, jet).numpy().reshape(ref.shape)
+    r = problem.residual(cols, jet).numpy()
+    assert r.shape == (mesh[0].size, len(problem.equations))
+    # One equation per leading row (several for a flow: continuity, momentum).
+    r = r.T.reshape(len(problem.equations), *mesh[0].shape)
     # Compare with the size of the derivative terms; drop the first/last rows (one-sided FD).
-    interior = tuple(slice(2, -2) for _ in problem.dims)
+    interior = (slice(None), *(slice(2, -2) for _ in problem.dims))
     scale = sum(np.linalg.norm(p.numpy()) for p in jet.parts[1:])
     assert np.linalg.norm(r[interior]) / scale * np.sqrt(r.size / r[interior].size) < 5e-3
 
@@ -44,7 +57,11 @@ def test_reference_satisfies_its_residual(name):
 def test_reference_is_xarray_with_named_coords(name):
     problem = PROBLEMS[name]()
     ref = problem.reference()
-    assert ref.dims == problem.dims
+    if problem.multi_component():
+        assert ref.dims == ("component", *problem.dims)
+        assert list(ref["component"].values) == list(problem.components)
+    else:
+        assert ref.dims == problem.dims
     assert ref.name == "u_ref"
     for d in problem.dims:
         assert ref[d].attrs["long_name"]
@@ -78,7 +95,13 @@ def test_conditions_hold_for_the_reference(name):
 
     def evaluate(points, orders):
         index = tuple((points[:, i : i + 1] - g).abs().argmin(dim=1) for i, g in enumerate(grids))
-        value = torch.from_numpy(ref.values)[index].reshape(-1, 1)
+        if problem.multi_component():  # (component, *grid): one column per component
+            value = torch.from_numpy(ref.values)[(slice(None), *index)].reshape(
+                len(problem.components), -1
+            )
+            value = value.T
+        else:
+            value = torch.from_numpy(ref.values)[index].reshape(-1, 1)
         # Only values are checked here; derivative parts are zero placeholders.
         first = tuple(d for d in problem.dims if orders.get(d, 0) >= 1)
         second = tuple(d for d in problem.dims if orders.get(d, 0) >= 2)
@@ -101,6 +124,8 @@ def test_exact_constraint_transform_satisfies_its_conditions(name):
         coords = coordinate_jets(points.double(), problem.dims, orders)
         # An arbitrary smooth "network": sum of sines of the coordinates.
         net = sum(((k + 1.3) * coords[d]).sin() for k, d in enumerate(problem.dims))
+        if problem.multi_component():  # one channel per component, each different
+            net = stack_jets([net * (1.0 + c) for c in range(len(problem.components))])
         return problem.constrain(coords, net)
 
     for cond in problem.conditions():

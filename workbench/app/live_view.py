@@ -44,7 +44,14 @@ from workbench.methods.field_generators.base import FieldGenerator
 from workbench.problems.base import Problem
 from workbench.regularizers import Data
 from workbench.results import knobs
-from workbench.views.fields import FIELD_TITLES, SAMPLE_DIM, sample_labels, select_sample
+from workbench.views.fields import (
+    FIELD_TITLES,
+    SAMPLE_DIM,
+    component_fields,
+    components,
+    sample_labels,
+    select_sample,
+)
 from workbench.views.generation import generated_channels
 from workbench.views.latent import latent_names, ranked_latents
 from workbench.views.metric import live_note, metric_long_name, metric_text, metric_value
@@ -92,6 +99,13 @@ class LiveView:
             label="test sample", options=[], visible=False, width=140, margin=(0, 10)
         )
         self._sample.param.watch(self._on_sample, "value")
+        # Shown once fields come with a ``component`` dim (a flow's u, v, p): the field plots
+        # show one component, or a quantity derived from the velocity (speed, vorticity).
+        self._component = pn.widgets.Select(
+            label="component", options=[], visible=False, width=140, margin=(0, 10)
+        )
+        self._choosing_component = False
+        self._component.param.watch(self._on_sample, "value")
         self.layout = pn.Column(sizing_mode="stretch_width")
 
     def build(self, problem: Problem, snapshot_points: int, method: Method | None = None) -> None:
@@ -137,7 +151,7 @@ class LiveView:
             # not push the status line and progress bar past the window's edge.
             pn.Column(*self._header, width=ROW_WIDTH, margin=0),
             self._top,
-            pn.Row(self._show_points, self._show_gaussians, margin=0),
+            pn.Row(self._show_points, self._show_gaussians, self._component, margin=0),
             self._fields_box,
             self._gallery_slot,
             self._traversal_box,
@@ -249,8 +263,27 @@ class LiveView:
             residual.show_points(self._show_points.value)
             residual.show_gaussians(self._show_gaussians.value)
 
+    def _one_component(self, fields: xr.Dataset) -> xr.Dataset:
+        """``fields`` as the chosen component when it has a ``component`` dim (flows)."""
+        names = list(components(fields))
+        if not names:
+            self._component.visible = False
+            return fields
+        self._choosing_component = True  # new options may move the value: no redraw
+        try:
+            if self._component.options != names:
+                self._component.options = names
+            if self._component.value not in names:
+                self._component.value = names[0]
+        finally:
+            self._choosing_component = False
+        self._component.visible = True
+        return component_fields(fields, self._component.value)
+
     def _one_sample(self, fields: xr.Dataset) -> xr.Dataset:
-        """``fields`` at the chosen sample when it has a ``sample`` dim (operator runs)."""
+        """``fields`` at the chosen sample when it has a ``sample`` dim (operator runs), as the
+        chosen component when it has a ``component`` dim (flows)."""
+        fields = self._one_component(fields)
         self._sample_dim = SAMPLE_DIM in fields.dims
         if not self._sample_dim:
             self._sample.visible = False
@@ -420,7 +453,7 @@ class LiveView:
         self._traversal_plot.update(fields, self._traversal_positions)
 
     def _on_sample(self, event) -> None:
-        if self._choosing_sample or self._fields is None:
+        if self._choosing_sample or self._choosing_component or self._fields is None:
             return
         self.draw_fields(self._fields, None)
         self.push()

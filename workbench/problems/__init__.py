@@ -15,10 +15,12 @@ from workbench.problems.darcy2d import Darcy2D
 from workbench.problems.heat1d import Heat1D
 from workbench.problems.helmholtz2d import Helmholtz2D
 from workbench.problems.kolmogorov2d import Kolmogorov2D
+from workbench.problems.kovasznay2d import Kovasznay2D
 from workbench.problems.pendulum import Pendulum
 from workbench.problems.poisson1d import Poisson1D
 from workbench.problems.poisson2d import Poisson2D
 from workbench.problems.reaction1d import Reaction1D
+from workbench.problems.taylor_green2d import TaylorGreen2D
 
 PROBLEMS: dict[str, type[Problem]] = {
     cls.name: cls
@@ -35,6 +37,8 @@ PROBLEMS: dict[str, type[Problem]] = {
         Pendulum,
         AdvectionDiffusion1D,
         Kolmogorov2D,
+        Kovasznay2D,
+        TaylorGreen2D,
     )
 }
 

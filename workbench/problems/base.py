@@ -11,6 +11,17 @@ turns a field into residuals. It never holds a network. Methods ask it for
 * :meth:`Problem.sample_interior`: collocation points, always from an explicit generator;
 * :meth:`Problem.reference`: the classical solution on :meth:`Problem.grid`, as xarray.
 
+**Several output components** (a flow's velocity and pressure). Most problems have one field
+``u``; a problem whose unknown has several components lists them in :attr:`Problem.components`
+(``("u", "v", "p")``) and its equations in :attr:`Problem.equations` (``("continuity",
+"momentum_x", "momentum_y")``). Then the field :class:`~workbench.calculus.Jet` carries one
+channel per component (``u.value[:, 1]`` is ``v``), :meth:`Problem.residual` returns one column
+per equation, :meth:`Problem.solve_reference` returns the components stacked first
+``(C, *grid)``, and :meth:`Problem.reference` has a leading dim ``component`` (coords the
+component names). :attr:`Problem.observables` names the components that observations measure
+(inverse problems). A single-component problem keeps the defaults (``("u",)``, one residual
+column, no ``component`` dim): nothing about it changes.
+
 Problems with a *family of instances* also serve operator learning and generative models.
 A family is of one of two kinds:
 
@@ -108,6 +119,21 @@ class Problem(param.ParameterizedABC):
     family_chunk : int
         Samples solved per call of :meth:`family_solve` (or :meth:`family_simulate`) while
         :meth:`dataset` generates (the steps of its progress bar).
+    components : tuple of str
+        Names of the field's components, in channel order (default one, ``u``).
+    equations : tuple of str
+        Names of the residual's columns, one per equation (default one, ``residual``).
+    observables : tuple of str
+        The components that observations measure (default all of them).
+    component_attrs : dict
+        ``long_name``/``units`` per component (multi-component problems).
+    constraint_knobs : tuple of str
+        Knobs the exact-constraint transform depends on (through boundary data), which
+        therefore cannot be inferred with ``hard_constraints``.
+    stream_function : bool
+        Whether the field is a 2D incompressible velocity ``(u, v)`` followed by other
+        components, so that a method may output a stream function ``psi`` instead of ``u, v``
+        (``u = psi_y``, ``v = -psi_x``: divergence-free by construction).
     """
 
     dims: ClassVar[tuple[str, ...]]
@@ -115,6 +141,12 @@ class Problem(param.ParameterizedABC):
     derivatives: ClassVar[dict[str, int]]
     grid_size: ClassVar[dict[str, int]]
     constrained: ClassVar[tuple[str, ...]] = ()
+    components: ClassVar[tuple[str, ...]] = ("u",)
+    equations: ClassVar[tuple[str, ...]] = ("residual",)
+    observables: ClassVar[tuple[str, ...] | None] = None
+    component_attrs: ClassVar[dict[str, dict[str, str]]] = {}
+    stream_function: ClassVar[bool] = False
+    constraint_knobs: ClassVar[tuple[str, ...]] = ()
 
     #: Long names and units of the coordinates, for xarray attrs and plot labels.
     dim_attrs: ClassVar[dict[str, dict[str, str]]] = {
@@ -152,7 +184,8 @@ class Problem(param.ParameterizedABC):
 
     @abc.abstractmethod
     def residual(self, coords: dict[str, torch.Tensor], u: Jet) -> torch.Tensor:
-        """PDE residual at points with named coordinate columns ``(N, 1)`` and field jet ``u``."""
+        """PDE residual at points with named coordinate columns ``(N, 1)`` and field jet ``u``
+        (one channel per entry of :attr:`components`): ``(N, len(equations))``."""
 
     @abc.abstractmethod
     def conditions(self) -> list[Condition]:
@@ -160,7 +193,19 @@ class Problem(param.ParameterizedABC):
 
     @abc.abstractmethod
     def solve_reference(self, grid: dict[str, np.ndarray]) -> np.ndarray:
-        """Classical solution on the tensor grid (float64, axes in ``dims`` order)."""
+        """Classical solution on the tensor grid (float64, axes in ``dims`` order; with
+        several :attr:`components`, a leading axis of them: ``(C, *grid)``)."""
+
+    @classmethod
+    def observed_components(cls) -> tuple[str, ...]:
+        """The components observations measure: :attr:`observables`, or all components."""
+        return cls.observables or cls.components
+
+    @classmethod
+    def multi_component(cls) -> bool:
+        """Whether the field has several components (then references and Run fields carry a
+        ``component`` dim)."""
+        return len(cls.components) > 1
 
     def constrain(self, coords: dict[str, Jet], net: Jet) -> Jet:
         """Exact-constraint output transform: turns the raw network output into a field that
@@ -194,13 +239,21 @@ class Problem(param.ParameterizedABC):
         if key not in cache:
             # The defaults' references ship with the source tree (see shipped): reading one
             # saves the solve at start-up and gives the solver's values exactly.
-            values = shipped.load(self, grid)
+            values = None if self.multi_component() else shipped.load(self, grid)
             if values is None:
                 values = self.solve_reference(grid)
             coords = {d: (d, v, self.dim_attrs[d]) for d, v in grid.items()}
+            dims = self.dims
+            if self.multi_component():
+                dims = ("component", *dims)
+                coords["component"] = (
+                    "component",
+                    list(self.components),
+                    {"long_name": "field component"},
+                )
             cache[key] = xr.DataArray(
                 values,
-                dims=self.dims,
+                dims=dims,
                 coords=coords,
                 name="u_ref",
                 attrs={"long_name": "reference solution u", "units": "1"},

@@ -48,19 +48,29 @@ class ValueCondition(Condition):
     dims : tuple of str
         The problem's dims.
     target : callable
-        Maps named coordinate columns to target values ``(N, 1)``.
+        Maps named coordinate columns to target values ``(N, 1)`` (``(N, len(channels))``
+        with ``channels``).
+    channels : tuple of int, optional
+        For a multi-component field (see :attr:`Problem.components
+        <workbench.problems.base.Problem.components>`): the channels the condition sets, in
+        the order of the target's columns (a flow's wall sets ``u`` and ``v``, not ``p``).
+        None: the whole value.
     """
 
     name: str
     faces: tuple
     dims: tuple
     target: Callable[[dict[str, torch.Tensor]], torch.Tensor]
+    channels: tuple[int, ...] | None = None
 
     def sample(self, n: int, generator: torch.Generator, sobol: bool = False) -> torch.Tensor:
         return points_on_faces(n, self.faces, self.dims, generator, sobol)
 
     def mismatch(self, evaluate: Evaluate, points: torch.Tensor) -> torch.Tensor:
-        return evaluate(points, {}).value - self.target(columns(points, self.dims))
+        value = evaluate(points, {}).value
+        if self.channels is not None:
+            value = value[:, list(self.channels)]
+        return value - self.target(columns(points, self.dims))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ a variable per problem dim (``x``, ``t``) with the coordinates, ``u`` and option
 ``sigma``. Without one, the regularizer makes synthetic observations from the problem's
 reference solution (:func:`synthetic_observations`): ``n`` points, Gaussian noise of
 ``noise`` times the RMS of the reference, seeded.
+
+A multi-component problem (a flow's ``u, v, p``) is observed in the components its
+:meth:`~workbench.problems.base.Problem.observed_components` names (a flow's velocities): the
+observations hold one variable per such component (``u`` and ``v``), all at the same points
+with one ``sigma``, and the misfit is the mean over points and observed components.
 """
 
 from __future__ import annotations
@@ -78,6 +83,10 @@ def synthetic_observations(
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     reference = problem.reference()
+    observed_names = problem.observed_components()
+    if problem.multi_component():
+        full = reference.sel(component=list(observed_names))
+        reference = full.isel(component=0, drop=True)
     shape = reference.shape
     if not 1 <= n <= reference.size:
         raise ValueError(f"n must be in [1, {reference.size}] (the reference grid), got {n}")
@@ -100,6 +109,8 @@ def synthetic_observations(
         first = np.repeat(where, per_sensor)
         others = np.unravel_index(np.tile(when, sensors), shape[1:])
         index = (first, *others)
+    if problem.multi_component():
+        return _observe_components(problem, full, index, noise, seed, layout, rng)
     values = reference.values[index]
     scale = float(np.sqrt(np.mean(reference.values**2)))
     sigma = noise * scale
@@ -126,6 +137,38 @@ def synthetic_observations(
     return xr.Dataset(variables, attrs={"noise": float(noise), "seed": int(seed), "layout": layout})
 
 
+def _observe_components(problem, reference, index, noise, seed, layout, rng) -> xr.Dataset:
+    """:func:`synthetic_observations` of the observed components of a multi-component
+    problem: ``reference`` has dims ``("component", *dims)``; one noise scale (the RMS over the
+    observed components) and one ``sigma`` for all."""
+    values = reference.values[(slice(None), *index)]
+    scale = float(np.sqrt(np.mean(reference.values**2)))
+    sigma = noise * scale
+    observed = values + sigma * rng.standard_normal(values.shape)
+    variables = {
+        d: (
+            OBSERVATION_DIM,
+            reference[d].values[index[i]],
+            dict(problem.dim_attrs.get(d, {"long_name": d})),
+        )
+        for i, d in enumerate(problem.dims)
+    }
+    for i, c in enumerate(reference["component"].values):
+        c = str(c)
+        variables[c] = (OBSERVATION_DIM, observed[i], {"long_name": f"observed {c}", "units": "1"})
+        variables[f"{c}_true"] = (
+            OBSERVATION_DIM,
+            values[i],
+            {"long_name": f"reference {c} at the observations", "units": "1"},
+        )
+    variables["sigma"] = (
+        OBSERVATION_DIM,
+        np.full(values.shape[1:], sigma if sigma > 0 else 1.0),
+        {"long_name": "noise standard deviation (1 where noise-free)", "units": "1"},
+    )
+    return xr.Dataset(variables, attrs={"noise": float(noise), "seed": int(seed), "layout": layout})
+
+
 def check_observations(observations: xr.Dataset, problem) -> None:
     """Raise ``ValueError`` naming what is wrong with observations for ``problem``.
 
@@ -134,7 +177,7 @@ def check_observations(observations: xr.Dataset, problem) -> None:
     """
     if not isinstance(observations, xr.Dataset):
         raise ValueError(f"observations must be an xarray.Dataset, got {type(observations)}")
-    needed = [*problem.dims, "u"]
+    needed = [*problem.dims, *problem.observed_components()]
     missing = [v for v in needed if v not in observations.variables]
     if missing:
         raise ValueError(
@@ -260,7 +303,9 @@ class Data(Regularizer):
         """Points ``(N, D)``, values ``(N, 1)`` and precision weights ``(N, 1)`` (mean 1)."""
         observed = self.observed(problem)
         points = np.stack([observed[d].values for d in problem.dims], axis=1)
-        values = observed["u"].values.reshape(-1, 1)
+        values = np.stack(
+            [observed[c].values.reshape(-1) for c in problem.observed_components()], axis=1
+        )
         sigma = (
             observed["sigma"].values.reshape(-1, 1) if "sigma" in observed else np.ones_like(values)
         )
@@ -283,11 +328,15 @@ class Data(Regularizer):
             )
             for d in problem.dims
         }
-        variables["observations_u"] = ("observations", observed["u"].values, {"long_name": "u"})
+        for c in problem.observed_components():
+            variables[f"observations_{c}"] = ("observations", observed[c].values, {"long_name": c})
         return xr.Dataset(variables)
 
     def terms(self, model, problem, batch, params, objective):
         # ``objective.predict`` evaluates the method's field with the current parameters.
         predicted = objective.predict(batch["data/points"])
+        if problem.multi_component():
+            observed = [problem.components.index(c) for c in problem.observed_components()]
+            predicted = predicted[:, observed]
         misfit = (predicted - batch["data/u"]).pow(2) * batch["data/weight"]
         return {"data": misfit.mean()}

@@ -5,7 +5,7 @@ without the training stack.
 """
 
 from workbench.views.decoded import extrapolation, reconstructions, samples
-from workbench.views.fields import compare, field, profile
+from workbench.views.fields import compare, component_fields, components, field, profile
 from workbench.views.generation import (
     generated_channels,
     pareto,
@@ -23,6 +23,8 @@ from workbench.views.sweeps import sweep_curve, sweep_heatmap, sweep_plot, sweep
 
 __all__ = [
     "compare",
+    "component_fields",
+    "components",
     "diagnostics",
     "error_histogram",
     "error_history",

@@ -10,6 +10,14 @@ Operator runs hold several instances of a problem family in ``/fields``, along a
 dim draws one instance, ``None`` puts a sample slider on the plot (a lazy
 ``DynamicMap``, so a test set of hundreds of samples costs one frame at a
 time). Data without a ``sample`` dim is drawn as before.
+
+Runs of a multi-component problem (a flow's ``u, v, p``) hold ``u``, ``u_ref`` and ``error``
+along a ``component`` dim and the residual along an ``equation`` dim.
+:func:`component_fields` turns such fields into the one-field layout every view draws: a
+chosen component, or a derived quantity (``speed`` ``sqrt(u^2 + v^2)``, ``vorticity``
+``v_x - u_y`` by second-order differences on the grid), with the residual as its Euclidean
+norm over the equations and, for fields over ``(x, y, t)``, one time slice (the last by
+default). :func:`compare` and :func:`profile` take a ``component`` argument and apply it.
 """
 
 from __future__ import annotations
@@ -58,6 +66,107 @@ FIELD_TITLES = {
 
 #: Dim indexing the instances of a problem family (the samples of operator runs).
 SAMPLE_DIM = "sample"
+#: Dims of a multi-component field's components and of its residual's equations.
+COMPONENT_DIM, EQUATION_DIM = "component", "equation"
+#: Quantities derived from a 2D velocity (components ``u`` and ``v`` over ``x`` and ``y``).
+DERIVED = ("speed", "vorticity")
+
+
+def components(ds: xr.Dataset) -> tuple[str, ...]:
+    """What :func:`component_fields` can show of ``ds``: its components, then the derived
+    quantities when it has a 2D velocity; empty for single-component fields."""
+    if COMPONENT_DIM not in ds.dims:
+        return ()
+    names = tuple(str(c) for c in ds[COMPONENT_DIM].values)
+    planar = "x" in ds.dims and "y" in ds.dims
+    return names + (DERIVED if {"u", "v"} <= set(names) and planar else ())
+
+
+def _derived(da: xr.DataArray, quantity: str) -> xr.DataArray:
+    u, v = da.sel({COMPONENT_DIM: "u"}, drop=True), da.sel({COMPONENT_DIM: "v"}, drop=True)
+    if quantity == "speed":
+        out = np.sqrt(u**2 + v**2)
+        return out.assign_attrs(long_name="speed |(u, v)|", units="1")
+    axis = {d: i for i, d in enumerate(u.dims)}
+    dv_dx = np.gradient(v.values, v["x"].values, axis=axis["x"], edge_order=2)
+    du_dy = np.gradient(u.values, u["y"].values, axis=axis["y"], edge_order=2)
+    return u.copy(data=dv_dx - du_dy).assign_attrs(long_name="vorticity v_x - u_y", units="1")
+
+
+def component_fields(
+    ds: xr.Dataset, component: str | None = None, at: dict | None = None
+) -> xr.Dataset:
+    """A multi-component ``/fields`` Dataset as one field (see the module docs).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Fields with a ``component`` dim; others are returned unchanged.
+    component : str, optional
+        A component (``"v"``) or a derived quantity (``"speed"``, ``"vorticity"``); default
+        the first component.
+    at : dict, optional
+        ``dim -> value`` cuts (nearest grid line) to leave two dims; by default a third dim
+        ``t`` is cut at its last value.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``u``, ``u_ref``, ``error`` (``u - u_ref``) of the chosen quantity and ``residual`` (the
+        norm over equations) on the remaining dims; attr ``l2re`` is the chosen component's
+        (``l2re_<c>``) where stored, else recomputed on the shown grid; attrs ``component``
+        and the cut coordinates (``t``) say what is shown.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``component``, naming the allowed ones.
+    """
+    if COMPONENT_DIM not in ds.dims:
+        return ds
+    allowed = components(ds)
+    component = allowed[0] if component is None else component
+    if component not in allowed:
+        raise ValueError(f"component: {component!r} is not one of {', '.join(allowed)}")
+    spatial = [d for d in ds["u_ref"].dims if d not in (COMPONENT_DIM, SAMPLE_DIM)]
+    cuts = dict(at or {})
+    if not cuts and len(spatial) > 2 and "t" in spatial:
+        cuts = {"t": float(ds["t"].values[-1])}
+    cut = ds.sel(cuts, method="nearest") if cuts else ds
+    out = {}
+    for name in ("u", "u_ref"):
+        if name in cut.data_vars:
+            da = cut[name]
+            if component in DERIVED:
+                out[name] = _derived(da, component)
+            else:
+                out[name] = da.sel({COMPONENT_DIM: component}, drop=True)
+            out[name] = out[name].assign_attrs(
+                long_name=f"{ds[name].attrs.get('long_name', name)} ({component})"
+            )
+    if "u" in out and "u_ref" in out:
+        out["error"] = (out["u"] - out["u_ref"]).assign_attrs(
+            long_name=f"error ({component})", units="1"
+        )
+    if "residual" in cut.data_vars:
+        r = cut["residual"]
+        if EQUATION_DIM in r.dims:
+            r = np.sqrt((r**2).sum(EQUATION_DIM))
+        elif COMPONENT_DIM in r.dims:  # a preview's blank residual
+            r = r.isel({COMPONENT_DIM: 0}, drop=True)
+        out["residual"] = r.assign_attrs(long_name="PDE residual (norm over equations)", units="1")
+    attrs = {k: v for k, v in ds.attrs.items() if not k.startswith("l2re_")}
+    stored = ds.attrs.get(f"l2re_{component}")
+    if stored is not None:
+        attrs["l2re"] = stored
+    elif "error" in out and "l2re" in ds.attrs:
+        norm = float(np.sqrt(np.nansum(out["u_ref"].values ** 2)))
+        attrs["l2re"] = float(np.sqrt(np.nansum(out["error"].values ** 2))) / norm
+    attrs["component"] = component
+    attrs.update({f"shown_{d}": float(cut[d].values) for d in cuts})
+    drop = [d for d in cuts if d in cut.coords]
+    return xr.Dataset(out, attrs=attrs).drop_vars(drop, errors="ignore")
+
 
 _WIDTH, _HEIGHT = 320, 260
 
@@ -279,7 +388,7 @@ def field(
     )
 
 
-def compare(ds: xr.Dataset, sample=None) -> hv.Layout:
+def compare(ds: xr.Dataset, sample=None, component: str | None = None) -> hv.Layout:
     """Prediction, reference, error and residual side by side.
 
     Parameters
@@ -299,7 +408,10 @@ def compare(ds: xr.Dataset, sample=None) -> hv.Layout:
         prediction and reference are overlaid in a single panel (reference
         dashed), followed by error and residual curves. With a sample slider
         each panel is a ``DynamicMap`` over ``sample``.
+    component : str, optional
+        For multi-component fields: what to show (see :func:`component_fields`).
     """
+    ds = component_fields(ds, component)
     if SAMPLE_DIM in ds.dims or sample is not None:
         return per_sample(ds, compare, sample)
     present = [name for name in FIELD_TITLES if name in ds.data_vars]
@@ -336,7 +448,9 @@ def compare(ds: xr.Dataset, sample=None) -> hv.Layout:
     return hv.Layout(panels).cols(4)
 
 
-def profile(ds: xr.Dataset, dim: str, value: float, sample=None) -> hv.Overlay:
+def profile(
+    ds: xr.Dataset, dim: str, value: float, sample=None, component: str | None = None
+) -> hv.Overlay:
     """Prediction and reference along the other dimension, at ``dim = value``.
 
     Parameters
@@ -356,7 +470,10 @@ def profile(ds: xr.Dataset, dim: str, value: float, sample=None) -> hv.Overlay:
     holoviews.Overlay
         Two curves, prediction (solid) and reference (dashed); with a sample
         slider a ``DynamicMap`` of them over ``sample``.
+    component : str, optional
+        For multi-component fields: what to show (see :func:`component_fields`).
     """
+    ds = component_fields(ds, component)
     if SAMPLE_DIM in ds.dims or sample is not None:
         return per_sample(ds, lambda one: profile(one, dim, value), sample)
     cut = ds.sel({dim: value}, method="nearest")

@@ -16,7 +16,15 @@ from bokeh.resources import INLINE
 
 from workbench.views.decoded import extrapolation
 from workbench.views.decoded import samples as prior_samples
-from workbench.views.fields import SAMPLE_DIM, compare, field, sample_labels, select_sample
+from workbench.views.fields import (
+    SAMPLE_DIM,
+    compare,
+    component_fields,
+    components,
+    field,
+    sample_labels,
+    select_sample,
+)
 from workbench.views.generation import (
     generated_channels,
     posterior_channels,
@@ -234,6 +242,11 @@ def _plots(tree: xr.DataTree, hist: xr.Dataset | None) -> list:
         first = sample_labels(fields)[0].item()
         plots.append(compare(fields, sample=first).opts(title=f"fields of test sample {first}"))
         fields = select_sample(fields, first)
+    elif fields is not None and components(fields):
+        # A flow's report shows every component (u, v, p), then the vorticity where it has one.
+        shown = [c for c in components(fields) if c not in ("speed",)]
+        plots += [compare(fields, component=c).opts(title=f"fields: {c}") for c in shown]
+        fields = component_fields(fields)
     elif fields is not None:
         plots.append(compare(fields))
     if hist is not None:

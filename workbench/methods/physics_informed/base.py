@@ -1,4 +1,25 @@
-"""The physics-informed family: a field network trained at collocation points (PINN, PIG)."""
+"""The physics-informed family: a field network trained at collocation points (PINN, PIG).
+
+**Multi-component fields** (a flow's ``(u, v, p)``, see :attr:`Problem.components
+<workbench.problems.base.Problem.components>`): the network has one output per component, the
+field jet one channel per component, and the residual one column per equation; the residual
+loss term is the mean over points of the mean square over equations (one column: the plain
+mean square, as before). :meth:`PhysicsInformed.residual` returns the per-point Euclidean norm
+over equations (what adaptive samplers rank points by), :meth:`PhysicsInformed.residuals` the
+columns. With ``formulation="stream_function"`` (problems whose :attr:`stream_function
+<workbench.problems.base.Problem.stream_function>` is set) the network outputs a stream
+function ``psi`` and the remaining components (``p``), and the field is ``u = psi_y``,
+``v = -psi_x``: divergence-free by construction. Its jet needs derivatives of ``psi`` up to
+order three, mixed ones included, which the forward :class:`~workbench.calculus.Jet` does not
+carry (pure second derivatives only); the field and its derivatives are therefore taken by
+nested reverse-mode autograd (:func:`autograd_jet`), whatever the ``derivatives`` knob says.
+That costs: one loss and backward pass on ``kovasznay2d`` (4x50 tanh, 2000 interior points,
+float32, 1 thread; ``benchmarks/navier_stokes_pinn.py --cost``) took 26 CPU ms with the
+velocity-pressure output and forward jets, 75 ms with autograd, 170 ms with the stream
+function. Extending the forward jet to mixed and third derivatives would bring the stream
+function near the forward cost; the velocity-pressure output with exact wall data is the
+recipe that reaches the accuracy targets.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +43,61 @@ from workbench.problems.plain import plain_view
 from workbench.problems.points import columns
 from workbench.sampling import RARD, SAMPLERS
 from workbench.sampling.base import Sampler
+
+
+def autograd_jet(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    points: torch.Tensor,
+    dims: tuple[str, ...],
+    orders: Mapping[str, int],
+    *,
+    need_input_graph: bool = False,
+) -> Jet:
+    """A :class:`~workbench.calculus.Jet` of a field with several channels by reverse-mode
+    autograd (:func:`~workbench.calculus.jet_by_autograd` takes one channel).
+
+    Parameters
+    ----------
+    fn : callable
+        Maps points ``(N, D)`` to values ``(N, C)``; with ``need_input_graph`` it may itself
+        differentiate with respect to its input (the stream function's velocity).
+    points : torch.Tensor
+        ``(N, D)``, columns named by ``dims``.
+    dims, orders
+        As in :func:`~workbench.calculus.coordinate_jets`.
+    need_input_graph : bool
+        Give ``fn`` points that require grad even where no derivative is asked for.
+
+    Notes
+    -----
+    One backward pass per channel for the first derivatives and one per channel and second
+    dim for the pure second ones: ``C (1 + len(second))`` passes, each through ``fn``'s graph.
+    """
+    first = tuple(d for d in dims if orders.get(d, 0) >= 1)
+    second = tuple(d for d in dims if orders.get(d, 0) >= 2)
+    points = points.detach().requires_grad_(bool(first) or need_input_graph)
+    value = fn(points)
+    if not first:
+        return Jet([value], first, second)
+    channels = value.shape[1]
+    grads = [
+        torch.autograd.grad(value[:, c].sum(), points, create_graph=True)[0]
+        for c in range(channels)
+    ]
+    parts = [value]
+    parts += [torch.stack([g[:, dims.index(d)] for g in grads], 1) for d in first]
+    for d in second:
+        i = dims.index(d)
+        parts.append(
+            torch.stack(
+                [
+                    torch.autograd.grad(g[:, i].sum(), points, create_graph=True)[0][:, i]
+                    for g in grads
+                ],
+                1,
+            )
+        )
+    return Jet(parts, first, second)
 
 
 class PhysicsInformed(Method):
@@ -101,6 +177,13 @@ class PhysicsInformed(Method):
         "weight exp(-eps * residual of the earlier chunks).",
     )
     causal_chunks = param.Integer(32, bounds=(2, 1024), doc="Time chunks of the causal weighting.")
+    formulation = param.Selector(
+        objects=["primitive", "stream_function"],
+        default="primitive",
+        doc="What the network outputs: the field's components themselves (a flow's u, v, p), "
+        "or, for 2D incompressible flows, a stream function psi and p (u = psi_y, "
+        "v = -psi_x: divergence-free by construction; derivatives by autograd).",
+    )
     infer = param.Dict(
         default={},
         doc="Problem coefficients to learn from observations (the 'data' regularizer), with "
@@ -135,6 +218,10 @@ class PhysicsInformed(Method):
             unused |= {"causal_eps", "causal_chunks"}
         elif not self.causal_eps:
             unused.add("causal_chunks")
+        if not problem.stream_function:
+            unused.add("formulation")
+        elif self.formulation == "stream_function":
+            unused.add("derivatives")
         if self.sampler == "fixed":
             unused.add("resample_every")
         if self.sampler != "rar_d":
@@ -147,6 +234,28 @@ class PhysicsInformed(Method):
             raise ValueError(
                 f"hard_constraints: problem {problem.name!r} offers no exact-constraint "
                 "transform; set hard_constraints=False"
+            )
+        if self.formulation == "stream_function" and not problem.stream_function:
+            from workbench.problems import PROBLEMS  # the registry, for the message only
+
+            flows = ", ".join(n for n, cls in PROBLEMS.items() if cls.stream_function)
+            raise ValueError(
+                f"formulation: 'stream_function' needs a 2D incompressible flow; "
+                f"{problem.name!r} has components {problem.components}. Problems with one: "
+                f"{flows}. Use formulation='primitive'"
+            )
+        if self.hard_constraints and self.formulation == "stream_function":
+            raise ValueError(
+                "hard_constraints: the exact-constraint transforms act on the field's "
+                "components, not on a stream function; set hard_constraints=False or "
+                "formulation='primitive'"
+            )
+        tied = [k for k in self.infer if self.hard_constraints and k in problem.constraint_knobs]
+        if tied:
+            raise ValueError(
+                f"infer: {', '.join(tied)} of {problem.name!r} sets the boundary data of its "
+                "exact-constraint transform and cannot be learned with hard_constraints=True; "
+                "set hard_constraints=False"
             )
         self.unknowns(problem)  # raises on a bad infer knob
         timeless = "t" not in problem.dims
@@ -163,7 +272,14 @@ class PhysicsInformed(Method):
 
     @abc.abstractmethod
     def network(self, problem: Problem, generator: torch.Generator) -> nn.Module:
-        """The network: ``model(coords)`` maps coordinate jets to the raw output jet."""
+        """The network: ``model(coords)`` maps coordinate jets to the raw output jet, with
+        :meth:`outputs` channels."""
+
+    def outputs(self, problem: Problem) -> int:
+        """Number of network outputs: one per component, or, with the stream function, ``psi``
+        in place of ``u, v``."""
+        count = len(problem.components)
+        return count - 1 if self.formulation == "stream_function" else count
 
     def build(self, problem: Problem, generator: torch.Generator) -> nn.Module:
         """The :meth:`network`, holding the coefficients named by ``infer`` as ``coefficients``
@@ -267,7 +383,14 @@ class PhysicsInformed(Method):
     def field(
         self, model: nn.Module, problem: Problem, points: torch.Tensor, orders: Mapping[str, int]
     ) -> Jet:
-        """The field and its derivatives of the given ``orders`` at ``points`` ``(N, D)``."""
+        """The field and its derivatives of the given ``orders`` at ``points`` ``(N, D)``
+        (one channel per component of the problem)."""
+        if self.formulation == "stream_function":
+            return self._stream_field(model, problem, points, orders)
+        if self.derivatives == "autograd" and any(orders.values()) and problem.multi_component():
+            return autograd_jet(
+                lambda p: self.field(model, problem, p, {}).value, points, problem.dims, orders
+            )
         if self.derivatives == "autograd" and any(orders.values()):
             return jet_by_autograd(
                 lambda p: self.field(model, problem, p, {}).value, points, problem.dims, orders
@@ -275,6 +398,20 @@ class PhysicsInformed(Method):
         coords = coordinate_jets(points, problem.dims, orders)
         net = model(coords)
         return problem.constrain(coords, net) if self.hard_constraints else net
+
+    def _stream_field(
+        self, model: nn.Module, problem: Problem, points: torch.Tensor, orders: Mapping[str, int]
+    ) -> Jet:
+        ix, iy = problem.dims.index("x"), problem.dims.index("y")
+
+        def velocity(p: torch.Tensor) -> torch.Tensor:
+            raw = model(coordinate_jets(p, problem.dims, {})).value
+            (grad,) = torch.autograd.grad(raw[:, 0].sum(), p, create_graph=True)
+            return torch.cat([grad[:, iy : iy + 1], -grad[:, ix : ix + 1], raw[:, 1:]], 1)
+
+        # Autograd needs a graph even where the caller evaluates without one (predictions).
+        with torch.enable_grad():
+            return autograd_jet(velocity, points, problem.dims, orders, need_input_graph=True)
 
     # --- points ------------------------------------------------------------------------
     def _conditions(self, problem: Problem) -> list[Condition]:
@@ -338,7 +475,8 @@ class PhysicsInformed(Method):
         return ["residual", *(c.name for c in self._conditions(problem))]
 
     def _residual_term(self, problem: Problem, points: torch.Tensor, r: torch.Tensor):
-        squared = r.pow(2).reshape(-1)
+        # Mean square over the equations per point (one equation: its square, unchanged).
+        squared = r.pow(2).mean(1)
         if not self.causal_eps:
             return squared.mean()
         # Causal weighting: mean squared residual per time chunk; a chunk counts only once
@@ -355,6 +493,7 @@ class PhysicsInformed(Method):
         return (weights * means).mean()
 
     def loss(self, model: nn.Module, problem: Problem, batch: Batch) -> dict[str, torch.Tensor]:
+        given = problem
         problem = self.with_unknowns(model, problem)
         interior = batch["interior"]
         u = self.field(model, problem, interior, problem.derivatives)
@@ -364,20 +503,29 @@ class PhysicsInformed(Method):
         def evaluate(points, orders):
             return self.field(model, problem, points, orders)
 
-        for cond in self._conditions(problem):
+        # Boundary and initial values are data, known at the given coefficients: a flow's
+        # wall velocities depend on Re, and must not follow the estimate being learned.
+        for cond in self._conditions(given):
             terms[cond.name] = cond.mismatch(evaluate, batch[cond.name]).pow(2).mean()
         return terms
 
     def predict(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
-        """The field ``u`` at points ``(N, D)``, shape ``(N, 1)``."""
+        """The field at points ``(N, D)``, shape ``(N, C)`` (one column per component)."""
         return self.field(model, problem, points, {}).value
 
-    def residual(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
-        """The PDE residual of the model's field at points ``(N, D)``, shape ``(N, 1)`` (with
-        the learned coefficients where some are inferred)."""
+    def residuals(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
+        """The PDE residual of the model's field at points ``(N, D)``, one column per equation
+        ``(N, E)`` (with the learned coefficients where some are inferred)."""
         problem = self.with_unknowns(model, problem)
         u = self.field(model, problem, points, problem.derivatives)
         return problem.residual(columns(points, problem.dims), u)
+
+    def residual(self, model: nn.Module, problem: Problem, points: torch.Tensor) -> torch.Tensor:
+        """The PDE residual of the model's field at points ``(N, D)``, shape ``(N, 1)``: the
+        residual itself for one equation, its Euclidean norm over several (see
+        :meth:`residuals`)."""
+        r = self.residuals(model, problem, points)
+        return r if r.shape[1] == 1 else r.pow(2).sum(1, keepdim=True).sqrt()
 
     # --- evaluation ----------------------------------------------------------------------
     def prepare(self, problem: Problem) -> None:
@@ -393,7 +541,11 @@ class PhysicsInformed(Method):
         points = problem.grid_points(grid).to(param0.device, param0.dtype)
         with torch.no_grad():
             u = self.predict(model, problem, points)
-        return relative_l2(u.cpu().double().numpy().reshape(reference.shape), reference.values)
+        if problem.multi_component():
+            # (N, C) -> (C, *grid), the reference's layout; the metric is over all components.
+            u = u.T
+        u = u.detach().cpu().double().numpy()
+        return relative_l2(u.reshape(reference.shape), reference.values)
 
     def points(self, model: nn.Module, problem: Problem, batch: Batch) -> xr.Dataset:
         """The batch's point sets and the model's :meth:`anchors`."""

@@ -166,7 +166,7 @@ class PIG(PhysicsInformed):
             self.freeze_means,
             generator,
         )
-        mlp = MLP(self.channels, 1, self.width, self.depth, "tanh", generator)
+        mlp = MLP(self.channels, self.outputs(problem), self.width, self.depth, "tanh", generator)
         return PIGModel(problem, features, mlp)
 
     def anchors(self, model: PIGModel, problem: Problem) -> xr.Dataset:

@@ -79,5 +79,7 @@ class PINN(PhysicsInformed):
         fourier = None
         if self.fourier_features:
             fourier = FourierFeatures(n_in, self.fourier_features, self.fourier_scale, generator)
-        mlp = MLP(n_in, 1, self.width, self.depth, self.activation, generator, fourier)
+        mlp = MLP(
+            n_in, self.outputs(problem), self.width, self.depth, self.activation, generator, fourier
+        )
         return PINNModel(problem, mlp)
