@@ -75,3 +75,40 @@ def test_grids_the_family_refuses_are_refused_before_data(knobs, match, monkeypa
     method = METHODS["fno"](n_train=4, n_test=2, batch_size=2, modes=4, **knobs)
     with pytest.raises(ValueError, match=match):
         fit(problem, method, steps=1, progress=False)
+
+
+def test_a_run_on_an_evolution_family_holds_its_rollout_against_the_solver(tmp_path):
+    problem = PROBLEMS["kolmogorov2d"](spinup=1.0, dt=0.5)
+    method = _small_fno()
+    run = fit(problem, method, steps=5, eval_every=0, progress=False)
+    rolled = run.tree["rollout"].to_dataset()
+    assert rolled["u"].dims == ("sample", "t", "x", "y")
+    assert rolled["u"].shape == (4, 11, 16, 16)
+    assert rolled["rel_l2"].dims == ("sample", "t")
+    test = method.split(problem)["test"]
+    # The trajectories start from the test inputs, and their first step is the test output.
+    np.testing.assert_allclose(rolled["u_ref"].isel(t=0).values, test["w0"].values, atol=1e-12)
+    np.testing.assert_allclose(rolled["u_ref"].isel(t=1).values, test["u"].values, atol=1e-8)
+    np.testing.assert_array_equal(rolled["u"].isel(t=0).values, test["w0"].values)
+    # No error at the start, then the untrained model's error, which does not vanish.
+    assert float(rolled["rel_l2"].isel(t=0).max()) == 0.0
+    assert float(rolled["rel_l2"].isel(t=-1).min()) > 1e-3
+    assert rolled.attrs["l2re_final"] == pytest.approx(float(rolled["rel_l2"].isel(t=-1).mean()))
+
+    from workbench import views
+    from workbench.app.result_tabs import result_tabs
+
+    layout = views.rollout(rolled)
+    assert len(layout) == 4  # solver | rollout | error over t, and the error curves
+    still = views.rollout(rolled, t=2.0)
+    assert "t = 2" in still[0].opts.get().kwargs["title"]
+    assert "Rollout" in result_tabs(run.tree)
+    with pytest.raises(ValueError, match="rel_l2"):
+        views.rollout(rolled.drop_vars("rel_l2"))
+    page = views.report(run.tree, tmp_path / "report.html").read_text()
+    assert "autoregressive rollout: 10 steps" in page
+
+
+def test_no_rollout_on_a_family_that_is_not_an_evolution():
+    with pytest.raises(ValueError, match="evolution famil"):
+        PROBLEMS["darcy2d"]().trajectories(2, 3)

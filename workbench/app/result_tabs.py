@@ -19,7 +19,7 @@ from workbench.views.generation import generated_channels, posterior_channels
 from workbench.views.latent import latent_names, parameters
 
 #: Titles of the result tabs, in order; each appears when the Run holds its data.
-RESULT_TABS = ("Gallery", "Error histogram", "Resolution transfer")
+RESULT_TABS = ("Gallery", "Error histogram", "Resolution transfer", "Rollout")
 
 #: Titles of the result tabs of latent generative models (a Run with ``/latent``, and
 #: ``/samples`` of prior draws), after :data:`RESULT_TABS`; each appears when its data does.
@@ -70,6 +70,9 @@ def result_tabs(tree: xr.DataTree) -> dict[str, pn.viewable.Viewable]:
     # An operator's test set holds the truth (u_ref); a generative model's samples do not.
     if samples is not None and "u_ref" in samples.data_vars:
         tabs.update(_operator_tabs(samples, transfer))
+    rolled = _group(tree, "rollout")
+    if rolled is not None:  # an operator on an evolution family, fed its own output
+        tabs["Rollout"] = pn.panel(views.rollout(rolled), widget_location="top")
     tabs.update(_latent_tabs(tree))
     if samples is not None and generated_channels(samples):
         # A field generator's: the family's input and u, each sample's residual.

@@ -439,6 +439,24 @@ class Problem(param.ParameterizedABC):
         as the next input (autoregressive rollouts). None (the default) for other families."""
         return None
 
+    def trajectories(
+        self, n: int, steps: int, resolution: int | None = None, seed: int = 0, *, cache=True
+    ) -> xr.Dataset:
+        """Evolution families (see :meth:`family_time_step`): ``n`` reference trajectories of
+        ``steps`` states after their start, spaced by the family's time step, trajectory ``i``
+        starting from sample ``i``'s input of ``dataset(..., resolution, seed)``: one variable
+        with dims ``(sample, t, *family_dims)``. The reference for autoregressive rollouts.
+
+        Raises
+        ------
+        ValueError
+            For a problem that is not an evolution family (the default).
+        """
+        raise ValueError(
+            f"problem {self.name!r} has no trajectories: only evolution families (whose "
+            "output is the input one time step later, e.g. kolmogorov2d) have them"
+        )
+
     def family_provenance(self, resolution: int) -> dict[str, str | int | float]:
         """How a dataset at ``resolution`` is made (input distribution, solver, solver grid):
         stored in the dataset's attrs and part of its cache key."""

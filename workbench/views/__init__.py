@@ -16,7 +16,7 @@ from workbench.views.generation import (
 )
 from workbench.views.history import diagnostics, error_history, estimates, history
 from workbench.views.latent import latent_parity, latent_scatter, latent_spectrum, traversal_grid
-from workbench.views.operators import error_histogram, gallery, resolution_transfer
+from workbench.views.operators import error_histogram, gallery, resolution_transfer, rollout
 from workbench.views.points import gaussians, points
 from workbench.views.report import report
 from workbench.views.sweeps import sweep_curve, sweep_heatmap, sweep_plot, sweep_point
@@ -47,6 +47,7 @@ __all__ = [
     "reconstructions",
     "report",
     "resolution_transfer",
+    "rollout",
     "sample_gallery",
     "samples",
     "sweep_curve",

@@ -369,3 +369,77 @@ def resolution_transfer(samples: xr.Dataset, transfer: xr.Dataset, sample=None) 
             )
         )
     return hv.Layout(panels).cols(2 if len(_spatial_dims(samples)) == 2 else 3)
+
+
+def rollout(ds: xr.Dataset, sample=None, t: float | None = None) -> hv.Layout:
+    """An autoregressive rollout against the solver: truth | rollout | error at each time
+    (a time slider), and every trajectory's relative error over time.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A Run's ``/rollout`` group: ``u`` (the rollout), ``u_ref`` (the solver's trajectory)
+        and ``error`` on ``(sample, t, x, y)``, ``rel_l2`` on ``(sample, t)``.
+    sample : int, optional
+        Label of the trajectory whose fields are drawn; default the first.
+    t : float, optional
+        Draw the fields at this time only (the nearest stored one; for static pages, which
+        have no slider); default every time, behind a slider.
+
+    Returns
+    -------
+    holoviews.Layout
+        Three panels, ``HoloMap`` s over ``t`` unless ``t`` is given (truth and rollout share
+        one colour range for all times, so the drift shows as a change of colour), and a curve
+        per trajectory of the relative L2 error against ``t``, their mean in black.
+
+    Raises
+    ------
+    ValueError
+        If ``ds`` lacks a variable or dim named above, or ``sample`` is not one of its labels.
+    """
+    missing = [v for v in ("u", "u_ref", "error", "rel_l2") if v not in ds.data_vars]
+    if missing or SAMPLE_DIM not in ds.dims or "t" not in ds.dims:
+        raise ValueError(
+            f"rollout() needs u, u_ref, error and rel_l2 on dims (sample, t, ...); "
+            f"missing variables {missing}, dims {dict(ds.sizes)}"
+        )
+    labels = sample_labels(ds)
+    one = select_sample(ds, labels[0] if sample is None else sample)
+    shared = _shared_range([one["u_ref"].values, one["u"].values])
+    errors = _symmetric_range([one["error"].values])
+    t_dim = hv.Dimension("t", label=one["t"].attrs.get("long_name", "t"))
+    times = one["t"].values if t is None else [one["t"].sel(t=t, method="nearest").item()]
+    panels = []
+    for var, title, clim in (
+        ("u_ref", "solver", shared),
+        ("u", "rollout", shared),
+        ("error", "error", errors),
+    ):
+        frames = {
+            float(k): field(one[var].sel(t=k), clim=clim).opts(title=title, backend="bokeh")
+            for k in times
+        }
+        if t is None:
+            panels.append(hv.HoloMap(frames, kdims=[t_dim]))
+        else:
+            ((time_, frame),) = frames.items()
+            panels.append(frame.opts(title=f"{title}, t = {time_:g}", backend="bokeh"))
+    curves = [
+        hv.Curve(
+            (ds["t"].values, ds["rel_l2"].sel({SAMPLE_DIM: label}).values), t_dim, _REL_L2
+        ).opts(color="#9ecae1", backend="bokeh")
+        for label in labels
+    ]
+    mean = ds["rel_l2"].mean(SAMPLE_DIM)
+    curves.append(
+        hv.Curve((ds["t"].values, mean.values), t_dim, _REL_L2, label="mean").opts(
+            color="black", line_width=2, backend="bokeh"
+        )
+    )
+    drift = hv.Overlay(curves).opts(
+        title=f"rollout error over time ({len(labels)} trajectories)",
+        show_legend=False,
+        backend="bokeh",
+    )
+    return hv.Layout([*panels, drift]).cols(4)

@@ -36,7 +36,7 @@ from workbench.views.history import diagnostics, error_history, estimates, histo
 from workbench.views.latent import latent_parity, latent_scatter, latent_spectrum, traversal_grid
 from workbench.views.latent_data import parameters
 from workbench.views.metric import metric_long_name, metric_text, metric_value
-from workbench.views.operators import error_histogram, gallery, resolution_transfer
+from workbench.views.operators import error_histogram, gallery, resolution_transfer, rollout
 from workbench.views.points import gaussians, points
 
 _STYLE = """
@@ -188,6 +188,14 @@ def _operator_plots(tree: xr.DataTree) -> list:
                     title=f"resolution transfer of the median test sample ({median})"
                 )
             )
+    traj = _dataset(tree, "rollout")
+    if traj is not None and SAMPLE_DIM in traj.dims:
+        # The last step, where the drift is largest, and the error over time.
+        plots.append(
+            rollout(traj, t=float(traj["t"].values[-1])).opts(
+                title=f"autoregressive rollout: {traj.attrs.get('steps', '')} steps"
+            )
+        )
     return plots
 
 

@@ -24,6 +24,9 @@ from workbench.methods.family import (
 from workbench.nn.grids import grid_coordinates
 from workbench.problems.base import Problem
 
+#: Trajectories and steps of the rollout test of an operator on an evolution family.
+ROLLOUT_SAMPLES, ROLLOUT_STEPS = 4, 10
+
 
 class OperatorModel(nn.Module):
     """An operator network wrapped between standardised inputs and outputs.
@@ -301,4 +304,54 @@ class Operator(FamilyMethod):
             ds = self.samples(model, problem, transfer)
             ds.attrs["train_resolution"] = self.data_resolution(problem)
             groups["transfer"] = ds
+        if problem.family_time_step() is not None and self.data is None:
+            groups["rollout"] = self.rollout_test(model, problem)
         return groups
+
+    def rollout_test(
+        self, model: nn.Module, problem: Problem, n: int | None = None, steps: int = ROLLOUT_STEPS
+    ) -> xr.Dataset:
+        """The model rolled out from the first test inputs against the solver's trajectories.
+
+        A one-step model is judged on one step; fed its own output it drifts, and how fast is
+        what a user of it needs to know. The Run's ``/rollout`` group.
+
+        Parameters
+        ----------
+        model : torch.nn.Module
+            A model built by :meth:`build`, trained one step ahead.
+        problem : Problem
+            An evolution family (:meth:`~workbench.problems.base.Problem.family_time_step`).
+        n : int, optional
+            Trajectories, the first test samples; default ``min(n_test, 4)``.
+        steps : int
+            Model applications.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``u`` (the rollout), ``u_ref`` (the solver's trajectory), ``error`` on
+            ``(sample, t, *family_dims)`` with ``t`` the time since the start, and ``rel_l2``
+            on ``(sample, t)``; attrs ``input``, ``resolution``, ``steps`` and ``l2re_final``
+            (the mean relative error after the last step).
+        """
+        n = min(self.n_test, ROLLOUT_SAMPLES) if n is None else n
+        resolution = self.data_resolution(problem)
+        # Trajectory i starts from sample i of the training data's dataset: the test inputs.
+        reference = problem.trajectories(n, steps, resolution, self.data_seed)
+        truth = next(iter(reference.data_vars.values()))
+        predicted = self.rollout(model, problem, truth.isel(t=0).values, steps)
+        u_ref = predicted.copy(data=truth.transpose(*predicted.dims).values)
+        u_ref.attrs = {"long_name": "solver trajectory", "units": truth.attrs.get("units", "1")}
+        error = (predicted - u_ref).assign_attrs(long_name="rollout error", units="1")
+        spatial = list(problem.family_dims)
+        rel = np.sqrt((error**2).sum(spatial) / (u_ref**2).sum(spatial))
+        rel.attrs = {"long_name": "relative L2 error", "units": "1"}
+        ds = xr.Dataset({"u": predicted, "u_ref": u_ref, "error": error, "rel_l2": rel})
+        ds.attrs.update(
+            input=problem.family_input,
+            resolution=int(resolution),
+            steps=int(steps),
+            l2re_final=float(rel.isel(t=-1).mean()),
+        )
+        return ds
