@@ -18,12 +18,14 @@ from torch import nn
 from torch.func import functional_call
 
 from workbench.methods.base import Batch, Method
+from workbench.methods.physics_informed.base import PhysicsInformed
 from workbench.problems import families
 from workbench.problems.base import Problem
 from workbench.problems.plain import plain_view
 from workbench.regularizers import Data
 from workbench.regularizers.base import Objective
 from workbench.results import Run, history_dataset, knobs, provenance
+from workbench.train import compiling as compile_rule
 from workbench.train.progress import Progress
 from workbench.train.settings import Training, learning_rate
 
@@ -188,14 +190,21 @@ class Session:
         self.predictor = _MethodCall(self.model, plain_view(method), self.plain_problem, "predict")
         self.reg_terms = [(plain_view(r), float(r.weight)) for r in regularizers]
         self.decay = sum(r.decoupled_decay() for r in regularizers)
-        self.use_compile = cfg.compile and cfg.steps > 0
-        if self.use_compile and combiner.per_term:
+        self.use_compile, self.compile_note = compile_rule.decide(
+            cfg.compile,
+            cfg.steps,
+            cfg.max_wall_s,
+            per_term=combiner.per_term,
+            pays=isinstance(method, PhysicsInformed),
+            interactive=checkpoint is not None,
+            device=device,
+        )
+        if cfg.compile is True and combiner.per_term:
             warnings.warn(
                 f"compile: the {combiner.name!r} combiner differentiates each term separately "
                 "and runs eagerly; only the 'sum' combiner is compiled",
                 stacklevel=4,
             )
-            self.use_compile = False
         self.combiner_state: dict | None = None
         self.diagnostic_names: dict[str, None] = {}
 
@@ -539,8 +548,10 @@ class Session:
 
     def adam_steps(self) -> Iterator[Progress]:
         cfg, dtype, device = self.cfg, self.dtype, self.device
-        step_fn = torch.compile(self.adam_step) if self.use_compile else self.adam_step
+        step_fn = self.adam_step
         if self.use_compile:
+            compile_rule.use_cache_dir()
+            step_fn = torch.compile(self.adam_step)
             # The warm-up cannot be interrupted once started: the last chance to stop first.
             self.notify("compile", "compiling the training step (torch.compile)")
         m = {k: torch.zeros_like(p) for k, p in self.params.items()}
@@ -558,8 +569,15 @@ class Session:
             except Exception as err:
                 if step_fn == self.adam_step:
                     raise
-                # A compile failure (no C++ compiler, unsupported op) must not cost a run.
-                warnings.warn(f"torch.compile failed ({err}); continuing without it", stacklevel=3)
+                # A compile failure (no C++ compiler, unsupported op) must not cost a run: an
+                # explicit compile=True says so, "auto" falls back quietly (the Run's
+                # ``compile`` attribute tells).
+                if self.cfg.compile is True:
+                    warnings.warn(
+                        f"torch.compile failed ({err}); continuing without it", stacklevel=3
+                    )
+                self.compile_note = f"{self.compile_note}; failed, ran eagerly: {err}"[:500]
+                self.use_compile = False
                 step_fn = self.adam_step
                 new = step_fn(self.params, m, v, self.batch, lr_t, t)
             new_params, new_m, new_v, total, terms, diagnostics = new
@@ -701,6 +719,7 @@ class Session:
             status=self.status,
             message=self.message,
             steps=self.step,
+            compile=self.compile_note,
             wall_s=wall,
             cpu_s=time.process_time() - self.cpu_start,
             l2re=fields.attrs["l2re"],
