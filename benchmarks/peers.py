@@ -5,8 +5,8 @@ a shared machine hits both sides alike, and reports its training's wall time, CP
 (``process_time`` plus the compiler processes it waited for: inductor's C++ builds count),
 peak resident memory, compile cost ("1st step s": the wall time from ``train()``'s call to
 its first record, which holds data preparation and, when compiled, the compile) and error.
-The steady-state rates leave out the first 20 % of the steps. Rates are steps per wall second and per CPU
-second; ratios are the workbench's rate over the peer's, per seed, then the median.
+The steady-state rates leave out the first 20 % of the steps. Rates are steps per wall second
+and per CPU second; ratios are the workbench's rate over the peer's, per seed, then the median.
 
 Cases (each needs its peer importable; otherwise it prints a note and is skipped):
 
