@@ -290,12 +290,12 @@ class FakeCompile:
     """Stands in for ``torch.compile``: records each call; the "compiled" step is the eager one
     (or one that raises, like a compile without a C++ compiler)."""
 
-    def __init__(self, fails: bool = False):
-        self.calls, self.fails = 0, fails
+    def __init__(self, fails: bool = False, only: str | None = None):
+        self.calls, self.fails, self.only = 0, fails, only
 
     def __call__(self, fn):
         self.calls += 1
-        if not self.fails:
+        if not self.fails or (self.only and fn.__name__ != self.only):
             return fn
 
         def broken(*args, **kwargs):
@@ -369,6 +369,11 @@ def test_a_failing_compile_falls_back_to_eager(monkeypatch, cache_in_tmp):
     np.testing.assert_array_equal(run.history["loss"].values, eager.history["loss"].values)
     with pytest.warns(UserWarning, match="torch.compile failed"):  # compile=True says so
         fit(Poisson1D(), PINN(**SMALL), steps=2, compile=True, progress=False)
+    # A compiled Adam phase, then an L-BFGS loss whose compile fails: L-BFGS goes on eagerly.
+    monkeypatch.setattr(torch, "compile", FakeCompile(fails=True, only="loss"))
+    run = fit(Poisson1D(), PINN(**SMALL), steps=5, lbfgs_steps=3, eval_every=0, progress=False)
+    assert run.status == "done" and run.attrs["steps"] > 5
+    assert run.attrs["compile"].startswith("auto: compiled; failed, ran eagerly")
 
 
 def test_compile_cache_dir_is_the_workbenchs_and_can_be_moved(monkeypatch, tmp_path):
