@@ -354,21 +354,28 @@ def rates(r: dict) -> dict:
     }
 
 
+HEAD = (
+    f"{'side':<10} {'seed':>4} {'steps/s':>8} {'/CPU-s':>8} {'steady':>8} "
+    f"{'st./CPU-s':>9} {'1st step s':>10} {'l2re':>10} {'peak MB':>8}"
+)
+
+
+def print_row(side: str, seed: int, r: dict) -> None:
+    k = rates(r)
+    print(
+        f"{side:<10} {seed:>4} {k['wall']:>8.1f} {k['cpu']:>8.1f} "
+        f"{k['steady_wall']:>8.1f} {k['steady_cpu']:>9.1f} {r['compile_s']:>10.1f} "
+        f"{r['l2re']:>10.3e} {r['peak_mb']:>8.0f}",
+        flush=True,
+    )
+
+
 def print_case(name: str, ours: list[dict], theirs: list[dict], peer: str, seeds) -> None:
     print(f"\n{name}: workbench default path vs {peer}")
-    head = (
-        f"{'side':<10} {'seed':>4} {'steps/s':>8} {'/CPU-s':>8} {'steady':>8} "
-        f"{'st./CPU-s':>9} {'1st step s':>10} {'l2re':>10} {'peak MB':>8}"
-    )
-    print(head)
+    print(HEAD)
     for side, rows in (("workbench", ours), (peer, theirs)):
         for seed, r in zip(seeds, rows):
-            k = rates(r)
-            print(
-                f"{side:<10} {seed:>4} {k['wall']:>8.1f} {k['cpu']:>8.1f} "
-                f"{k['steady_wall']:>8.1f} {k['steady_cpu']:>9.1f} {r['compile_s']:>10.1f} "
-                f"{r['l2re']:>10.3e} {r['peak_mb']:>8.0f}"
-            )
+            print_row(side, seed, r)
     if ours and "compile" in ours[0]:
         print(f"workbench compile decision: {ours[0]['compile']}")
     for label, key in (
@@ -416,7 +423,10 @@ def main() -> None:
                 # Interleaved per seed: the same load hits both sides.
                 ours.append(run_child(WORKBENCH_PINN, [case, steps, seed]))
                 theirs.append(run_deepxde(case, steps, seed, site))
-                print(f"  ({case} seed {seed} done, {time.perf_counter() - started:.0f} s)")
+                # Each seed's rows at once: a long benchmark cut short keeps what it measured.
+                print(f"  {case} seed {seed} ({time.perf_counter() - started:.0f} s): {HEAD}")
+                print_row("  workbench", seed, ours[-1])
+                print_row("  deepxde", seed, theirs[-1])
             print_case(f"{case}, {steps} Adam steps", ours, theirs, "deepxde", seeds)
     if "darcy" in cases and peer_available("neuralop", site):
         with tempfile.TemporaryDirectory() as folder:
@@ -432,7 +442,9 @@ def main() -> None:
                 common = [path, seed, args.epochs, args.n_test]
                 ours.append(run_child(WORKBENCH_DARCY, [*common, width, projection]))
                 theirs.append(run_child(NEURALOP_DARCY, common, site))
-                print(f"  (darcy seed {seed} done, {time.perf_counter() - started:.0f} s)")
+                print(f"  darcy seed {seed} ({time.perf_counter() - started:.0f} s): {HEAD}")
+                print_row("  workbench", seed, ours[-1])
+                print_row("  neuralop", seed, theirs[-1])
             print_case(f"darcy 32x32 FNO, {args.epochs} epochs", ours, theirs, "neuralop", seeds)
     print(
         f"\ntotal {time.perf_counter() - started:.0f} s; this process's peak "
