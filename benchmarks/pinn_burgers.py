@@ -5,7 +5,7 @@ Prints a table. Rows:
 (a) DeepXDE's Burgers example set-up: 2-[20]x3-1 tanh, 2540 interior / 80 boundary / 160 initial
     random points, Adam lr 1e-3 (constant), 5000 steps; torch pinned to 1 thread.
     - workbench eager, workbench with ``compile=True`` (whole step fused), and DeepXDE itself
-      (if ``deepxde`` is installed; run with ``DDE_BACKEND=pytorch`` in a child process).
+      (if ``deepxde`` is importable with the peers' site on the path, see benchmarks/peers.py).
     steps/s is 5000 / training wall time; for the compiled run it is also given without the
     one-off compile (steady state), and the compile cost is printed.
 (b) The best recipe found: exact boundary/initial constraints, 4x32 tanh, 8192 fixed points,
@@ -17,50 +17,21 @@ Usage: ``python benchmarks/pinn_burgers.py [--steps 5000] [--budget 180] [--skip
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import os
-import subprocess
 import sys
-import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from workbench import PINN, Burgers1D, fit
 
-DEEPXDE_SCRIPT = textwrap.dedent(
-    """
-    import json, os, sys, time
-    os.environ["DDE_BACKEND"] = "pytorch"
-    import numpy as np, torch
-    torch.set_num_threads(1)
-    import deepxde as dde
-    steps, seed = int(sys.argv[1]), int(sys.argv[2])
-    dde.config.set_random_seed(seed)
-    geomtime = dde.geometry.GeometryXTime(
-        dde.geometry.Interval(-1, 1), dde.geometry.TimeDomain(0, 0.99))
-    def pde(x, y):
-        dy_x = dde.grad.jacobian(y, x, i=0, j=0)
-        dy_t = dde.grad.jacobian(y, x, i=0, j=1)
-        dy_xx = dde.grad.hessian(y, x, i=0, j=0)
-        return dy_t + y * dy_x - 0.01 / np.pi * dy_xx
-    bc = dde.icbc.DirichletBC(geomtime, lambda x: 0, lambda _, on_b: on_b)
-    ic = dde.icbc.IC(geomtime, lambda x: -np.sin(np.pi * x[:, 0:1]), lambda _, on_i: on_i)
-    data = dde.data.TimePDE(geomtime, pde, [bc, ic],
-                            num_domain=2540, num_boundary=80, num_initial=160)
-    net = dde.nn.FNN([2] + [20] * 3 + [1], "tanh", "Glorot normal")
-    model = dde.Model(data, net)
-    model.compile("adam", lr=1e-3)
-    start = time.perf_counter()
-    model.train(iterations=steps, display_every=steps, verbose=0)
-    wall = time.perf_counter() - start
-    grid = np.load(sys.argv[3])
-    u = model.predict(grid).reshape(-1)
-    print(json.dumps({"wall_s": wall, "u": u.tolist()}))
-    """
-)
+# DeepXDE runs in a child process with the peers' site on its path (see benchmarks/peers.py,
+# which holds its set-up; benchmarks/ is not a package, so its folder goes on sys.path).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers import DEFAULT_SITE, peer_available  # noqa: E402
+from peers import run_deepxde as run_peer  # noqa: E402
 
 
 def run_workbench(steps: int, compile: bool, seed: int) -> dict:
@@ -94,25 +65,15 @@ def run_workbench(steps: int, compile: bool, seed: int) -> dict:
 
 
 def run_deepxde(steps: int, seed: int) -> dict | None:
-    if importlib.util.find_spec("deepxde") is None:
+    site = DEFAULT_SITE if os.path.isdir(DEFAULT_SITE) else None
+    if not peer_available("deepxde", site):
         return None
-    problem = Burgers1D()
-    reference = problem.reference()
-    points = problem.grid_points({d: reference[d].values for d in problem.dims}).double().numpy()
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "workbench_burgers_grid.npy")
-    np.save(path, points)
-    env = {**os.environ, "DDE_BACKEND": "pytorch", "OMP_NUM_THREADS": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", DEEPXDE_SCRIPT, str(steps), str(seed), path],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    u = np.asarray(result["u"]).reshape(reference.shape)
-    l2re = float(np.linalg.norm(u - reference.values) / np.linalg.norm(reference.values))
-    return {"steps_per_s": steps / result["wall_s"], "l2re": l2re, "wall_s": result["wall_s"]}
+    result = run_peer("burgers", steps, seed, site)
+    return {
+        "steps_per_s": steps / result["wall_s"],
+        "l2re": result["l2re"],
+        "wall_s": result["wall_s"],
+    }
 
 
 def run_best_recipe(budget: float, seed: int) -> dict:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from workbench import PINN, Burgers1D, GradientNorm, L2Penalty, Poisson1D, WeightDecay, fit, train
-from workbench.train import Training
+from workbench.train import Training, compiling
 from workbench.train import session as session_module
 from workbench.train.session import Budget
 
@@ -46,7 +46,10 @@ def test_progress_records_and_snapshots():
 
 
 def test_huge_learning_rate_diverges_cleanly_and_keeps_last_good_state():
-    records = list(train(Burgers1D(), PINN(**SMALL), steps=2000, lr=10.0, eval_every=0))
+    # compile=False: 2000 steps would compile under "auto", and this test is about divergence.
+    records = list(
+        train(Burgers1D(), PINN(**SMALL), steps=2000, lr=10.0, eval_every=0, compile=False)
+    )
     run = records[-1].run
     assert run.status == "diverged"
     message = run.attrs["message"]
@@ -280,3 +283,117 @@ def test_ctrl_c_during_a_step_keeps_the_run(monkeypatch):
     assert run.status == "stopped" and "interrupted" in run.attrs["message"]
     assert run.attrs["steps"] == 7
     assert np.isfinite(run.fields["u"].values).all()
+
+
+# --- compile="auto" and the compile cache ---------------------------------------------------
+class FakeCompile:
+    """Stands in for ``torch.compile``: records each call; the "compiled" step is the eager one
+    (or one that raises, like a compile without a C++ compiler)."""
+
+    def __init__(self, fails: bool = False, only: str | None = None):
+        self.calls, self.fails, self.only = 0, fails, only
+
+    def __call__(self, fn):
+        self.calls += 1
+        if not self.fails or (self.only and fn.__name__ != self.only):
+            return fn
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("no C++ compiler")
+
+        return broken
+
+
+@pytest.fixture
+def cache_in_tmp(monkeypatch, tmp_path):
+    """Keep the compile cache out of the user's home during a test."""
+    monkeypatch.setenv(compiling.CACHE_ENV, str(tmp_path / "compile-cache"))
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "compile-cache"))
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, "True"])
+def test_compile_knob_refuses_other_values(value):
+    with pytest.raises(ValueError, match="compile.*allowed: 'auto', True or False"):
+        train(Poisson1D(), PINN(**SMALL), compile=value)
+
+
+def test_compile_auto_is_eager_for_short_runs_and_compiles_long_ones(monkeypatch, cache_in_tmp):
+    fake = FakeCompile()
+    monkeypatch.setattr(torch, "compile", fake)
+    short = fit(Poisson1D(), PINN(**SMALL), steps=5, eval_every=0, progress=False)
+    assert fake.calls == 0 and short.attrs["compile"].startswith("auto: eager (fewer than")
+    # A long run: shortened here by lowering the threshold instead of taking 2000 steps.
+    monkeypatch.setattr(compiling, "MIN_STEPS", 5)
+    long = fit(Poisson1D(), PINN(**SMALL), steps=5, eval_every=0, progress=False)
+    assert fake.calls == 1 and long.attrs["compile"] == "auto: compiled"
+    # The same run with a watching checkpoint (the app) stays eager: a Stop could not
+    # interrupt the warm-up; and so does a per-term combiner.
+    records = list(train(Poisson1D(), PINN(**SMALL), steps=5, checkpoint=lambda r: None))
+    assert fake.calls == 1 and "could not be stopped" in records[-1].run.attrs["compile"]
+    config = fit(Poisson1D(), PINN(**SMALL), combiner="config", steps=5, progress=False)
+    assert fake.calls == 1 and "separately" in config.attrs["compile"]
+    # Explicit settings win over the rule.
+    fit(Poisson1D(), PINN(**SMALL), steps=5, compile=False, progress=False)
+    assert fake.calls == 1
+    monkeypatch.setattr(compiling, "MIN_STEPS", 2000)
+    forced = fit(Poisson1D(), PINN(**SMALL), steps=5, compile=True, progress=False)
+    assert fake.calls == 2 and forced.attrs["compile"] == "on"
+
+
+def test_auto_needs_a_compiler_and_a_long_enough_budget():
+    cpu = torch.device("cpu")
+    args = dict(per_term=False, pays=True, interactive=False, device=cpu)
+    assert compiling.decide("auto", 5000, 0.0, **args) == (
+        compiling.compiler_available(cpu),
+        "auto: compiled"
+        if compiling.compiler_available(cpu)
+        else "auto: eager (no compiler for torch.compile)",
+    )
+    assert compiling.decide("auto", 5000, 30.0, **args)[0] is False
+    assert compiling.decide("auto", 5000, 0.0, **{**args, "pays": False})[0] is False
+    assert compiling.decide(True, 5000, 30.0, **args) == (True, "on")
+    assert compiling.decide(True, 0, 0.0, **args)[0] is False
+
+
+def test_a_failing_compile_falls_back_to_eager(monkeypatch, cache_in_tmp):
+    monkeypatch.setattr(torch, "compile", FakeCompile(fails=True))
+    monkeypatch.setattr(compiling, "MIN_STEPS", 5)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "auto" falls back without a word
+        run = fit(Poisson1D(), PINN(**SMALL), steps=5, eval_every=0, progress=False)
+    assert run.status == "done" and run.attrs["steps"] == 5
+    assert "failed, ran eagerly: no C++ compiler" in run.attrs["compile"]
+    eager = fit(Poisson1D(), PINN(**SMALL), steps=5, eval_every=0, compile=False, progress=False)
+    np.testing.assert_array_equal(run.history["loss"].values, eager.history["loss"].values)
+    with pytest.warns(UserWarning, match="torch.compile failed"):  # compile=True says so
+        fit(Poisson1D(), PINN(**SMALL), steps=2, compile=True, progress=False)
+    # A compiled Adam phase, then an L-BFGS loss whose compile fails: L-BFGS goes on eagerly.
+    monkeypatch.setattr(torch, "compile", FakeCompile(fails=True, only="loss"))
+    run = fit(Poisson1D(), PINN(**SMALL), steps=5, lbfgs_steps=3, eval_every=0, progress=False)
+    assert run.status == "done" and run.attrs["steps"] > 5
+    assert run.attrs["compile"].startswith("auto: compiled; failed, ran eagerly")
+
+
+def test_compile_cache_dir_is_the_workbenchs_and_can_be_moved(monkeypatch, tmp_path):
+    monkeypatch.delenv(compiling.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert compiling.cache_dir() == tmp_path / "xdg" / "workbench" / "torch-compile"
+    monkeypatch.setenv(compiling.CACHE_ENV, str(tmp_path / "mine"))
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/somewhere/else")
+    assert compiling.use_cache_dir() == tmp_path / "mine"
+    assert (tmp_path / "mine").is_dir()
+    # Inductor's FX graph and AOTAutograd caches live below the folder it names.
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    assert cache_dir() == str(tmp_path / "mine")
+
+
+def test_compile_flag_reads_as_a_switch_on_the_command_line():
+    from workbench.results import parse_knob
+
+    p = Training.param["compile"]
+    assert [parse_knob(p, t) for t in ("true", "False", "auto")] == [True, False, "auto"]
+    with pytest.raises(ValueError):
+        parse_knob(p, "maybe")

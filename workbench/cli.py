@@ -490,7 +490,9 @@ def _add_setup_arguments(command: argparse.ArgumentParser) -> None:
     for name, p in Training.param.objects("existing").items():
         if name == "name":
             continue
-        flag_value = {"nargs": "?", "const": "true"} if isinstance(p, param.Boolean) else {}
+        # A bare flag (``--compile``) means true, for a Boolean or a selector that holds True.
+        switch = isinstance(p, param.Boolean) or any(o is True for o in getattr(p, "objects", ()))
+        flag_value = {"nargs": "?", "const": "true"} if switch else {}
         command.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,

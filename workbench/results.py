@@ -137,7 +137,8 @@ def parse_knob(p: param.Parameter, text: str):
         return value
     if isinstance(p, param.Selector):
         for obj in p.objects:
-            if str(obj) == text:
+            # A choice that is a bool (``compile``: auto, True or False) reads as a Boolean does.
+            if str(obj) == text or (isinstance(obj, bool) and text.lower() == str(obj).lower()):
                 return obj
         raise ValueError(f"{text!r} is not one of {', '.join(map(str, p.objects))}")
     return text

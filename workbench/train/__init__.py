@@ -2,9 +2,10 @@
 
 The optimizer step is *functional*: parameters, Adam moments and the batch go in, new ones come
 out. That keeps the last good parameters around for free (the divergence guard restores them)
-and lets ``compile=True`` fuse loss, derivatives, backward pass and Adam update into one
+and lets a compiled step fuse loss, derivatives, backward pass and Adam update into one
 ``torch.compile``-d graph, which is what makes a small PINN step several times cheaper than
-eager PyTorch on a CPU (see benchmarks/pinn_burgers.py).
+eager PyTorch on a CPU (see benchmarks/pinn_burgers.py and benchmarks/peers.py). The
+``compile`` knob's default, ``"auto"``, decides where that pays (:mod:`.compiling`).
 """
 
 from workbench.train.loop import fit, train

@@ -19,6 +19,7 @@ from workbench.problems.base import Problem
 from workbench.regularizers import Data
 from workbench.regularizers.base import Regularizer
 from workbench.results import Run, describe_bounds
+from workbench.train import compiling as compile_rule
 from workbench.train.progress import Progress, Stopped
 from workbench.train.session import Session
 from workbench.train.settings import Training, resolve_device
@@ -138,6 +139,8 @@ def train(
     and ``status="diverged"``.
     """
     weights = dict(settings.pop("weights", None) or {})
+    if "compile" in settings:
+        compile_rule.check_setting(settings["compile"])
     cfg = Training(**settings)
     _check_inputs(problem, method, regularizers)
     combiner = _resolve_combiner(combiner if combiner is not None else method.default_combiner())

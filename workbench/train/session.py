@@ -18,12 +18,14 @@ from torch import nn
 from torch.func import functional_call
 
 from workbench.methods.base import Batch, Method
+from workbench.methods.physics_informed.base import PhysicsInformed
 from workbench.problems import families
 from workbench.problems.base import Problem
 from workbench.problems.plain import plain_view
 from workbench.regularizers import Data
 from workbench.regularizers.base import Objective
 from workbench.results import Run, history_dataset, knobs, provenance
+from workbench.train import compiling as compile_rule
 from workbench.train.progress import Progress
 from workbench.train.settings import Training, learning_rate
 
@@ -188,14 +190,21 @@ class Session:
         self.predictor = _MethodCall(self.model, plain_view(method), self.plain_problem, "predict")
         self.reg_terms = [(plain_view(r), float(r.weight)) for r in regularizers]
         self.decay = sum(r.decoupled_decay() for r in regularizers)
-        self.use_compile = cfg.compile and cfg.steps > 0
-        if self.use_compile and combiner.per_term:
+        self.use_compile, self.compile_note = compile_rule.decide(
+            cfg.compile,
+            cfg.steps,
+            cfg.max_wall_s,
+            per_term=combiner.per_term,
+            pays=isinstance(method, PhysicsInformed),
+            interactive=checkpoint is not None,
+            device=device,
+        )
+        if cfg.compile is True and combiner.per_term:
             warnings.warn(
                 f"compile: the {combiner.name!r} combiner differentiates each term separately "
                 "and runs eagerly; only the 'sum' combiner is compiled",
                 stacklevel=4,
             )
-            self.use_compile = False
         self.combiner_state: dict | None = None
         self.diagnostic_names: dict[str, None] = {}
 
@@ -212,6 +221,7 @@ class Session:
         # CPU time of this process alongside: a run that got much less than its wall time
         # (a busy machine) says so in its summary, since it took fewer steps than it could.
         self.cpu_start = time.process_time()
+        self.last_raw: Batch | None = None
         self.batch = self.next_batch()
 
     # --- the caller's checkpoint -----------------------------------------------------------
@@ -269,7 +279,19 @@ class Session:
                 handle.remove()
 
     def next_batch(self) -> Batch:
-        batch = {**next(self.batches), **self.fixed}
+        raw = next(self.batches)
+        # Fixed collocation points (most PINN runs) come back as the same tensors every step:
+        # reuse the batch already converted instead of rebuilding and re-converting it (about
+        # 30 us a step; part of the eager gain measured in foreach_adam's docstring).
+        if (
+            not self.regularizers
+            and self.last_raw is not None
+            and raw.keys() == self.last_raw.keys()
+            and all(raw[k] is self.last_raw[k] for k in raw)
+        ):
+            return self.batch
+        self.last_raw = raw
+        batch = {**raw, **self.fixed}
         for reg in self.regularizers:
             batch.update(reg.draws(batch, self.reg_generator))
         # Scheduled weights of the method's terms (KL annealing) ride in the batch as tensors,
@@ -389,7 +411,13 @@ class Session:
             grads, (total, terms), diagnostics = self.combined_gradients(params, batch)
         else:
             grads, (total, terms) = self.gradients(params, batch)
+        # The logged values as one tensor made inside the step (fused when compiled): one
+        # read per step instead of a stack outside it.
+        values = torch.stack([total.detach(), *(t.detach() for t in terms.values())])
         b1, b2, eps = 0.9, 0.999, 1e-8
+        if not self.use_compile and not self.combiner.adaptive:
+            new_p, new_m, new_v = self.foreach_adam(params, m, v, grads, lr, t)
+            return new_p, new_m, new_v, values, terms, diagnostics
         new_p, new_m, new_v = {}, {}, {}
         for k, p in params.items():
             if k not in grads or k not in self.trainable:
@@ -406,7 +434,45 @@ class Session:
             v_hat = new_v[k] / (1 - b2**t)
             # Decoupled weight decay (AdamW): shrink p directly, outside Adam's rescaling.
             new_p[k] = p * (1 - lr * self.decay) - lr * m_hat / (v_hat.sqrt() + eps)
-        return new_p, new_m, new_v, total, terms, diagnostics
+        return new_p, new_m, new_v, values, terms, diagnostics
+
+    def foreach_adam(self, params, m, v, grads, lr, t):
+        """The Adam(W) update of :meth:`adam_step` for eager steps, with one multi-tensor
+        (``torch._foreach_*``) kernel per operation instead of one per tensor and operation.
+
+        The same update as the per-tensor code that the compiled step fuses (up to rounding:
+        ``(1 - b2) * g * g`` is formed as ``(1 - b2) * (g * g)``). On DeepXDE's Burgers set-up
+        (8 tensors, ~90 small ops -> 13), together with the reused batch and the losses
+        stacked inside the step, the eager step went from 9.4 to 8.1 ms of CPU (median of 4
+        interleaved rounds of 500 steps, 1 thread, on the shared 2-core machine); the compiled
+        step, which fuses all of this anyway, stayed within the noise (2.95 vs 3.20 ms).
+        """
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        keys = [k for k in params if k in grads and k in self.trainable]
+        ps, gs = [params[k] for k in keys], [grads[k] for k in keys]
+        ms = torch._foreach_add(torch._foreach_mul([m[k] for k in keys], b1), gs, alpha=1 - b1)
+        g2 = torch._foreach_mul(gs, gs)
+        vs = torch._foreach_add(torch._foreach_mul([v[k] for k in keys], b2), g2, alpha=1 - b2)
+        m_hat = torch._foreach_div(ms, 1 - b1**t)
+        v_hat = torch._foreach_div(vs, 1 - b2**t)
+        denom = torch._foreach_add(torch._foreach_sqrt(v_hat), eps)
+        shift = torch._foreach_mul(torch._foreach_div(m_hat, denom), lr)
+        shrunk = torch._foreach_mul(ps, 1 - lr * self.decay) if self.decay else ps
+        new = torch._foreach_sub(shrunk, shift)
+        new_p, new_m, new_v = dict(params), dict(m), dict(v)
+        for i, k in enumerate(keys):
+            new_p[k], new_m[k], new_v[k] = new[i], ms[i], vs[i]
+        return new_p, new_m, new_v
+
+    def compile_failed(self, err: Exception) -> None:
+        """Note a compile failure and go on eagerly."""
+        # A compile failure (no C++ compiler, unsupported op) must not cost a run: an explicit
+        # compile=True says so, "auto" falls back quietly (the Run's ``compile`` attribute
+        # tells).
+        if self.cfg.compile is True:
+            warnings.warn(f"torch.compile failed ({err}); continuing without it", stacklevel=4)
+        self.compile_note = f"{self.compile_note}; failed, ran eagerly: {err}"[:500]
+        self.use_compile = False
 
     # --- bookkeeping ---------------------------------------------------------------------
     def check_divergence(self, losses: dict[str, float]) -> str:
@@ -539,31 +605,34 @@ class Session:
 
     def adam_steps(self) -> Iterator[Progress]:
         cfg, dtype, device = self.cfg, self.dtype, self.device
-        step_fn = torch.compile(self.adam_step) if self.use_compile else self.adam_step
+        step_fn = self.adam_step
         if self.use_compile:
+            compile_rule.use_cache_dir()
+            step_fn = torch.compile(self.adam_step)
             # The warm-up cannot be interrupted once started: the last chance to stop first.
             self.notify("compile", "compiling the training step (torch.compile)")
         m = {k: torch.zeros_like(p) for k, p in self.params.items()}
         v = {k: torch.zeros_like(p) for k, p in self.params.items()}
         previous = None
         t = torch.zeros((), dtype=dtype, device=device)
+        lr_value, lr_t = None, None
         self.budget.began()
         compiling = self.use_compile
         while self.step < cfg.steps:
             lr = learning_rate(cfg, self.step)
             t = t + 1
-            lr_t = torch.tensor(lr, dtype=dtype, device=device)
+            if lr != lr_value:  # a constant schedule makes the tensor once
+                lr_value, lr_t = lr, torch.tensor(lr, dtype=dtype, device=device)
             try:
                 new = step_fn(self.params, m, v, self.batch, lr_t, t)
             except Exception as err:
                 if step_fn == self.adam_step:
                     raise
-                # A compile failure (no C++ compiler, unsupported op) must not cost a run.
-                warnings.warn(f"torch.compile failed ({err}); continuing without it", stacklevel=3)
+                self.compile_failed(err)
                 step_fn = self.adam_step
                 new = step_fn(self.params, m, v, self.batch, lr_t, t)
-            new_params, new_m, new_v, total, terms, diagnostics = new
-            values = torch.stack([total, *terms.values()]).tolist()
+            new_params, new_m, new_v, values, terms, diagnostics = new
+            values = values.tolist()
             losses = {"loss": values[0], **dict(zip(terms, values[1:]))}
             reason = self.check_divergence(losses)
             if reason:
@@ -606,8 +675,16 @@ class Session:
         last: dict[str, torch.Tensor] = {}
 
         def closure():
+            nonlocal loss_fn
             optimizer.zero_grad()
-            total, (_, terms) = loss_fn(live, self.batch)
+            try:
+                total, (_, terms) = loss_fn(live, self.batch)
+            except Exception as err:
+                if loss_fn == self.loss:
+                    raise
+                self.compile_failed(err)  # as in the Adam phase: go on eagerly
+                loss_fn = self.loss
+                total, (_, terms) = loss_fn(live, self.batch)
             total.backward()
             last.update(loss=total.detach(), **{k: t.detach() for k, t in terms.items()})
             return total
@@ -701,6 +778,7 @@ class Session:
             status=self.status,
             message=self.message,
             steps=self.step,
+            compile=self.compile_note,
             wall_s=wall,
             cpu_s=time.process_time() - self.cpu_start,
             l2re=fields.attrs["l2re"],

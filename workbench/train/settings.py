@@ -65,8 +65,13 @@ class Training(param.Parameterized):
     threads = param.Integer(
         1, bounds=(0, 256), doc="torch CPU threads (0 = leave torch's setting alone)."
     )
-    compile = param.Boolean(
-        False, doc="torch.compile the whole step (faster steps, ~10-30 s compile up front)."
+    compile = param.Selector(
+        objects=["auto", True, False],
+        default="auto",
+        doc="torch.compile the whole step: True (faster steps after a 3-20 s compile), False "
+        "(eager), or auto: compiled for physics-informed runs of 2000+ steps with the 'sum' "
+        "combiner outside the app, eager elsewhere. Compiled steps are cached on disk "
+        "($WORKBENCH_COMPILE_CACHE, default ~/.cache/workbench/torch-compile).",
     )
     eval_every = param.Integer(
         100,
