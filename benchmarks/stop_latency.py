@@ -108,7 +108,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
 
 
 def open_page(page: Page, url: str) -> None:
-    page.goto(url)
+    page.goto(url, timeout=TIMEOUT_S * 1000)
     page.get_by_role("button", name="Train", exact=True).wait_for(timeout=TIMEOUT_S * 1000)
 
 
@@ -216,7 +216,7 @@ def one_try(page: Page, url: str, case: str, seed: int) -> tuple[float, float]:
 def first_paint(page: Page, url: str) -> tuple[float, float, float]:
     """(first contentful paint, app rendered, Train to first loss point), seconds."""
     start = time.perf_counter()
-    page.goto(f"{url}?{PINN}")
+    page.goto(f"{url}?{PINN}", timeout=TIMEOUT_S * 1000)
     page.get_by_role("button", name="Train", exact=True).wait_for(timeout=TIMEOUT_S * 1000)
     rendered = time.perf_counter() - start
     fcp = page.evaluate(
