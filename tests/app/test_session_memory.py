@@ -12,6 +12,7 @@ it. The served load test (``benchmarks/serve_load.py``) measures the memory itse
 from __future__ import annotations
 
 import gc
+import socket
 import time
 import urllib.request
 import weakref
@@ -52,6 +53,15 @@ def served():
         unused_session_lifetime_milliseconds=300,
     )
     try:
+        deadline = time.monotonic() + 60
+        while True:  # the server starts in its thread: wait until it listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         yield f"http://127.0.0.1:{port}/", sessions, built
     finally:
         server.stop()
@@ -84,7 +94,13 @@ def test_closed_sessions_free_their_workbench(served):
     while sessions.workbenches and time.monotonic() < deadline:
         time.sleep(0.1)  # Bokeh destroys each session 300 ms after its last connection
     assert not sessions.workbenches, "Bokeh did not destroy the sessions"
-    gc.collect()
+    # Bokeh and Panel finish a destroyed session's clean-up after its destroyed callback.
+    deadline = time.monotonic() + 10
+    while True:
+        gc.collect()
+        if all(ref() is None for ref in built) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     alive = [ref() for ref in built if ref() is not None]
     assert not alive, (
         f"{len(alive)} of {PAGES} closed sessions' Workbenches are still alive; "
