@@ -85,24 +85,26 @@ def rss_bytes(pid: int) -> int:
 
 
 class RssWatch:
-    """Samples a process's RSS every ``period`` seconds in a thread; keeps the peak."""
+    """Samples a process's RSS every ``period`` seconds in a thread; keeps the peak and when it
+    was (``time.monotonic()``)."""
 
     def __init__(self, pid: int, period: float = 0.25):
-        self.pid, self.period, self.peak = pid, period, 0
+        self.pid, self.period, self.peak, self.peak_at = pid, period, 0, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.peak = max(self.peak, rss_bytes(self.pid))
+                self.now()
             except (OSError, RuntimeError):
                 return  # the process has gone
             self._stop.wait(self.period)
 
     def now(self) -> int:
         value = rss_bytes(self.pid)
-        self.peak = max(self.peak, value)
+        if value > self.peak:
+            self.peak, self.peak_at = value, time.monotonic()
         return value
 
     def __enter__(self) -> RssWatch:
@@ -269,6 +271,7 @@ def run(args) -> dict:
             time.sleep(args.after_s)
             result["rss_after"] = watch.now()
             result["rss_peak"] = watch.peak
+            result["rss_peak_after_close_s"] = watch.peak_at - closed_at
             result["after_measured_s"] = time.monotonic() - closed_at
     finally:
         server.terminate()
@@ -314,7 +317,10 @@ def report(result: dict, tolerance: float) -> list[str]:
         ("RSS cold (before the warm-up page)", f"{result['rss_cold'] / mb:.0f} MB"),
         ("RSS start (after the warm-up page closed)", f"{start / mb:.0f} MB"),
         ("RSS with all sessions training", f"{result['rss_loaded'] / mb:.0f} MB"),
-        ("RSS peak", f"{result['rss_peak'] / mb:.0f} MB"),
+        (
+            "RSS peak (when: seconds after the pages closed)",
+            f"{result['rss_peak'] / mb:.0f} MB ({result['rss_peak_after_close_s']:+.1f} s)",
+        ),
         (
             f"RSS {result['after_s']:.0f} s after closing (within {tolerance:.0%} of start)",
             f"{after / mb:.0f} MB ({growth:+.1%})",

@@ -1,5 +1,7 @@
-"""In a real browser: the Runs tab's upload refuses a run over the server's cap and a zip bomb,
-with a message in the page, and the server's memory does not grow by more than the cap.
+"""In a real browser: the Runs tab's upload refuses a run over the server's cap (in the page,
+before sending it) and a zip bomb (on the server), with a message in the page naming the cap,
+and the server's memory does not grow by more than the cap; a page whose own check is
+switched off is refused by the server as the file arrives, within the same bound.
 
 The caps themselves are unit-tested in ``test_demo_authority.py``; these send the files the
 way a visitor does, through the page's file input and the websocket, to a server started
@@ -26,14 +28,13 @@ from test_browser import (  # noqa: F401 (pytest fixtures, found by name)
 
 psutil = pytest.importorskip("psutil")
 
-# Large enough that the allocator's noise (a few MB on a busy machine) is small against it, small
-# enough that a server keeping the refused bytes (1.5x the cap, base64 on the wire) would show.
+# Large enough that the allocator's noise (a few MB on a busy machine) is small against it.
 CAP_MB = 20.0
-# What a refused upload may leave: the issue asks for at most the cap. Measured after clearing
-# the widget and its Bokeh model and trimming the heap: 26.6 MB for a 20.8 MB file (1.3x the
-# cap; 75 MB before the model was cleared). The rest is a copy of the page's base64 text not
-# yet found; a browser-side size check (Panel's FileDropper) would avoid sending it at all.
-GROWTH_MB = 1.5 * CAP_MB
+# What a refused upload may leave: the issue's bound, the cap. The page checks the size before
+# sending, so an over-cap file never reaches the server; a page without that check sends it in
+# 1 MB pieces, which the server drops once they pass the cap.
+GROWTH_MB = CAP_MB
+RUN_UPLOAD = ".wb-run-upload input[type=file]"
 
 
 @pytest.fixture(scope="module")
@@ -62,23 +63,48 @@ def _rss_settled(process, seconds: float = 3.0) -> int:
 def _open_runs_tab(page: Page) -> None:
     # Before the baseline: drawing the tab the first time costs the server memory too.
     page.locator(".bk-tab", has_text="Runs").first.click(timeout=TIMEOUT_MS)
-    expect(page.locator("input[type=file][accept='.nc,.zip']")).to_be_attached(timeout=TIMEOUT_MS)
+    expect(page.locator(RUN_UPLOAD)).to_be_attached(timeout=TIMEOUT_MS)
 
 
 def _upload(page: Page, path: Path) -> None:
-    page.locator("input[type=file][accept='.nc,.zip']").set_input_files(str(path))
+    page.locator(RUN_UPLOAD).set_input_files(str(path))
 
 
-def test_an_upload_over_the_cap_is_refused_without_the_server_growing(page: Page, server, tmp_path):
+def _over_the_cap(folder: Path) -> Path:
+    big = folder / "run.nc"
+    big.write_bytes(b"\0" * int(1.04 * CAP_MB * 1e6))
+    return big
+
+
+def test_an_upload_over_the_cap_is_refused_by_the_page(page: Page, server, tmp_path):
     url, process = server
     _open(page, url)
     _open_runs_tab(page)
     before = _rss_settled(process)
-    # Just over the cap: the app refuses it, with words (the websocket itself refuses messages
-    # of more than about 1.4x the cap in base64, which is 1.05x in bytes).
-    big = tmp_path / "run.nc"
-    big.write_bytes(b"\0" * int(1.04 * CAP_MB * 1e6))
-    _upload(page, big)
+    _upload(page, _over_the_cap(tmp_path))
+    expect(page.get_by_text("File is too large").first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_text(f"Maximum file size is {CAP_MB:g} MB").first).to_be_visible()
+    grown = _rss_settled(process) - before
+    assert grown <= GROWTH_MB * 1e6, f"the server grew by {grown / 1e6:.2f} MB"
+
+
+def test_a_page_without_its_check_is_refused_by_the_server(page: Page, server, tmp_path):
+    url, process = server
+    _open(page, url)
+    _open_runs_tab(page)
+    # What a tampered page does: switch off the browser's size check (the uploads' models).
+    switched = page.evaluate(
+        """() => {
+            let n = 0
+            for (const doc of Bokeh.documents)
+                for (const m of doc.all_models)
+                    if (m.properties.max_file_size !== undefined) { m.max_file_size = null; n++ }
+            return n
+        }"""
+    )
+    assert switched >= 1
+    before = _rss_settled(process)
+    _upload(page, _over_the_cap(tmp_path))
     expect(page.get_by_text(f"over this server's upload cap of {CAP_MB:g} MB").first).to_be_visible(
         timeout=TIMEOUT_MS
     )

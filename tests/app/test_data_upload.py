@@ -27,8 +27,7 @@ def workbench(**limits) -> Workbench:
 
 def upload(bench: Workbench, name: str, content: bytes) -> None:
     widget = bench.setup_panel._data_upload.upload
-    widget.filename = name
-    widget.value = content
+    widget.value = {name: content}
 
 
 def test_an_uploaded_file_is_the_training_data(darcy_bytes):

@@ -79,8 +79,7 @@ def test_no_disk_load_refused(tmp_path):
 
 
 def _upload(tab: RunsTab, filename: str, data: bytes) -> None:
-    tab._upload.filename = filename
-    tab._upload.value = data
+    tab._upload.value = {filename: data}
 
 
 def test_upload_over_the_cap_is_refused(tmp_path):

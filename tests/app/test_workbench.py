@@ -151,11 +151,9 @@ def test_uploaded_run_joins_the_runs_tab(tmp_path):
     run = fit(Poisson1D(), PINN(**SMALL), steps=5, progress=False)
     run.save(tmp_path)
     workbench = Workbench()
-    workbench.runs_tab._upload.filename = "run.nc"
-    workbench.runs_tab._upload.value = (tmp_path / "run.nc").read_bytes()
+    workbench.runs_tab._upload.value = {"run.nc": (tmp_path / "run.nc").read_bytes()}
     assert len(workbench.runs) == 1
-    workbench.runs_tab._upload.filename = "broken.nc"
-    workbench.runs_tab._upload.value = b"not a netcdf file"
+    workbench.runs_tab._upload.value = {"broken.nc": b"not a netcdf file"}
     assert len(workbench.runs) == 1 and "broken.nc" in workbench._alert.object
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 import panel as pn
@@ -92,11 +93,19 @@ class TrainingController:
             self.stop_button,
             self.reset_button,
         ]
-        names = [f"b{i}" for i in range(len(self._buttons))]
+        # The page finds the buttons by a tag of this controller's own, not through the
+        # callback's args: Panel keeps each JS callback in a class-level registry keyed weakly
+        # by its button, and args holding the buttons (the key among them) made that entry, and
+        # with it the buttons, their watchers, the Workbench and its whole page, live for as
+        # long as the server did (~25-40 MB per closed session).
+        tag = f"wb-action-{uuid.uuid4().hex}"
         for button in self._buttons:
+            button.tags = [*button.tags, tag]
             button.js_on_click(
-                args=dict(zip(names, self._buttons)),
-                code=f"for (const b of [{', '.join(names)}]) b.disabled = true",
+                code=(
+                    f"for (const m of source.document.all_models) "
+                    f"if (m.tags.includes({tag!r})) m.disabled = true"
+                ),
             )
         self.controls = pn.Column(
             pn.Row(self.train_button, self.pause_button, self.step_button),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import panel as pn
 
-from workbench.app.limits import ServeLimits, forget_upload
+from workbench.app.limits import CappedUpload, ServeLimits
 from workbench.app.setup import Setup
 from workbench.methods.family import FamilyMethod
 from workbench.problems import own_data
@@ -54,8 +54,14 @@ class DataUpload:
         self.setup, self.limits = setup, limits
         self._notify, self._locked, self._on_change = notify, locked, on_change
         self._filename = ""
-        self.upload = pn.widgets.FileInput(
-            accept=".nc", multiple=False, sizing_mode="stretch_width"
+        # The cap is checked in the page before a byte is sent, and on the server again.
+        self.upload = CappedUpload(
+            limits.max_upload_bytes,
+            on_refused=notify,
+            layout="compact",
+            css_classes=["wb-data-upload"],
+            height=70,
+            sizing_mode="stretch_width",
         )
         self.upload.param.watch(self._on_upload, "value")
         self.generated = pn.widgets.Button(label="Use generated data")
@@ -96,20 +102,21 @@ class DataUpload:
         self.generated.visible = True
 
     def _on_upload(self, event) -> None:
-        if not event.new:
+        received = self.upload.take()  # the widget lets go of it: a refused file leaves nothing
+        if received is None:
             return
-        name = self.upload.filename or "upload.nc"
+        name, content = received
         try:
             if self._locked():
                 raise ValueError(
                     "data: the set-up is locked while a training exists; Stop or Reset first"
                 )
-            if len(event.new) > self.limits.max_upload_bytes:
+            if len(content) > self.limits.max_upload_bytes:
                 raise ValueError(
-                    f"data: {name!r} is {len(event.new) / 1e6:.1f} MB, over this server's "
+                    f"data: {name!r} is {len(content) / 1e6:.1f} MB, over this server's "
                     f"upload cap of {self.limits.max_upload_mb:g} MB"
                 )
-            data = own_data.check_dataset(self.setup.problem, own_data.read_netcdf(event.new, name))
+            data = own_data.check_dataset(self.setup.problem, own_data.read_netcdf(content, name))
             method = self.setup.method
             need = method.n_test + method.n_train
             if need > data.sizes["sample"]:
@@ -126,8 +133,6 @@ class DataUpload:
         except ValueError as err:
             self._notify(str(err))
             return
-        finally:
-            forget_upload(self.upload)  # neither the bytes nor the page's base64 text stay
         self._filename = name
         self.show()
         self._on_change()

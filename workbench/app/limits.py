@@ -11,7 +11,9 @@ import ctypes
 import ctypes.util
 import gc
 import threading
+from collections.abc import Callable
 
+import panel as pn
 import param
 import torch
 
@@ -111,18 +113,89 @@ class ServeLimits(param.Parameterized):
             self._slots.release()
 
 
-def forget_upload(widget) -> None:
-    """Let go of what a ``FileInput`` received, then hand the memory back (see
+#: Bytes per websocket message of an upload (the browser sends a file in pieces of this size).
+UPLOAD_CHUNK_BYTES = 1_000_000
+
+
+class CappedUpload(pn.widgets.FileDropper):
+    """A file upload whose size cap is checked in the browser before anything is sent, and
+    again on the server as the file arrives.
+
+    The page (FilePond, under Panel's ``FileDropper``) refuses a file over the cap when it is
+    chosen, saying "File is too large / Maximum file size is ...", so the server never
+    receives it. A page that skips that check (a script, a tampered page) sends pieces of
+    :data:`UPLOAD_CHUNK_BYTES`; the server counts them as they come and drops the file as soon
+    as it passes the cap (rule: the server is the authority), so at most the cap plus one
+    piece is ever held. The handler of :attr:`value` sees a complete file only, and
+    :meth:`take` hands it over and lets go of it.
+
+    Parameters
+    ----------
+    max_bytes : int
+        The cap, in bytes (at least 1000: the page counts in kB).
+    on_refused : callable
+        Called with the message when the server drops a file over the cap.
+    **params
+        Passed to ``FileDropper`` (``accepted_filetypes``, ``sizing_mode``, ...).
+    """
+
+    def __init__(self, max_bytes: int, on_refused: Callable[[str], None], **params):
+        if max_bytes < 1000:
+            raise ValueError(f"max_bytes: {max_bytes} is under 1000 (the page counts in kB)")
+        super().__init__(
+            # The page reads integer kB or MB only ("20.5MB" is not a size to it).
+            max_file_size=f"{max_bytes // 1000}KB",
+            chunk_size=UPLOAD_CHUNK_BYTES,
+            multiple=False,
+            **params,
+        )
+        self._max_bytes = max_bytes
+        self._on_refused = on_refused
+        self._refused: set[str] = set()  # files whose remaining pieces are dropped on arrival
+
+    def _process_event(self, event) -> None:
+        if event.event_name != "upload_event":
+            super()._process_event(event)
+            return
+        data = event.data
+        name = data["name"]
+        if data["chunk"] == 1:
+            self._refused.discard(name)
+            self._file_buffer.pop(name, None)
+        elif name in self._refused or name not in self._file_buffer:
+            return  # the rest of a dropped file (or pieces without a first one)
+        held = sum(len(piece) for pieces in self._file_buffer.values() for piece in pieces)
+        if held + len(data["data"]) > self._max_bytes:
+            # Everything held goes, so pieces of several files at once cannot add up either.
+            self._refused.update(self._file_buffer)
+            self._refused.add(name)
+            self._file_buffer.clear()
+            release_memory()
+            self._on_refused(
+                f"{name!r} is over this server's upload cap of {self._max_bytes / 1e6:g} MB"
+            )
+            return
+        super()._process_event(event)
+
+    def take(self) -> tuple[str, bytes] | None:
+        """The file received last, ``(name, bytes)``, and let go of it; None when none."""
+        if not self.value:
+            return None
+        name, content = next(reversed(self.value.items()))
+        forget_upload(self)
+        # A file the page sent as text/* was decoded (valid UTF-8): its bytes are the same.
+        return name, content.encode() if isinstance(content, str) else bytes(content)
+
+
+def forget_upload(widget: CappedUpload) -> None:
+    """Let go of what an upload widget received, then hand the memory back (see
     :func:`release_memory`).
 
-    Setting the widget's value to None drops Panel's decoded bytes, but the Bokeh model under
-    it keeps the page's base64 text (4/3 of the file) until the next upload: a refused 20 MB
-    upload left the server 75 MB larger. The model's value is read-only to the server's
-    Python API, so it is cleared the way the page would set it.
+    The file's bytes live only in the widget's ``value`` (nothing of it is synced to the
+    page's model, unlike ``FileInput``, whose model kept the page's base64 text).
     """
-    widget.value = None
-    for model, _ in list(getattr(widget, "_models", {}).values()):
-        model.set_from_json("value", "")
+    widget._file_buffer.clear()
+    widget.param.update(value={}, mime_type={})
     release_memory()
 
 

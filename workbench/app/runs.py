@@ -19,7 +19,7 @@ import panel as pn
 import xarray as xr
 
 from workbench import views
-from workbench.app.limits import ServeLimits, forget_upload
+from workbench.app.limits import CappedUpload, ServeLimits
 from workbench.results import MANIFEST_FILE, REPORT_FILE, RUN_FILE, WEIGHTS_FILE, Run
 from workbench.views.fields import SAMPLE_DIM, sample_labels, select_sample
 from workbench.views.generation import generated_channels
@@ -63,7 +63,14 @@ class RunsTab:
         self._runs_table = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
         self._compare_a = pn.widgets.Select(label="Run A", options=[])
         self._compare_b = pn.widgets.Select(label="Run B", options=[])
-        self._upload = pn.widgets.FileInput(accept=".nc,.zip", multiple=False)
+        # The cap is checked in the page before a byte is sent, and on the server again.
+        self._upload = CappedUpload(
+            limits.max_upload_bytes,
+            on_refused=notify,
+            layout="compact",
+            height=70,
+            css_classes=["wb-run-upload"],
+        )
         self._upload.param.watch(self._on_upload, "value")
         self._load_path = pn.widgets.TextInput(
             placeholder=f"name of a saved run in {self.runs_dir.name}/", width=300
@@ -71,7 +78,10 @@ class RunsTab:
         load_button = pn.widgets.Button(label="Load", width=80)
         load_button.on_click(lambda event: self.load_saved(self._load_path.value))
         loaders = [
-            pn.pane.Markdown("Load a saved run: upload its `run.nc` or `.zip`"),
+            pn.pane.Markdown(
+                "Load a saved run: upload its `run.nc` or `.zip` "
+                f"(at most {limits.max_upload_mb:g} MB)"
+            ),
             self._upload,
         ]
         if self.limits.allow_disk:
@@ -181,17 +191,12 @@ class RunsTab:
         self.load(target)
 
     def _on_upload(self, event) -> None:
-        if not event.new:
-            return
-        try:
-            self._take_upload(event.new)
-        finally:
-            # Let go of the upload (the widget would hold its bytes, and its model their
-            # base64 text, until the next one): a refused file leaves nothing behind.
-            forget_upload(self._upload)
+        received = self._upload.take()  # the widget lets go of it: a refused file leaves nothing
+        if received is not None:
+            self._take_upload(*received)
 
-    def _take_upload(self, data: bytes) -> None:
-        name = self._upload.filename or "upload"
+    def _take_upload(self, name: str, data: bytes) -> None:
+        # The widget has checked the size as the file came; this stays the authority.
         if len(data) > self.limits.max_upload_bytes:
             self.notify(
                 f"{name!r} is {len(data) / 1e6:.1f} MB, over this server's upload cap of "

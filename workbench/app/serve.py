@@ -9,7 +9,7 @@ import panel as pn
 from panel.io.state import set_curdoc
 from tornado.ioloop import PeriodicCallback
 
-from workbench.app.limits import ServeLimits, release_memory
+from workbench.app.limits import UPLOAD_CHUNK_BYTES, ServeLimits, release_memory
 from workbench.app.recovery import RecoveryStore
 from workbench.app.setup import read_query
 from workbench.app.workbench import Workbench
@@ -165,6 +165,9 @@ def quiet_closed_pages(loop) -> None:
     loop.set_exception_handler(handler)
 
 
+#: Largest websocket message a page may send: an upload's piece and room for its header.
+WEBSOCKET_MAX_MESSAGE_BYTES = 4 * UPLOAD_CHUNK_BYTES
+
 #: Seconds between telling an idle page it is closed and closing it (for the message to land).
 CLOSE_AFTER_NOTICE_S = 2.0
 
@@ -314,9 +317,9 @@ def serve(
         show=show,
         title="workbench",
         liveness=True,
-        # Uploads arrive base64-encoded in one websocket message: the transport refuses
-        # anything much over the upload cap before the app sees it.
-        websocket_max_message_size=int(limits.max_upload_bytes * 1.4) + 1_000_000,
+        # Uploads arrive in pieces of UPLOAD_CHUNK_BYTES (see CappedUpload), and nothing else
+        # a page sends comes near that: a larger message closes its connection unread.
+        websocket_max_message_size=WEBSOCKET_MAX_MESSAGE_BYTES,
         check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS,
         unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS,
         keep_alive_milliseconds=0,  # the watchdog pings instead (see _ping)
