@@ -71,7 +71,7 @@ class PBFM(Flow):
 
     def check(self, problem: Problem) -> None:
         super().check(problem)
-        if not problem.family_has_residual:
+        if not problem.generator_has_residual():
             raise ValueError(
                 f"method 'pbfm' needs a family with a discrete PDE residual; {problem.name!r} "
                 "has none (use flow_matching)"
