@@ -191,6 +191,14 @@ class FieldGenerator(FamilyMethod):
                 f"method {self.name!r} works on 1D and 2D grids; {problem.name!r} has dims "
                 f"{problem.family_dims}"
             )
+        if self.data is not None:
+            names = self.channels(problem)
+            missing = [c for c in names if c not in self.own_data(problem).data_vars]
+            if missing:
+                raise ValueError(
+                    f"data: method {self.name!r} models the fields {names} of "
+                    f"{problem.name!r}, and the dataset lacks {missing}"
+                )
         if self.n_test < 2:
             # The metric, an energy distance between generated and test fields, needs two
             # samples on each side; found at the end of training otherwise.
