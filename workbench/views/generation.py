@@ -5,9 +5,12 @@ Field generators (``flow_matching``, ``pbfm``, ``diffusion``) model a function f
 and solution together (``darcy2d``: ``(a, u)``) and draw both from noise. Their Run holds,
 besides ``/history``:
 
-- ``/samples``: generated fields on ``(sample, *grid)``, the family's input (``a`` for
-  ``darcy2d``, ``f`` for ``poisson2d``, ``u0`` for ``burgers1d``) and ``u``, and for a family
-  with a PDE residual each sample's ``residual`` (its absolute value, in units of the forcing);
+- ``/samples``: generated fields on ``(sample, *grid)``, the channels the problem names
+  (attr ``channels``): by default the family's input (``a`` for ``darcy2d``, ``f`` for
+  ``poisson2d``, ``u0`` for ``burgers1d``) and ``u``, for ``kolmogorov2d`` the velocity
+  ``vel_x``, ``vel_y``; and for a family with a physics residual each sample's ``residual``
+  (its absolute value, in units of the forcing; ``kolmogorov2d``: the divergence over the RMS
+  velocity gradient);
   attrs ``residual_mae`` (physical units), ``residual_mean``, ``data_residual_mae`` (the same
   residual of the test data), ``distance`` and ``distance_normalised`` (energy distance to the
   test set), ``l2re`` and ``seed``. It has no truth ``u_ref`` (an operator's test set has) and
