@@ -71,6 +71,8 @@ _KOLMOGOROV_GENERATOR = Recipe(
 
 RECIPES: Mapping[tuple[str, str], Recipe] = MappingProxyType(
     {
+        ("kolmogorov2d", "flow_matching"): _KOLMOGOROV_GENERATOR,
+        ("kolmogorov2d", "pbfm"): _KOLMOGOROV_GENERATOR,
         # README "Why does my PINN fail? Training aids" (the `pig = fit(Helmholtz2D(a1=4, a2=1),
         # ...)` line) and benchmarks/solvers.py "helmholtz" (PIG, 1000 Adam its): fresh points
         # every step and the residual weighted 1e-4 as in the paper's code; lr 1e-2 with the
@@ -105,8 +107,6 @@ RECIPES: Mapping[tuple[str, str], Recipe] = MappingProxyType(
             weights={"initial": 100.0},
             source="benchmarks/solvers.py allen_cahn (PIG)",
         ),
-        ("kolmogorov2d", "flow_matching"): _KOLMOGOROV_GENERATOR,
-        ("kolmogorov2d", "pbfm"): _KOLMOGOROV_GENERATOR,
     }
 )
 
