@@ -22,6 +22,15 @@ TINY = {
     "n_interior": 64,
     "n_initial": 16,
     "n_boundary": 16,
+    # Field generators (kolmogorov2d): a small dataset on a coarse grid, brief evaluations.
+    "resolution": 16,
+    "n_train": 16,
+    "n_test": 4,
+    "batch_size": 4,
+    "n_samples": 4,
+    "posterior_samples": 2,
+    "sample_steps": 2,
+    "guided_steps": 2,
 }
 
 

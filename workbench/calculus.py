@@ -10,7 +10,9 @@ PDE residuals need a field and a few of its derivatives at the same points: for 
   (``Jet.linear``, ``Jet.apply``, products): every layer carries the value and its derivatives
   together, so one stacked matrix product per layer replaces several autograd passes;
 * :func:`jet_on_grid`: finite differences of gridded data (numpy), to check that a
-  reference solution satisfies its own residual.
+  reference solution satisfies its own residual;
+* :func:`spectral_derivative`: the exact first derivative of periodic gridded fields' Fourier
+  interpolants, in torch (differentiable), for residuals of generated fields.
 
 Only first and *pure* second derivatives (``u_xx``, ``u_yy``) are carried, which covers the
 Laplacian, diffusion and advection operators of every problem in the catalog.
@@ -23,7 +25,14 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-__all__ = ["Jet", "coordinate_jets", "stack_jets", "jet_by_autograd", "jet_on_grid"]
+__all__ = [
+    "Jet",
+    "coordinate_jets",
+    "stack_jets",
+    "jet_by_autograd",
+    "jet_on_grid",
+    "spectral_derivative",
+]
 
 
 class Jet:
@@ -284,3 +293,35 @@ def jet_on_grid(
     for d in second:
         rows.append(_second_difference(values, coords[d], dims.index(d)))
     return Jet([torch.from_numpy(r.reshape(-1, 1)) for r in rows], first, second)
+
+
+def spectral_derivative(values: torch.Tensor, dim: int, length: float) -> torch.Tensor:
+    """First derivative along ``dim`` of fields on a periodic grid, by FFT (torch).
+
+    Parameters
+    ----------
+    values : torch.Tensor
+        Real fields sampled at ``length * j / n``, ``j = 0 .. n-1`` along ``dim``.
+    dim : int
+        The periodic axis.
+    length : float
+        Period along ``dim``.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype, differentiable: the derivative of the trigonometric
+        interpolant. The Nyquist mode of an even grid is dropped (its real interpolant is a
+        cosine, whose derivative vanishes at the nodes), as in the spectral solver, so that a
+        velocity made there from a stream function has zero discrete divergence.
+    """
+    n = values.shape[dim]
+    k = torch.fft.rfftfreq(n, d=1.0 / n, dtype=torch.float64, device=values.device)
+    k = 2.0 * np.pi / length * k
+    if n % 2 == 0:
+        k[-1] = 0.0
+    shape = [1] * values.dim()
+    shape[dim] = k.numel()
+    spectrum = torch.fft.rfft(values, dim=dim)
+    derivative = spectrum * (1j * k.view(shape)).to(spectrum.dtype)
+    return torch.fft.irfft(derivative, n=n, dim=dim)

@@ -44,7 +44,7 @@ def test_the_expected_problems_have_families():
     for name in FAMILIES:
         cls = PROBLEMS[name]
         assert len(cls.family_periodic) == len(cls.family_dims)
-        assert set(cls.family_attrs) == {cls.family_input, "u"}
+        assert set(cls.family_attrs) == {cls.family_input, "u", *cls.family_extra_fields}
     assert PROBLEMS["burgers1d"].family_periodic == (True,)
     np.testing.assert_allclose(PROBLEMS["burgers1d"]().family_grid(4)["x"], [-1, -0.5, 0, 0.5])
 
@@ -55,8 +55,9 @@ def test_dataset_layout_and_attrs(name):
     data = problem.dataset(3, res, seed=5, progress=False)
     dims = ("sample", *problem.family_dims)
     name_in = problem.family_input
-    assert set(data.data_vars) == {name_in, "u"}
-    for var in (name_in, "u"):
+    extras = problem.family_extra_fields
+    assert set(data.data_vars) == {name_in, "u", *extras}
+    for var in (name_in, "u", *extras):
         assert data[var].dims == dims
         assert data[var].shape == (3,) + (res,) * len(problem.family_dims)
         assert data[var].dtype == np.float64

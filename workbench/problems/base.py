@@ -177,6 +177,14 @@ class Problem(param.ParameterizedABC):
     family_attrs: ClassVar[dict[str, dict[str, str]]] = {}
     #: Samples per family_solve() call in dataset().
     family_chunk: ClassVar[int] = 64
+    #: Dataset variables a field generator models as its channels, in order; None: the
+    #: family's input and "u" (see :meth:`generator_fields`).
+    generator_channels: ClassVar[tuple[str, ...] | None] = None
+    #: Names of the further fields :meth:`family_extras` stores in a function family's
+    #: datasets (each ``(sample, *grid)``).
+    family_extra_fields: ClassVar[tuple[str, ...]] = ()
+    #: Long name of a generated sample's absolute :meth:`generator_residual` in its scale.
+    generator_residual_name: ClassVar[str] = "|PDE residual| / forcing scale"
 
     def __init__(self, **params):
         refuse_name_knob(type(self), "problem", params)
@@ -492,6 +500,56 @@ class Problem(param.ParameterizedABC):
             f"{_problems_with('family_has_residual')}"
         )
 
+    def family_extras(
+        self, inputs: np.ndarray, solutions: np.ndarray, resolution: int
+    ) -> dict[str, np.ndarray]:
+        """Further fields :meth:`dataset` stores beside the input and ``u``, computed from
+        them on the dataset grid (``kolmogorov2d``: the velocity of the output vorticity),
+        named in :attr:`family_extra_fields`.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``name -> (n, *grid)`` float64; their attrs come from :attr:`family_attrs`. The
+            default stores nothing.
+        """
+        return {}
+
+    # --- what a field generator models -----------------------------------------------------
+    def generator_fields(self) -> tuple[str, ...]:
+        """The dataset variables a field generator models as channels: :attr:`generator_channels`,
+        by default the family's input and ``u``."""
+        self._require_family()
+        return self.generator_channels or (self.family_input, "u")
+
+    def generator_has_residual(self) -> bool:
+        """Whether :meth:`generator_residual` exists (by default: the family has a
+        :meth:`grid_residual`)."""
+        return self.family_has_residual
+
+    def generator_residual(self, fields: torch.Tensor) -> torch.Tensor:
+        """The physics residual of a field generator's channels.
+
+        Parameters
+        ----------
+        fields : torch.Tensor
+            ``(B, C, *grid)`` in physical units, the channels of :meth:`generator_fields`.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, *grid)``, differentiable. By default :meth:`grid_residual` of channel 0 (the
+            input) and channel 1 (``u``).
+        """
+        return self.grid_residual(fields[:, 0], fields[:, 1])
+
+    def generator_residual_scale(self, fields: torch.Tensor) -> float:
+        """The unit a field generator measures :meth:`generator_residual` in, from the
+        training data's fields ``(B, C, *grid)``: by default the root mean square residual of
+        a zero solution (the size of the forcing)."""
+        forcing = self.grid_residual(fields[:, 0], torch.zeros_like(fields[:, 1]))
+        return float(forcing.pow(2).mean().sqrt())
+
     def dataset(
         self,
         n: int,
@@ -587,6 +645,8 @@ class Problem(param.ParameterizedABC):
         else:
             inputs, solutions = families.generate(self, n, resolution, seed, progress)
             variables = {self.family_input: (dims, inputs)}
+            extras = self.family_extras(inputs, solutions, resolution)
+            variables.update({name: (dims, values) for name, values in extras.items()})
         wall = time.perf_counter() - start
         grid = self.family_grid(resolution)
         coords = {d: (d, grid[d], self.dim_attrs[d]) for d in self.family_dims}
@@ -631,4 +691,5 @@ class Problem(param.ParameterizedABC):
             shapes.update({name: (n,) for name in self.family_parameters})
         else:
             shapes[self.family_input] = shape
+            shapes.update({name: shape for name in self.family_extra_fields})
         return shapes

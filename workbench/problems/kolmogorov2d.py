@@ -9,12 +9,15 @@ import math
 
 import numpy as np
 import param
+import torch
 import xarray as xr
 
+from workbench.calculus import spectral_derivative
 from workbench.numerics.navier_stokes import (
     PECLET_LIMIT,
     kolmogorov_forcing,
     solve_vorticity,
+    velocity_from_vorticity,
 )
 from workbench.numerics.random_fields import PeriodicGRF2D
 from workbench.problems import dataset_cache
@@ -65,9 +68,19 @@ class Kolmogorov2D(Problem):
     resolution. The default dataset (1100 samples at 32 x 32) takes about half a minute on one
     core. Resolutions must be even, at least ``4 k_f``, and divide or be multiples of the solver
     grid.
+    Each dataset also stores the velocity of the output state, ``vel_x`` and ``vel_y``
+    (:math:`\mathbf u = (\psi_y, -\psi_x)` of ``u`` on the dataset grid, spectrally: the
+    solver's velocity at its own grid and finer, exactly divergence-free at every grid; named
+    so as not to clash with the family's output ``u``, the vorticity).
     :meth:`trajectories` gives ``steps`` further states at spacing ``dt`` from the same inputs
     (the reference for autoregressive rollouts); :meth:`family_time_step` says that outputs
     can be fed back as inputs.
+
+    **Field generators** (``flow_matching``, ``pbfm``, ``diffusion``) model the velocity
+    ``(vel_x, vel_y)`` of the output state (PBFM's Kolmogorov-flow constraint), with the
+    spectral divergence :math:`\partial_x u + \partial_y v` as the physics residual
+    (:meth:`generator_residual`), measured in units of the data's root mean square velocity
+    gradient (:meth:`generator_residual_scale`).
 
     **Single instance** (point-based methods): the steady laminar Kolmogorov flow,
 
@@ -96,7 +109,12 @@ class Kolmogorov2D(Problem):
     family_attrs = {
         "w0": {"long_name": "vorticity w(t0)", "units": "1"},
         "u": {"long_name": "vorticity w(t0 + dt)", "units": "1"},
+        "vel_x": {"long_name": "velocity u(t0 + dt), x component", "units": "1"},
+        "vel_y": {"long_name": "velocity v(t0 + dt), y component", "units": "1"},
     }
+    family_extra_fields = ("vel_x", "vel_y")
+    generator_channels = ("vel_x", "vel_y")
+    generator_residual_name = "|divergence| / rms velocity gradient"
 
     nu = param.Number(
         NU_DEFAULT,
@@ -218,6 +236,37 @@ class Kolmogorov2D(Problem):
         w = self._resample(inputs, self.solver_points())
         return self._resample(self._advance(w, self.dt), resolution)
 
+    def family_extras(self, inputs, solutions, resolution):
+        vel_x, vel_y = velocity_from_vorticity(solutions, LENGTH)
+        return {"vel_x": vel_x, "vel_y": vel_y}
+
+    # --- the velocity field, for field generators -------------------------------------------
+    def generator_has_residual(self):
+        return True
+
+    def generator_residual(self, fields):
+        r"""The divergence :math:`\partial_x u + \partial_y v` ``(B, x, y)`` of velocity fields
+        ``(B, 2, x, y)`` (channels ``vel_x``, ``vel_y``), spectral on the periodic grid:
+        zero to rounding for the dataset's velocities."""
+        if fields.dim() != 4 or fields.shape[1] != 2:
+            raise ValueError(
+                f"fields must have shape (B, 2, x, y) (vel_x, vel_y), got {tuple(fields.shape)}"
+            )
+        return spectral_derivative(fields[:, 0], 1, LENGTH) + spectral_derivative(
+            fields[:, 1], 2, LENGTH
+        )
+
+    def generator_residual_scale(self, fields):
+        r"""The root mean square velocity gradient :math:`\sqrt{E|\nabla \mathbf u|^2}` of
+        the velocity fields ``(B, 2, x, y)``: a divergence in these units is 0 for an
+        incompressible field and about 0.5 when ``u_x`` and ``v_y`` do not cancel at all."""
+        squares = [
+            spectral_derivative(fields[:, c], axis, LENGTH).pow(2)
+            for c in range(2)
+            for axis in (1, 2)
+        ]
+        return float(torch.stack(squares).sum(0).mean().sqrt())
+
     def family_provenance(self, resolution):
         return {
             "equation": "w_t + u.grad w = nu Lap w - drag w - k_f cos(k_f y) on [0, 2 pi)^2 "
@@ -235,6 +284,8 @@ class Kolmogorov2D(Problem):
             "solver_resolution": self.family_solver_resolution(resolution),
             "solver_points": self.solver_points(),
             "solver_courant_bound": COURANT,
+            "velocity": "vel_x, vel_y = (psi_y, -psi_x) of u with -Lap psi = u, spectral on "
+            "the dataset grid",
         }
 
     def trajectories(

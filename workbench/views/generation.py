@@ -5,9 +5,12 @@ Field generators (``flow_matching``, ``pbfm``, ``diffusion``) model a function f
 and solution together (``darcy2d``: ``(a, u)``) and draw both from noise. Their Run holds,
 besides ``/history``:
 
-- ``/samples``: generated fields on ``(sample, *grid)``, the family's input (``a`` for
-  ``darcy2d``, ``f`` for ``poisson2d``, ``u0`` for ``burgers1d``) and ``u``, and for a family
-  with a PDE residual each sample's ``residual`` (its absolute value, in units of the forcing);
+- ``/samples``: generated fields on ``(sample, *grid)``, the channels the problem names
+  (attr ``channels``): by default the family's input (``a`` for ``darcy2d``, ``f`` for
+  ``poisson2d``, ``u0`` for ``burgers1d``) and ``u``, for ``kolmogorov2d`` the velocity
+  ``vel_x``, ``vel_y``; and for a family with a physics residual each sample's ``residual``
+  (its absolute value, in units of the forcing; ``kolmogorov2d``: the divergence over the RMS
+  velocity gradient);
   attrs ``residual_mae`` (physical units), ``residual_mean``, ``data_residual_mae`` (the same
   residual of the test data), ``distance`` and ``distance_normalised`` (energy distance to the
   test set), ``l2re`` and ``seed``. It has no truth ``u_ref`` (an operator's test set has) and
@@ -72,12 +75,19 @@ def generated_channels(ds: xr.Dataset) -> list[str]:
     Returns
     -------
     list of str
-        The variables on the dims of ``u`` (which include ``sample``) other than ``u`` and
-        ``residual``, in dataset order, then ``u``: ``["a", "u"]`` for ``darcy2d``. Empty
-        when ``u`` is missing or has no ``sample`` dim, when ``ds`` holds a truth ``u_ref``
-        (an operator's test set) or latent draws ``z`` (a latent model's prior draws), or when
-        ``u`` is the only channel.
+        The channels named by attr ``channels`` (comma-separated, as field generators store
+        it: ``["vel_x", "vel_y"]`` for ``kolmogorov2d``'s velocity) when they are all
+        variables on a ``sample`` dim; otherwise the variables on the dims of ``u`` (which
+        include ``sample``) other than ``u`` and ``residual``, in dataset order, then ``u``:
+        ``["a", "u"]`` for ``darcy2d``. Empty when ``u`` is missing or has no ``sample`` dim,
+        when ``ds`` holds a truth ``u_ref`` (an operator's test set) or latent draws ``z`` (a
+        latent model's prior draws), or when ``u`` is the only channel.
     """
+    if "u_ref" in ds.data_vars or "z" in ds.data_vars:
+        return []
+    named = [c.strip() for c in str(ds.attrs.get("channels", "")).split(",") if c.strip()]
+    if named and all(c in ds.data_vars and SAMPLE_DIM in ds[c].dims for c in named):
+        return named
     if "u" not in ds.data_vars or SAMPLE_DIM not in ds["u"].dims:
         return []
     if "u_ref" in ds.data_vars or "z" in ds.data_vars:
@@ -118,7 +128,9 @@ def _generated(ds: xr.Dataset, view: str) -> tuple[list[str], tuple[str, ...]]:
             f"{view}() takes an xarray.Dataset (a group such as run.tree['samples']"
             f".to_dataset()), got {type(ds).__name__}"
         )
-    _require(ds, ["u"], view, "generated fields")
+    channels = generated_channels(ds)
+    if not channels:
+        _require(ds, ["u"], view, "generated fields")
     if "u_ref" in ds.data_vars:
         raise ValueError(
             f"{view}() draws a field generator's samples, but this dataset has a truth 'u_ref': "
@@ -129,10 +141,10 @@ def _generated(ds: xr.Dataset, view: str) -> tuple[list[str], tuple[str, ...]]:
             f"{view}() draws a field generator's samples, but this dataset has latent draws "
             "'z': a latent model's prior draws, drawn by samples()"
         )
-    if SAMPLE_DIM not in ds["u"].dims:
-        raise ValueError(f"{view}() needs u on a {SAMPLE_DIM!r} dim, got {ds['u'].dims}")
-    grid = _check_grid(ds["u"], view)
-    channels = generated_channels(ds)
+    first = ds[channels[0]] if channels else ds["u"]
+    if SAMPLE_DIM not in first.dims:
+        raise ValueError(f"{view}() needs u on a {SAMPLE_DIM!r} dim, got {first.dims}")
+    grid = _check_grid(first, view)
     if not channels:
         raise ValueError(
             f"{view}() needs the family's input channel beside u: a variable on "

@@ -24,23 +24,27 @@ from workbench.problems.base import Problem
 class FieldModel(nn.Module):
     """A time-conditioned network on standardised joint fields, with the data's scaling.
 
-    The fields are the family's input function and solution stacked as channels,
-    ``(B, 2, *grid)``; each channel is standardised with the training data's mean and standard
-    deviation (buffers, saved with the weights). ``residual_scale`` is the root mean square of
-    the PDE residual of a zero solution (the size of the forcing), the unit in which physics
-    terms and guidance measure residuals, so that their weights carry over between problems.
+    The fields are the channels the problem names (:meth:`~workbench.problems.base.Problem.
+    generator_fields`: by default the family's input function and solution) stacked,
+    ``(B, C, *grid)``; each channel is standardised with the training data's mean and standard
+    deviation (buffers, saved with the weights). ``residual_scale`` is the unit in which
+    physics terms and guidance measure residuals (:meth:`~workbench.problems.base.Problem.
+    generator_residual_scale`: by default the root mean square PDE residual of a zero
+    solution, the size of the forcing), so that their weights carry over between problems.
 
     Parameters
     ----------
     network : torch.nn.Module
-        ``network(x, level) -> (B, 2, *grid)`` (see :class:`~workbench.nn.unet.TimeUNet`).
+        ``network(x, level) -> (B, C, *grid)`` (see :class:`~workbench.nn.unet.TimeUNet`).
+    channels : int
+        ``C``.
     """
 
-    def __init__(self, network: nn.Module):
+    def __init__(self, network: nn.Module, channels: int = 2):
         super().__init__()
         self.network = network
-        self.register_buffer("mean", torch.zeros(2))
-        self.register_buffer("std", torch.ones(2))
+        self.register_buffer("mean", torch.zeros(channels))
+        self.register_buffer("std", torch.ones(channels))
         self.register_buffer("residual_scale", torch.tensor(1.0))
 
     def forward(self, x: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
@@ -51,7 +55,7 @@ class FieldModel(nn.Module):
         return (1, -1, *([1] * (x.dim() - 2)))
 
     def standardise(self, fields: torch.Tensor) -> torch.Tensor:
-        """Physical fields ``(B, 2, *grid)`` to the network's units."""
+        """Physical fields ``(B, C, *grid)`` to the network's units."""
         return (fields - self.mean.view(self._shape(fields))) / self.std.view(self._shape(fields))
 
     def physical(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,10 +74,13 @@ class FieldGenerator(FamilyMethod):
     """Abstract base of generative models of whole fields, sampled from noise by an ODE:
     flow matching and diffusion.
 
-    The data are a function family's input and solution stacked as two channels (``darcy2d``:
-    ``(a, u)``), standardised per channel, so that one model of the joint distribution answers
-    forward problems (given ``a``, samples of ``u``), inverse problems (given a few values of
-    ``u``, samples of ``a`` and ``u``) and anything between.
+    The data are the fields the problem names for generators, stacked as channels
+    (:meth:`~workbench.problems.base.Problem.generator_fields`), standardised per channel: by
+    default a function family's input and solution (``darcy2d``: ``(a, u)``), so that one
+    model of the joint distribution answers forward problems (given ``a``, samples of ``u``),
+    inverse problems (given a few values of ``u``, samples of ``a`` and ``u``) and anything
+    between; ``kolmogorov2d``: the velocity ``(vel_x, vel_y)`` of its output state, whose
+    residual is its divergence.
 
     Subclasses say how noise levels are drawn in training (:meth:`draw_levels`), which levels
     the sampler visits (:meth:`schedule`, from pure noise to data), where it starts
@@ -130,7 +137,8 @@ class FieldGenerator(FamilyMethod):
         objects=["solution", "input", "both"],
         default="solution",
         doc="Which field the Run's inverse problem observes sparsely: the solution u (infer "
-        "the input, e.g. darcy2d's a), the input (a forward problem), or both.",
+        "the input, e.g. darcy2d's a), the input (a forward problem), or both. With other "
+        "channels (kolmogorov2d's vel_x, vel_y): the last channel, the first, or all.",
     )
     observed_fraction = param.Number(
         0.03,
@@ -183,6 +191,14 @@ class FieldGenerator(FamilyMethod):
                 f"method {self.name!r} works on 1D and 2D grids; {problem.name!r} has dims "
                 f"{problem.family_dims}"
             )
+        if self.data is not None:
+            names = self.channels(problem)
+            missing = [c for c in names if c not in self.own_data(problem).data_vars]
+            if missing:
+                raise ValueError(
+                    f"data: method {self.name!r} models the fields {names} of "
+                    f"{problem.name!r}, and the dataset lacks {missing}"
+                )
         if self.n_test < 2:
             # The metric, an energy distance between generated and test fields, needs two
             # samples on each side; found at the end of training otherwise.
@@ -193,15 +209,23 @@ class FieldGenerator(FamilyMethod):
 
     # --- data ----------------------------------------------------------------------------
     def channels(self, problem: Problem) -> list[str]:
-        """The names of the two channels: the family's input and ``u``."""
-        return [problem.family_input, "u"]
+        """The names of the channels (:meth:`~workbench.problems.base.Problem.generator_fields`:
+        by default the family's input and ``u``)."""
+        return list(problem.generator_fields())
 
     def stacked(self, problem: Problem, data: xr.Dataset) -> np.ndarray:
-        """The dataset's fields as ``(n, 2, *grid)`` float64, physical units."""
-        return np.stack([data[c].values for c in self.channels(problem)], axis=1)
+        """The dataset's fields as ``(n, C, *grid)`` float64, physical units."""
+        names = self.channels(problem)
+        missing = [c for c in names if c not in data.data_vars]
+        if missing:
+            raise ValueError(
+                f"method {self.name!r} models the fields {names} of {problem.name!r}; the data "
+                f"lack {missing} (they have {sorted(map(str, data.data_vars))})"
+            )
+        return np.stack([data[c].values for c in names], axis=1)
 
     def standardised(self, model: FieldModel, problem: Problem, data: xr.Dataset) -> np.ndarray:
-        """The dataset's fields in the model's units, ``(n, 2, *grid)`` float64 numpy (what
+        """The dataset's fields in the model's units, ``(n, C, *grid)`` float64 numpy (what
         distances to generated fields are measured on)."""
         with torch.no_grad():
             fields = torch.as_tensor(self.stacked(problem, data))
@@ -212,23 +236,24 @@ class FieldGenerator(FamilyMethod):
         return tuple(self.split(problem)["test"][problem.family_input].shape[1:])
 
     def build(self, problem: Problem, generator: torch.Generator) -> FieldModel:
+        channels = len(self.channels(problem))
         network = TimeUNet(
-            2,
+            channels,
             len(problem.family_dims),
             self.width,
             self.levels,
             all(problem.family_periodic),
             generator,
         )
-        model = FieldModel(network)
+        model = FieldModel(network, channels)
         fields = torch.as_tensor(self.stacked(problem, self.split(problem)["train"]))
         with torch.no_grad():
             axes = (0, *range(2, fields.dim()))
             model.mean.copy_(fields.mean(axes))
             model.std.copy_(fields.std(axes).clamp_min(1e-12))
-            if problem.family_has_residual:
-                forcing = problem.grid_residual(fields[:, 0], torch.zeros_like(fields[:, 1]))
-                model.residual_scale.fill_(float(forcing.pow(2).mean().sqrt()) or 1.0)
+            if problem.generator_has_residual():
+                scale = problem.generator_residual_scale(fields)
+                model.residual_scale.fill_(scale or 1.0)
         return model
 
     def batches(
@@ -284,11 +309,12 @@ class FieldGenerator(FamilyMethod):
 
     # --- physics -----------------------------------------------------------------------------
     def residual(self, model: FieldModel, problem: Problem, x: torch.Tensor) -> torch.Tensor:
-        """The PDE residual ``(B, *grid)`` of standardised joint fields ``x``, in units of the
-        forcing (``model.residual_scale``); differentiable."""
+        """The physics residual ``(B, *grid)`` of standardised fields ``x``
+        (:meth:`~workbench.problems.base.Problem.generator_residual`), in units of
+        ``model.residual_scale`` (the forcing, or ``kolmogorov2d``'s velocity gradient);
+        differentiable."""
         fields = model.physical(x)
-        r = problem.grid_residual(fields[:, 0], fields[:, 1])
-        return r / model.residual_scale
+        return problem.generator_residual(fields) / model.residual_scale
 
     # --- sampling ----------------------------------------------------------------------------
     def generate(
@@ -302,7 +328,7 @@ class FieldGenerator(FamilyMethod):
         guidance_pde: float | None = None,
         steps: int | None = None,
     ) -> torch.Tensor:
-        """``n`` standardised fields ``(n, 2, *grid)`` drawn by integrating the learned ODE.
+        """``n`` standardised fields ``(n, C, *grid)`` drawn by integrating the learned ODE.
 
         Parameters
         ----------
@@ -331,13 +357,17 @@ class FieldGenerator(FamilyMethod):
             # Unconditional: no observation term, and PDE guidance only when asked for.
             zeta_obs = 0.0
             zeta_pde = 0.0 if guidance_pde is None else zeta_pde
-        if not problem.family_has_residual:
+        if not problem.generator_has_residual():
             zeta_pde = 0.0
         steps = steps or (self.guided_steps if observations is not None else self.sample_steps)
         param0 = next(model.parameters())
         generator = torch.Generator().manual_seed(int(seed))
         noise = torch.randn(
-            n, 2, *self.grid_shape(problem), generator=generator, dtype=torch.float64
+            n,
+            len(self.channels(problem)),
+            *self.grid_shape(problem),
+            generator=generator,
+            dtype=torch.float64,
         )
         schedule = self.schedule(steps).to(param0.device, param0.dtype)
         x = self.start(noise, schedule).to(param0.device, param0.dtype)
@@ -375,23 +405,22 @@ class FieldGenerator(FamilyMethod):
     def fields_dataset(
         self, model: FieldModel, problem: Problem, x: torch.Tensor, coords
     ) -> xr.Dataset:
-        """Standardised fields ``x`` as a Dataset on dim ``sample``: both channels in physical
-        units and, for a family with a residual, each sample's residual (forcing units)."""
+        """Standardised fields ``x`` as a Dataset on dim ``sample``: every channel in physical
+        units and, for a family with a residual, each sample's absolute residual (in units of
+        the model's residual scale); attr ``channels`` names the channels, comma-separated."""
         with torch.no_grad():
             fields = model.physical(x).cpu().double().numpy()
             variables = {}
             dims = ("sample", *problem.family_dims)
-            for i, name in enumerate(self.channels(problem)):
+            names = self.channels(problem)
+            for i, name in enumerate(names):
                 attrs = dict(problem.family_attrs.get(name, {}))
                 variables[name] = (dims, fields[:, i], attrs)
-            if problem.family_has_residual:
+            if problem.generator_has_residual():
                 r = self.residual(model, problem, x).abs().cpu().double().numpy()
-                variables["residual"] = (
-                    dims,
-                    r,
-                    {"long_name": "|PDE residual| / forcing scale", "units": "1"},
-                )
-        return xr.Dataset(variables, coords=coords)
+                attrs = {"long_name": problem.generator_residual_name, "units": "1"}
+                variables["residual"] = (dims, r, attrs)
+        return xr.Dataset(variables, coords=coords, attrs={"channels": ", ".join(names)})
 
     def samples(
         self, model: FieldModel, problem: Problem, n: int | None = None, seed: int = 0
@@ -399,7 +428,9 @@ class FieldGenerator(FamilyMethod):
         """``n`` unconditional samples (default ``n_samples``) with their residual fields.
 
         Attrs: ``residual_mae`` (the mean absolute PDE residual in physical units, the
-        metric of the PBFM and PIDM papers), ``residual_mean`` (the same in forcing units),
+        metric of the PBFM and PIDM papers), ``residual_mean`` (the same in the model's
+        residual scale: forcing units, or ``kolmogorov2d``'s normalised divergence),
+        ``data_residual_mae`` and ``data_residual_mean`` (the same of the test data),
         ``distance`` and ``distance_normalised`` (energy distance to the test set on
         standardised fields, see :func:`~workbench.evaluation.energy_distance`), and ``l2re``
         (the normalised distance, the headline metric)."""
@@ -412,11 +443,12 @@ class FieldGenerator(FamilyMethod):
         ds.attrs.update(
             distance=distance, distance_normalised=normalised, l2re=normalised, seed=int(seed)
         )
-        if problem.family_has_residual:
+        if problem.generator_has_residual():
             mean_abs = float(ds["residual"].mean())
             ds.attrs["residual_mean"] = mean_abs
             ds.attrs["residual_mae"] = mean_abs * float(model.residual_scale)
             truth = self.residual(model, problem, torch.as_tensor(data).to(x)).abs()
+            ds.attrs["data_residual_mean"] = float(truth.mean())
             ds.attrs["data_residual_mae"] = float(truth.mean()) * float(model.residual_scale)
         return ds
 
@@ -468,7 +500,7 @@ class FieldGenerator(FamilyMethod):
         guidance_pde: float | None = None,
         steps: int | None = None,
     ) -> xr.Dataset:
-        """Posterior samples of both fields given sparse observations of one sample.
+        """Posterior samples of every channel given sparse observations of one sample.
 
         Parameters
         ----------
@@ -500,7 +532,8 @@ class FieldGenerator(FamilyMethod):
                 f"truth must be one sample (no 'sample' dim) holding {names}; missing "
                 f"{missing}, dims {tuple(truth.dims)}"
             )
-        channels = {"solution": [1], "input": [0], "both": [0, 1]}[observed]
+        last = len(names) - 1
+        channels = {"solution": [last], "input": [0], "both": list(range(len(names)))}[observed]
         param0 = next(model.parameters())
         true = torch.as_tensor(np.stack([truth[c].values for c in names]))[None]
         true = true.to(param0.device, param0.dtype)

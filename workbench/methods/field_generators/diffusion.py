@@ -51,7 +51,7 @@ class Diffusion(FieldGenerator):
 
     def check(self, problem: Problem) -> None:
         super().check(problem)
-        if self.pidm and not problem.family_has_residual:
+        if self.pidm and not problem.generator_has_residual():
             raise ValueError(f"pidm: {problem.name!r} has no discrete PDE residual; set pidm=False")
         if self.sigma_min_sample >= self.sigma_max:
             raise ValueError(
