@@ -17,7 +17,7 @@ from bokeh.document import Document
 from workbench.app import Setup, Workbench
 from workbench.app.result_tabs import GENERATOR_TABS, RESULT_TABS, result_tabs
 from workbench.methods import PINN, FlowMatching
-from workbench.problems import Darcy2D, Poisson2D
+from workbench.problems import PROBLEMS, Darcy2D, Poisson2D
 from workbench.train import Training
 
 
@@ -180,3 +180,30 @@ def test_switching_to_a_generator_and_back_swaps_the_preview():
     assert not view._fields_box.objects
     workbench.setup_panel._method_select.value = "fno"
     assert view._fields_box.objects and not view._gallery_box.objects
+
+
+def test_a_generator_of_kolmogorov_velocities_draws_its_channels_live(tmp_path, monkeypatch):
+    # The channels are named by the problem (vel_x, vel_y), not the family's input and u.
+    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path / "data"))
+    method = FlowMatching(
+        resolution=16,
+        n_train=16,
+        n_test=4,
+        batch_size=4,
+        n_samples=4,
+        posterior_samples=2,
+        sample_steps=2,
+        width=4,
+        levels=1,
+    )
+    problem = PROBLEMS["kolmogorov2d"](spinup=1.0, dt=0.5)
+    wb = Workbench(Setup(problem, method, [], Training(steps=100_000)))
+    wb.__panel__().get_root(Document())
+    wb.train()
+    wait_until(lambda: wb.live._snapshot_version > 0, timeout=120)
+    wb.flush()
+    gallery = wb.live_view._gallery_plot
+    assert gallery is not None and gallery.rows[:2] == ["vel_x", "vel_y"]
+    wb.stop()
+    assert wb.wait(120) == "stopped"
+    assert "Samples" in wb.tabs._names

@@ -239,7 +239,7 @@ class GalleryPlot:
         """What fixes the plots' shape: new ones are needed when this changes."""
         channels = generated_channels(ds)
         rows = [*channels, *(["residual"] if "residual" in ds.data_vars else [])]
-        dims = tuple(d for d in ds["u"].dims if d != "sample")
+        dims = tuple(d for d in ds[channels[0]].dims if d != "sample")
         return (tuple(rows), ds.sizes["sample"], dims)
 
     def update(self, ds: xr.Dataset) -> None:
