@@ -127,6 +127,19 @@ RECIPES: Mapping[tuple[str, str], Recipe] = MappingProxyType(
             training={"steps": 2000, "lr": 1e-3, "lbfgs_steps": 3000},
             source="benchmarks/navier_stokes_pinn.py (b), (c)",
         ),
+        # benchmarks/navier_stokes_pinn.py row (f): the walls and the lid exact
+        # (hard_constraints, the lid lift), the pressure gauge a loss term, Adam then L-BFGS.
+        ("cavity2d", "pinn"): Recipe(
+            method={
+                "width": 50,
+                "depth": 4,
+                "n_interior": 3000,
+                "n_boundary": 400,
+                "hard_constraints": True,
+            },
+            training={"steps": 2000, "lr": 1e-3, "lbfgs_steps": 2000},
+            source="benchmarks/navier_stokes_pinn.py (f)",
+        ),
     }
 )
 
