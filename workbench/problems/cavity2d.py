@@ -101,7 +101,9 @@ class Cavity2D(Problem):
     problem. The metric (``l2re``) therefore covers ``u, v, p``; but the reference pressure
     at and next to the two lid corners is the grid's finite stand-in for a singular value
     (it grows as the grid is refined), so ``l2re_p`` is dominated by those few nodes and
-    measures little of the flow: judge the velocity by ``l2re_u``, ``l2re_v`` and the
+    measures little of the flow (at Re = 100 on the default grid, the 3 x 3 nodes at each lid
+    corner, 0.4 % of the grid, hold 69 % of the squared norm of ``p``; median ``|p|`` 0.017,
+    largest 3.6): judge the velocity by ``l2re_u``, ``l2re_v`` and the
     centrelines (the classical comparison). References are cached per Re and grid.
 
     The exact-constraint transform (``hard_constraints``) meets ``walls`` and ``lid``:
