@@ -16,7 +16,7 @@ from workbench.numerics.cavity import (
     solve_cavity,
 )
 from workbench.problems import Cavity2D
-from workbench.problems.cavity2d import lid_lift
+from workbench.problems.cavity2d import CORNER_EXCLUSION, lid_lift
 
 
 def momentum_residual(problem: Cavity2D, size: int, band: float = 0.15) -> float:
@@ -118,6 +118,18 @@ def test_lid_lift_has_the_exact_wall_data_and_correct_derivatives():
     assert torch.allclose(lift(edge + 0.005, one), one)  # the lid
     for x, y in ((zero, edge), (one, edge), (edge, zero)):  # the other walls
         assert lift(x, y).abs().max() < 1e-12
+
+
+@pytest.mark.parametrize("sobol", [False, True])
+def test_collocation_points_keep_away_from_the_lid_corners(sobol):
+    problem = Cavity2D()
+    points = problem.sample_interior(5000, torch.Generator().manual_seed(0), sobol)
+    assert points.shape == (5000, 2)
+    x, y = points[:, 0], points[:, 1]
+    distance = (torch.minimum(x, 1 - x).square() + (1 - y).square()).sqrt()
+    assert distance.min() >= CORNER_EXCLUSION
+    assert len(torch.unique(points, dim=0)) == 5000
+    assert (y > 0.97).any()  # the lid's boundary layer itself is sampled
 
 
 def test_short_pinn_run_reduces_the_error():
