@@ -47,6 +47,7 @@ __all__ = [
     "GHIA_RE100_U",
     "GHIA_RE100_V",
     "CavityFlow",
+    "cavity_pressure",
     "centrelines",
     "ghia_nodes",
     "solve_cavity",
@@ -313,3 +314,94 @@ def centrelines(flow: CavityFlow) -> tuple[np.ndarray, np.ndarray]:
     u = CubicSpline(flow.y, flow.u[mid, :])(ghia_nodes(GHIA_RE100_U[:, 0]))
     v = CubicSpline(flow.x, flow.v[:, mid])(ghia_nodes(GHIA_RE100_V[:, 0]))
     return u, v
+
+
+def cavity_pressure(flow: CavityFlow, re: float) -> np.ndarray:
+    r"""The pressure of a converged cavity solution, recovered from the momentum equations.
+
+    The stream function-vorticity solver has no pressure; its gradient follows from the
+    velocity and vorticity, since in 2D incompressible flow :math:`\Delta \mathbf u =
+    (-\omega_y, \omega_x)`:
+
+    .. math::
+
+        p_x = -(u u_x + v u_y) - \tfrac{1}{Re}\,\omega_y, \qquad
+        p_y = -(u v_x + v v_y) + \tfrac{1}{Re}\,\omega_x.
+
+    This gradient is evaluated at the nodes (second-order differences, one-sided at the
+    walls) and integrated by least squares over the grid's edges (each edge difference
+    :math:`(p_b - p_a)/h` against the mean of the gradient at its two ends, trapezoidal and
+    second order), i.e. a pressure Poisson equation with its Neumann data from the momentum
+    equations on the walls.
+
+    The pressure of the lid-driven cavity is singular at the two lid corners (it grows like
+    :math:`1/r` with the distance to them, where the lid speed jumps), so no grid value there
+    is meaningful: the edges that touch those two nodes are left out of the fit and each of
+    them is given the mean of its two neighbours, a finite stand-in. The gauge is
+    :math:`p = 0` at the centre of the bottom wall, ``(0.5, 0)``.
+
+    Parameters
+    ----------
+    flow : CavityFlow
+        A solution from :func:`solve_cavity` (``n`` odd, so that ``x = 0.5`` is a node).
+    re : float
+        The Reynolds number it was solved at, in :data:`RE_RANGE`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``p`` on the nodes, ``(n, n)``, axis 0 is x.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is even or ``re`` is out of range (naming it).
+    """
+    n = len(flow.x)
+    if n % 2 == 0:
+        raise ValueError(f"the grid must have a node at x = 0.5: n must be odd, got n={n}")
+    lo, hi = RE_RANGE
+    if not lo <= float(re) <= hi:
+        raise ValueError(f"re (Reynolds number) must be in [{lo:g}, {hi:g}], got re={re!r}")
+    h = 1.0 / (n - 1)
+    nu = 1.0 / float(re)
+    u, v, w = flow.u, flow.v, flow.w
+
+    def grad(f):
+        return np.gradient(f, h, edge_order=2)
+
+    (u_x, u_y), (v_x, v_y), (w_x, w_y) = grad(u), grad(v), grad(w)
+    g_x = -(u * u_x + v * u_y) - nu * w_y
+    g_y = -(u * v_x + v * v_y) + nu * w_x
+
+    index = np.arange(n * n).reshape(n, n)
+    singular = np.zeros((n, n), dtype=bool)
+    singular[0, -1] = singular[-1, -1] = True
+    # Edges along x (a -> b = a + e_x) and along y, without those touching a lid corner.
+    a_x, b_x = index[:-1, :].ravel(), index[1:, :].ravel()
+    a_y, b_y = index[:, :-1].ravel(), index[:, 1:].ravel()
+    flat = singular.ravel()
+    keep_x, keep_y = ~(flat[a_x] | flat[b_x]), ~(flat[a_y] | flat[b_y])
+    a = np.concatenate([a_x[keep_x], a_y[keep_y]])
+    b = np.concatenate([b_x[keep_x], b_y[keep_y]])
+    gx, gy = g_x.ravel(), g_y.ravel()
+    rhs = np.concatenate(
+        [0.5 * h * (gx[a_x] + gx[b_x])[keep_x], 0.5 * h * (gy[a_y] + gy[b_y])[keep_y]]
+    )
+    rows = np.arange(len(a))
+    incidence = sp.csr_matrix(
+        (np.concatenate([-np.ones(len(a)), np.ones(len(a))]), (np.tile(rows, 2), np.r_[a, b])),
+        shape=(len(a), n * n),
+    )
+    gauge = index[n // 2, 0]
+    # Normal equations (a graph Laplacian) with the gauge node and the two isolated corner
+    # nodes pinned to 0, which makes them nonsingular.
+    pinned = np.zeros(n * n)
+    pinned[gauge] = 1.0
+    pinned[flat] = 1.0
+    normal = (incidence.T @ incidence + sp.diags(pinned)).tocsc()
+    p = spla.spsolve(normal, incidence.T @ rhs).reshape(n, n)
+    p -= p[n // 2, 0]
+    p[0, -1] = 0.5 * (p[1, -1] + p[0, -2])
+    p[-1, -1] = 0.5 * (p[-2, -1] + p[-1, -2])
+    return p

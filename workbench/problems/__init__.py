@@ -4,6 +4,7 @@ from workbench.problems.advection_diffusion1d import AdvectionDiffusion1D
 from workbench.problems.allen_cahn1d import AllenCahn1D
 from workbench.problems.base import Problem
 from workbench.problems.burgers1d import Burgers1D
+from workbench.problems.cavity2d import Cavity2D
 from workbench.problems.conditions import (
     Condition,
     DerivativeCondition,
@@ -39,6 +40,7 @@ PROBLEMS: dict[str, type[Problem]] = {
         Kolmogorov2D,
         Kovasznay2D,
         TaylorGreen2D,
+        Cavity2D,
     )
 }
 
