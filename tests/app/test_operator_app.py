@@ -125,7 +125,10 @@ def test_a_finished_operator_run_adds_result_tabs():
     assert wb.tabs._names == ["Live", "Runs", "Sweeps"]
     wb.live._run = operator_run()  # as the worker would hand it over
     wb.flush()
-    assert wb.tabs._names == ["Live", "Runs", "Sweeps", *RESULT_TABS]
+    # No /rollout group (not an evolution family): no Rollout tab.
+    operator_tabs = ["Gallery", "Error histogram", "Resolution transfer"]
+    assert wb.tabs._names == ["Live", "Runs", "Sweeps", *operator_tabs]
+    assert set(operator_tabs) < set(RESULT_TABS)
     gallery = dict(zip(wb.tabs._names, wb.tabs.objects))["Gallery"]
     sliders = [w for w in gallery.select(pn.widgets.Widget) if w.name == "sample"]
     assert len(sliders) == 1 and list(sliders[0].options.values()) == list(range(100, 110))
