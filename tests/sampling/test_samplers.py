@@ -85,13 +85,14 @@ def test_causal_weights_follow_the_earlier_chunks_residual():
     method = PINN(causal_eps=2.0, causal_chunks=4)
     t = torch.tensor([0.1, 0.3, 0.6, 0.9])
     points = torch.stack([torch.zeros(4), t], dim=1)
-    r = torch.tensor([1.0, 2.0, 0.0, 3.0], requires_grad=True)
+    # One residual column per equation (heat1d has one).
+    r = torch.tensor([[1.0], [2.0], [0.0], [3.0]], requires_grad=True)
     term = method._residual_term(problem, points, r)
     squared = torch.tensor([1.0, 4.0, 0.0, 9.0])
     weights = torch.exp(-2.0 * torch.tensor([0.0, 1.0, 5.0, 5.0]))
     assert float(term.detach()) == pytest.approx(float((weights * squared).mean()))
     (grad,) = torch.autograd.grad(term, r)
     # The weights are constants: d term / d r_i = w_i * 2 r_i / 4.
-    assert torch.allclose(grad, weights * 2 * r.detach() / 4)
+    assert torch.allclose(grad[:, 0], weights * 2 * r.detach()[:, 0] / 4)
     method.causal_eps = 0.0
     assert float(method._residual_term(problem, points, r).detach()) == pytest.approx(3.5)
